@@ -1,0 +1,47 @@
+// apply_event: one EC2 state-change event into the store (DESIGN 4).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "rcc/event.h"
+#include "rcc/runner.h"
+#include "rcc/status.h"
+#include "rcc/store.h"
+#include "rcc/tag_source.h"
+
+namespace rcc {
+
+struct CounterOptions {
+  std::string environment;         // ENVIRONMENT_FILTER: runners of other environments are non-runners
+  std::int64_t ttl_seconds = 86400;  // TTL_SECONDS: how long inactive and non-runner items are kept
+};
+
+enum class EventOutcome {
+  kApplied,          // the runner's item moved to the event's state
+  kDuplicateOrLate,  // the item already holds this or a later observation (or is terminated)
+  kNonRunner,        // the instance is not a runner of this environment; recorded so it costs no lookup again
+};
+
+std::string_view outcome_name(EventOutcome outcome);
+
+struct ApplyReport {
+  EventOutcome outcome = EventOutcome::kApplied;
+  bool tag_lookup = false;             // the TagSource was asked
+  bool unknown_tags = false;           // a finished instance EC2 no longer knows: recorded without tags
+  int store_round_trips = 0;           // Store calls made
+  std::optional<std::string> key;      // the runner's key string, when a runner
+};
+
+// Applies `event` at `now_ms`.
+//
+// Known runner: one conditional write. Otherwise the item is read; a missing item's tags are looked up
+// once and the item is created with them (a non-runner gets an item too, with a TTL); a finished
+// instance EC2 does not know is recorded as a terminated non-runner. Returns the error of a lookup or a
+// write that failed (never swallowed), so the caller fails the invocation and the event is retried; a
+// retried event is then applied exactly once.
+Result<ApplyReport> apply_event(Store& store, TagSource& tags, const InstanceEvent& event,
+                                const CounterOptions& options, std::int64_t now_ms);
+
+}  // namespace rcc

@@ -1,0 +1,89 @@
+// The instance item of DESIGN 3 and the single conditional write of DESIGN 4, as pure functions.
+//
+// Every store executes a Transition with exactly these semantics: transition_applies() is the condition,
+// apply_transition() the new item. The in-memory store calls them directly; the DynamoDB store renders
+// the same condition and update as expressions, and the shared contract tests prove the two agree.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "rcc/event.h"
+#include "rcc/runner.h"
+
+namespace rcc {
+
+// One tracked instance, as stored under pk = instance_id.
+struct InstanceItem {
+  std::string instance_id;
+  InstanceState state = InstanceState::kPending;
+  std::int64_t order = 0;
+  InstanceIdentity identity;               // runner flag and the env/type/owner tags
+  std::int64_t updated_ms = 0;             // when the item was last written
+  std::optional<std::string> active_key;   // the runner's key, present only while an active runner
+  std::optional<std::int64_t> ttl_s;       // expiry (epoch s), only on inactive and non-runner items
+
+  friend bool operator==(const InstanceItem&, const InstanceItem&) = default;
+};
+
+// How a write finds its item.
+enum class WriteMode {
+  // The item is known to be a runner: applies only to an existing runner item. The cheap path for the
+  // common event; it needs no identity because the key is already on the item.
+  kKnownRunner,
+  // The item is known to be a non-runner: applies only to an existing non-runner item.
+  kKnownNonRunner,
+  // Creates the item, or overwrites an existing one, with the identity carried by the transition.
+  kUpsert,
+};
+
+// One observation of an instance to be written conditionally.
+struct Transition {
+  WriteMode mode = WriteMode::kUpsert;
+  std::string instance_id;
+  InstanceState state = InstanceState::kPending;
+  std::int64_t order = 0;
+  std::int64_t updated_ms = 0;
+  std::int64_t ttl_s = 0;          // expiry written when the new item is inactive or a non-runner
+  InstanceIdentity identity;       // used by kUpsert only
+};
+
+// Builds the transition that records `state` at `time_s` for `instance_id`, written at `now_ms`, with
+// items that may expire doing so `ttl_seconds` after now.
+Transition make_transition(WriteMode mode, std::string instance_id, InstanceState state, std::int64_t time_s,
+                           std::int64_t now_ms, std::int64_t ttl_seconds, InstanceIdentity identity = {});
+
+// The condition of DESIGN 4: for kUpsert `attribute_not_exists(pk) OR (order < :order AND state <>
+// terminated)`; the known modes additionally require the item to exist with the matching runner flag.
+bool transition_applies(const std::optional<InstanceItem>& stored, const Transition& t);
+
+// The item after `t` is applied to `stored` (call only when transition_applies()). active_key is set
+// exactly when the result is an active runner; ttl_s exactly when it is inactive or a non-runner.
+InstanceItem apply_transition(const std::optional<InstanceItem>& stored, const Transition& t);
+
+// The heartbeat and reconcile record, stored under pk = "#meta".
+struct ReconcileReport {
+  std::int64_t started_ms = 0;     // the scan's start: repairs are observations at this time
+  std::int64_t finished_ms = 0;
+  std::int64_t ec2_active = 0;     // active runners EC2 listed for the environment
+  std::int64_t table_active = 0;   // active items the table held for the environment
+  std::int64_t added = 0;          // active in EC2, not in the table: written active
+  std::int64_t removed = 0;        // active in the table, not in EC2: written with EC2's true state
+  std::int64_t left_for_grace = 0; // differences younger than the grace window, left to events in flight
+  std::int64_t ec2_calls = 0;      // DescribeInstances requests the reconcile made
+
+  friend bool operator==(const ReconcileReport&, const ReconcileReport&) = default;
+};
+
+struct MetaItem {
+  std::optional<std::int64_t> heartbeat_ms;   // the pipeline last proved alive
+  std::optional<std::int64_t> reconciled_ms;  // the last full reconcile finished
+  std::optional<ReconcileReport> last_reconcile;
+
+  friend bool operator==(const MetaItem&, const MetaItem&) = default;
+};
+
+inline constexpr std::string_view kMetaPk = "#meta";
+
+}  // namespace rcc

@@ -1,0 +1,40 @@
+// MemoryStore: the embedded store, with the semantics DESIGN 3-4 gives the DynamoDB table: conditional
+// writes, a sparse active index, TTL attributes (kept, not enforced, as DynamoDB deletes lazily).
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "rcc/store.h"
+
+namespace rcc {
+
+// Thread-compatible: one thread at a time.
+class MemoryStore : public Store {
+ public:
+  Result<WriteOutcome> apply(const Transition& t) override;
+  Result<std::optional<InstanceItem>> get(std::string_view instance_id) override;
+  Result<std::int64_t> count_active(std::string_view key) override;
+  Result<std::vector<ActiveEntry>> list_active(std::string_view key_prefix) override;
+  Result<std::vector<InstanceItem>> list_items() override;
+  Result<std::optional<MetaItem>> get_meta() override;
+  Status stamp_heartbeat(std::int64_t now_ms) override;
+  Status record_reconcile(const ReconcileReport& report) override;
+
+  // Number of Store calls answered, as a DynamoDB table would bill them: writes and reads.
+  std::int64_t writes() const { return writes_; }
+  std::int64_t reads() const { return reads_; }
+
+  // Every active key with its count, in key order.
+  std::map<std::string, std::int64_t> active_counts() const;
+
+ private:
+  std::map<std::string, InstanceItem, std::less<>> items_;
+  std::map<std::string, std::set<std::string>, std::less<>> active_index_;  // key -> instance ids
+  std::optional<MetaItem> meta_;
+  std::int64_t writes_ = 0;
+  std::int64_t reads_ = 0;
+};
+
+}  // namespace rcc

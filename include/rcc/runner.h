@@ -1,0 +1,58 @@
+// Runner identity: which EC2 instances are runners and which key they are counted under (DESIGN 2).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "rcc/status.h"
+
+namespace rcc {
+
+// EC2 tags of one instance, key -> value.
+using Tags = std::map<std::string, std::string, std::less<>>;
+
+inline constexpr std::string_view kTagApplication = "ghr:Application";
+inline constexpr std::string_view kTagEnvironment = "ghr:environment";
+inline constexpr std::string_view kTagType = "ghr:Type";
+inline constexpr std::string_view kTagOwner = "ghr:Owner";
+inline constexpr std::string_view kRunnerApplication = "github-action-runner";
+
+// What a scale-up counts under: environment, runner type (Org or Repo) and owner (an org, or owner/repo).
+struct RunnerKey {
+  std::string environment;
+  std::string type;
+  std::string owner;
+
+  // "<environment>#<type>#<owner>". Each part has '%' written as "%25" and '#' as "%23" first, so
+  // distinct keys always give distinct strings; parts without those characters appear verbatim.
+  std::string str() const;
+
+  // The inverse of str(). Returns InvalidArgument unless `text` has exactly three '#'-separated parts with
+  // valid escapes.
+  static Result<RunnerKey> parse(std::string_view text);
+
+  friend bool operator==(const RunnerKey&, const RunnerKey&) = default;
+  friend auto operator<=>(const RunnerKey&, const RunnerKey&) = default;
+};
+
+// Checks the user-facing parts of a key: type is "Org" or "Repo", environment and owner are non-empty.
+Status validate_runner_key(const RunnerKey& key);
+
+// What the tags say about an instance.
+struct InstanceIdentity {
+  // True when the instance is a runner of the environment being counted (ghr:Application is
+  // github-action-runner, ghr:environment equals the filter, and ghr:Type/ghr:Owner are valid).
+  bool runner = false;
+  // The ghr:environment, ghr:Type and ghr:Owner tags as found ("" when absent); the runner's key when
+  // `runner` is true.
+  RunnerKey tagged;
+
+  friend bool operator==(const InstanceIdentity&, const InstanceIdentity&) = default;
+};
+
+// Classifies an instance by its tags for the environment `environment_filter`.
+InstanceIdentity identify(const Tags& tags, std::string_view environment_filter);
+
+}  // namespace rcc

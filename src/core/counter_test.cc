@@ -1,0 +1,220 @@
+// Regression tests: one per failure the competing designs have, named after the failure.
+#include "rcc/counter.h"
+
+#include <gtest/gtest.h>
+
+#include "counter_test_support.h"
+
+namespace rcc {
+namespace {
+
+using testing::FakeTagSource;
+using testing::FlakyStore;
+using testing::runner_tags;
+
+constexpr const char* kKey = "prod#Org#acme";
+
+class CounterTest : public ::testing::Test {
+ protected:
+  CounterTest() {
+    tags_.tags["i-0000000000000000a"] = runner_tags("prod", "Org", "acme");
+    tags_.tags["i-0000000000000000b"] = runner_tags("prod", "Org", "acme");
+    tags_.tags["i-0000000000000000c"] = Tags{{"Name", "bastion"}};
+    tags_.tags["i-0000000000000000d"] = runner_tags("staging", "Org", "acme");
+  }
+
+  Result<ApplyReport> deliver(const std::string& id, InstanceState state, std::int64_t time_s) {
+    return apply_event(store_, tags_, InstanceEvent{id, state, time_s, "evt"}, options_, now_ms_);
+  }
+
+  ApplyReport must_deliver(const std::string& id, InstanceState state, std::int64_t time_s) {
+    auto report = deliver(id, state, time_s);
+    EXPECT_TRUE(report.ok()) << report.status().to_string();
+    return report.ok() ? *report : ApplyReport{};
+  }
+
+  std::int64_t count(const std::string& key = kKey) { return *store_.count_active(key); }
+
+  FlakyStore store_;
+  FakeTagSource tags_;
+  CounterOptions options_{"prod", 86400};
+  std::int64_t now_ms_ = 1'700'000'000'000;
+};
+
+TEST_F(CounterTest, PendingThenRunningCountsOnce) {
+  must_deliver("i-0000000000000000a", InstanceState::kPending, 100);
+  EXPECT_EQ(count(), 1);
+  EXPECT_EQ(must_deliver("i-0000000000000000a", InstanceState::kRunning, 102).outcome, EventOutcome::kApplied);
+  EXPECT_EQ(count(), 1);
+}
+
+TEST_F(CounterTest, ShuttingDownThenTerminatedSubtractsOnce) {
+  must_deliver("i-0000000000000000a", InstanceState::kRunning, 100);
+  must_deliver("i-0000000000000000b", InstanceState::kRunning, 100);
+  EXPECT_EQ(count(), 2);
+  must_deliver("i-0000000000000000a", InstanceState::kShuttingDown, 200);
+  EXPECT_EQ(count(), 1);
+  must_deliver("i-0000000000000000a", InstanceState::kTerminated, 230);
+  EXPECT_EQ(count(), 1);
+}
+
+TEST_F(CounterTest, DuplicateDeliveryIsANoOp) {
+  must_deliver("i-0000000000000000a", InstanceState::kPending, 100);
+  EXPECT_EQ(must_deliver("i-0000000000000000a", InstanceState::kPending, 100).outcome,
+            EventOutcome::kDuplicateOrLate);
+  EXPECT_EQ(count(), 1);
+  must_deliver("i-0000000000000000a", InstanceState::kShuttingDown, 200);
+  EXPECT_EQ(must_deliver("i-0000000000000000a", InstanceState::kShuttingDown, 200).outcome,
+            EventOutcome::kDuplicateOrLate);
+  EXPECT_EQ(count(), 0);
+  EXPECT_EQ(tags_.lookups["i-0000000000000000a"], 1);
+}
+
+TEST_F(CounterTest, TerminatedBeforePendingAndRunningDoesNotCountTheDeadInstance) {
+  must_deliver("i-0000000000000000a", InstanceState::kTerminated, 300);
+  EXPECT_EQ(count(), 0);
+  EXPECT_EQ(must_deliver("i-0000000000000000a", InstanceState::kPending, 100).outcome,
+            EventOutcome::kDuplicateOrLate);
+  EXPECT_EQ(must_deliver("i-0000000000000000a", InstanceState::kRunning, 105).outcome,
+            EventOutcome::kDuplicateOrLate);
+  EXPECT_EQ(count(), 0);
+}
+
+TEST_F(CounterTest, TerminatedOfAnInstanceEc2ForgotIsRecordedWithoutTags) {
+  auto report = must_deliver("i-0000000000000000e", InstanceState::kTerminated, 300);
+  EXPECT_TRUE(report.unknown_tags);
+  EXPECT_EQ(report.outcome, EventOutcome::kNonRunner);
+  auto late = must_deliver("i-0000000000000000e", InstanceState::kRunning, 200);
+  EXPECT_EQ(tags_.lookups["i-0000000000000000e"], 1);
+  EXPECT_TRUE(store_.inner.active_counts().empty());
+  (void)late;
+}
+
+TEST_F(CounterTest, PendingOfAnInstanceTheSourceDoesNotKnowFailsInsteadOfRecordingIt) {
+  auto report = deliver("i-0000000000000000e", InstanceState::kPending, 300);
+  ASSERT_FALSE(report.ok());
+  EXPECT_TRUE(report.status().retryable());
+  EXPECT_EQ(*store_.get("i-0000000000000000e"), std::nullopt);
+}
+
+TEST_F(CounterTest, RunningWithoutPendingCounts) {
+  EXPECT_EQ(must_deliver("i-0000000000000000a", InstanceState::kRunning, 100).outcome, EventOutcome::kApplied);
+  EXPECT_EQ(count(), 1);
+}
+
+TEST_F(CounterTest, RunningBeforePendingCountsOnce) {
+  must_deliver("i-0000000000000000a", InstanceState::kRunning, 101);
+  EXPECT_EQ(must_deliver("i-0000000000000000a", InstanceState::kPending, 100).outcome,
+            EventOutcome::kDuplicateOrLate);
+  EXPECT_EQ(count(), 1);
+}
+
+TEST_F(CounterTest, StopThenStartCountsAgain) {
+  must_deliver("i-0000000000000000a", InstanceState::kRunning, 100);
+  must_deliver("i-0000000000000000a", InstanceState::kStopping, 200);
+  must_deliver("i-0000000000000000a", InstanceState::kStopped, 230);
+  EXPECT_EQ(count(), 0);
+  must_deliver("i-0000000000000000a", InstanceState::kPending, 400);
+  EXPECT_EQ(count(), 1);
+  must_deliver("i-0000000000000000a", InstanceState::kRunning, 410);
+  EXPECT_EQ(count(), 1);
+  // The old stop delivered again after the restart changes nothing.
+  must_deliver("i-0000000000000000a", InstanceState::kStopped, 230);
+  EXPECT_EQ(count(), 1);
+}
+
+TEST_F(CounterTest, FiftyLaunchesInTheSameSecondForOneOwnerCountFifty) {
+  for (int i = 0; i < 50; ++i) {
+    char id[32];
+    std::snprintf(id, sizeof id, "i-%017x", 0x1000 + i);
+    tags_.tags[id] = runner_tags("prod", "Org", "acme");
+  }
+  for (int pass = 0; pass < 2; ++pass) {  // pending for all, then running for all, all in second 100
+    for (int i = 0; i < 50; ++i) {
+      char id[32];
+      std::snprintf(id, sizeof id, "i-%017x", 0x1000 + i);
+      must_deliver(id, pass == 0 ? InstanceState::kPending : InstanceState::kRunning, 100);
+    }
+  }
+  EXPECT_EQ(count(), 50);
+}
+
+TEST_F(CounterTest, TagLookupFailureFailsTheCallAndARetryCountsCorrectly) {
+  tags_.fail_next = 1;
+  auto failed = deliver("i-0000000000000000a", InstanceState::kPending, 100);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), Code::kThrottled);
+  EXPECT_TRUE(failed.status().retryable());
+  EXPECT_EQ(count(), 0);
+  EXPECT_EQ(*store_.get("i-0000000000000000a"), std::nullopt) << "a failed lookup must not record anything";
+
+  EXPECT_EQ(must_deliver("i-0000000000000000a", InstanceState::kPending, 100).outcome, EventOutcome::kApplied);
+  EXPECT_EQ(count(), 1);
+}
+
+TEST_F(CounterTest, StoreFailureIsAnErrorNotADuplicate) {
+  must_deliver("i-0000000000000000a", InstanceState::kPending, 100);
+  store_.fail_before = 1;
+  auto failed = deliver("i-0000000000000000a", InstanceState::kShuttingDown, 200);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), Code::kUnavailable);
+  EXPECT_EQ(count(), 1);
+  EXPECT_EQ(must_deliver("i-0000000000000000a", InstanceState::kShuttingDown, 200).outcome, EventOutcome::kApplied);
+  EXPECT_EQ(count(), 0);
+}
+
+TEST_F(CounterTest, LostWriteResponseRetriedCountsOnce) {
+  store_.lose_response_of = 2;  // new instance: known-runner write, read, then the creating write is lost
+  ASSERT_FALSE(deliver("i-0000000000000000a", InstanceState::kRunning, 100).ok());
+  EXPECT_EQ(count(), 1) << "the write landed although its answer was lost";
+  EXPECT_EQ(must_deliver("i-0000000000000000a", InstanceState::kRunning, 100).outcome,
+            EventOutcome::kDuplicateOrLate);
+  EXPECT_EQ(count(), 1);
+  store_.lose_response_of = 1;  // known runner: its one write is lost
+  ASSERT_FALSE(deliver("i-0000000000000000a", InstanceState::kTerminated, 200).ok());
+  EXPECT_EQ(count(), 0);
+  EXPECT_EQ(must_deliver("i-0000000000000000a", InstanceState::kTerminated, 200).outcome,
+            EventOutcome::kDuplicateOrLate);
+  EXPECT_EQ(count(), 0);
+  EXPECT_EQ(tags_.lookups["i-0000000000000000a"], 1);
+}
+
+TEST_F(CounterTest, ReadFailureIsReported) {
+  store_.fail_reads = 1;
+  auto failed = deliver("i-0000000000000000a", InstanceState::kRunning, 100);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), Code::kThrottled);
+}
+
+TEST_F(CounterTest, NonRunnerCostsOneTagLookupInItsLife) {
+  for (auto state : {InstanceState::kPending, InstanceState::kRunning, InstanceState::kStopping,
+                     InstanceState::kStopped}) {
+    EXPECT_EQ(must_deliver("i-0000000000000000c", state, 100 + static_cast<int>(state)).outcome,
+              EventOutcome::kNonRunner);
+  }
+  must_deliver("i-0000000000000000c", InstanceState::kPending, 200);
+  must_deliver("i-0000000000000000c", InstanceState::kTerminated, 300);
+  EXPECT_EQ(tags_.lookups["i-0000000000000000c"], 1);
+  EXPECT_TRUE(store_.inner.active_counts().empty());
+}
+
+TEST_F(CounterTest, RunnerOfAnotherEnvironmentIsANonRunner) {
+  EXPECT_EQ(must_deliver("i-0000000000000000d", InstanceState::kRunning, 100).outcome, EventOutcome::kNonRunner);
+  EXPECT_EQ(count("staging#Org#acme"), 0);
+}
+
+TEST_F(CounterTest, KnownRunnerCostsOneRoundTripAndNewOneThree) {
+  auto first = must_deliver("i-0000000000000000a", InstanceState::kPending, 100);
+  EXPECT_TRUE(first.tag_lookup);
+  EXPECT_EQ(first.store_round_trips, 3);
+  EXPECT_EQ(first.key, std::optional<std::string>(kKey));
+  auto second = must_deliver("i-0000000000000000a", InstanceState::kRunning, 101);
+  EXPECT_FALSE(second.tag_lookup);
+  EXPECT_EQ(second.store_round_trips, 1);
+  auto duplicate = must_deliver("i-0000000000000000a", InstanceState::kRunning, 101);
+  EXPECT_EQ(duplicate.store_round_trips, 2);
+  EXPECT_EQ(duplicate.key, std::optional<std::string>(kKey));
+}
+
+}  // namespace
+}  // namespace rcc

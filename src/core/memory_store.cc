@@ -1,0 +1,80 @@
+#include "rcc/memory_store.h"
+
+namespace rcc {
+
+Result<WriteOutcome> MemoryStore::apply(const Transition& t) {
+  ++writes_;
+  const auto it = items_.find(t.instance_id);
+  std::optional<InstanceItem> stored;
+  if (it != items_.end()) stored = it->second;
+  if (!transition_applies(stored, t)) return WriteOutcome::kSuperseded;
+
+  InstanceItem item = apply_transition(stored, t);
+  if (stored && stored->active_key) {
+    auto index_entry = active_index_.find(*stored->active_key);
+    index_entry->second.erase(t.instance_id);
+    if (index_entry->second.empty()) active_index_.erase(index_entry);
+  }
+  if (item.active_key) active_index_[*item.active_key].insert(t.instance_id);
+  items_.insert_or_assign(t.instance_id, std::move(item));
+  return WriteOutcome::kApplied;
+}
+
+Result<std::optional<InstanceItem>> MemoryStore::get(std::string_view instance_id) {
+  ++reads_;
+  const auto it = items_.find(instance_id);
+  if (it == items_.end()) return std::optional<InstanceItem>();
+  return std::optional<InstanceItem>(it->second);
+}
+
+Result<std::int64_t> MemoryStore::count_active(std::string_view key) {
+  ++reads_;
+  const auto it = active_index_.find(key);
+  return it == active_index_.end() ? std::int64_t{0} : static_cast<std::int64_t>(it->second.size());
+}
+
+Result<std::vector<ActiveEntry>> MemoryStore::list_active(std::string_view key_prefix) {
+  ++reads_;
+  std::vector<ActiveEntry> entries;
+  for (auto it = active_index_.lower_bound(key_prefix);
+       it != active_index_.end() && std::string_view(it->first).starts_with(key_prefix); ++it) {
+    for (const auto& id : it->second) entries.push_back({id, it->first});
+  }
+  return entries;
+}
+
+Result<std::vector<InstanceItem>> MemoryStore::list_items() {
+  ++reads_;
+  std::vector<InstanceItem> items;
+  items.reserve(items_.size());
+  for (const auto& [id, item] : items_) items.push_back(item);
+  return items;
+}
+
+Result<std::optional<MetaItem>> MemoryStore::get_meta() {
+  ++reads_;
+  return meta_;
+}
+
+Status MemoryStore::stamp_heartbeat(std::int64_t now_ms) {
+  ++writes_;
+  if (!meta_) meta_.emplace();
+  if (!meta_->heartbeat_ms || *meta_->heartbeat_ms < now_ms) meta_->heartbeat_ms = now_ms;
+  return Status();
+}
+
+Status MemoryStore::record_reconcile(const ReconcileReport& report) {
+  ++writes_;
+  if (!meta_) meta_.emplace();
+  meta_->reconciled_ms = report.finished_ms;
+  meta_->last_reconcile = report;
+  return Status();
+}
+
+std::map<std::string, std::int64_t> MemoryStore::active_counts() const {
+  std::map<std::string, std::int64_t> counts;
+  for (const auto& [key, ids] : active_index_) counts.emplace(key, static_cast<std::int64_t>(ids.size()));
+  return counts;
+}
+
+}  // namespace rcc

@@ -1,0 +1,91 @@
+#include "rcc/runner.h"
+
+namespace rcc {
+namespace {
+
+void append_escaped(std::string& out, std::string_view part) {
+  for (char c : part) {
+    if (c == '%') {
+      out += "%25";
+    } else if (c == '#') {
+      out += "%23";
+    } else {
+      out += c;
+    }
+  }
+}
+
+Result<std::string> unescape(std::string_view part) {
+  std::string out;
+  out.reserve(part.size());
+  for (std::size_t i = 0; i < part.size(); ++i) {
+    if (part[i] != '%') {
+      out += part[i];
+      continue;
+    }
+    const std::string_view code = part.substr(i + 1, 2);
+    if (code == "25") {
+      out += '%';
+    } else if (code == "23") {
+      out += '#';
+    } else {
+      return Status::InvalidArgument("runner key: bad escape \"%" + std::string(code) + "\"");
+    }
+    i += 2;
+  }
+  return out;
+}
+
+std::string_view tag(const Tags& tags, std::string_view name) {
+  const auto it = tags.find(name);
+  return it == tags.end() ? std::string_view() : std::string_view(it->second);
+}
+
+}  // namespace
+
+std::string RunnerKey::str() const {
+  std::string out;
+  out.reserve(environment.size() + type.size() + owner.size() + 2);
+  append_escaped(out, environment);
+  out += '#';
+  append_escaped(out, type);
+  out += '#';
+  append_escaped(out, owner);
+  return out;
+}
+
+Result<RunnerKey> RunnerKey::parse(std::string_view text) {
+  const std::size_t first = text.find('#');
+  const std::size_t second = first == std::string_view::npos ? first : text.find('#', first + 1);
+  if (second == std::string_view::npos || text.find('#', second + 1) != std::string_view::npos) {
+    return Status::InvalidArgument("runner key: want <environment>#<type>#<owner>, got \"" + std::string(text) + "\"");
+  }
+  auto environment = unescape(text.substr(0, first));
+  if (!environment.ok()) return environment.status();
+  auto type = unescape(text.substr(first + 1, second - first - 1));
+  if (!type.ok()) return type.status();
+  auto owner = unescape(text.substr(second + 1));
+  if (!owner.ok()) return owner.status();
+  return RunnerKey{std::move(*environment), std::move(*type), std::move(*owner)};
+}
+
+Status validate_runner_key(const RunnerKey& key) {
+  if (key.environment.empty()) return Status::InvalidArgument("environment: empty");
+  if (key.type != "Org" && key.type != "Repo") {
+    return Status::InvalidArgument("type: want Org or Repo, got \"" + key.type + "\"");
+  }
+  if (key.owner.empty()) return Status::InvalidArgument("owner: empty");
+  return Status();
+}
+
+InstanceIdentity identify(const Tags& tags, std::string_view environment_filter) {
+  InstanceIdentity identity;
+  identity.tagged = RunnerKey{std::string(tag(tags, kTagEnvironment)), std::string(tag(tags, kTagType)),
+                              std::string(tag(tags, kTagOwner))};
+  identity.runner = tag(tags, kTagApplication) == kRunnerApplication &&
+                    identity.tagged.environment == environment_filter &&
+                    validate_runner_key(identity.tagged).ok();
+  return identity;
+}
+
+}  // namespace rcc

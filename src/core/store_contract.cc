@@ -1,0 +1,230 @@
+#include "store_contract.h"
+
+#include <algorithm>
+
+namespace rcc {
+namespace {
+
+constexpr std::int64_t kNowMs = 1'700'000'000'000;
+constexpr std::int64_t kTtlSeconds = 86400;
+
+InstanceIdentity runner(std::string owner, std::string type = "Org") {
+  return InstanceIdentity{true, RunnerKey{"prod", std::move(type), std::move(owner)}};
+}
+
+InstanceIdentity non_runner() { return InstanceIdentity{false, RunnerKey{"", "", ""}}; }
+
+Transition upsert(const std::string& id, InstanceState state, std::int64_t time_s, InstanceIdentity identity) {
+  return make_transition(WriteMode::kUpsert, id, state, time_s, kNowMs, kTtlSeconds, std::move(identity));
+}
+
+Transition known(WriteMode mode, const std::string& id, InstanceState state, std::int64_t time_s) {
+  return make_transition(mode, id, state, time_s, kNowMs, kTtlSeconds);
+}
+
+WriteOutcome must_apply(Store& store, const Transition& t) {
+  auto outcome = store.apply(t);
+  EXPECT_TRUE(outcome.ok()) << outcome.status().to_string();
+  return outcome.ok() ? *outcome : WriteOutcome::kSuperseded;
+}
+
+std::int64_t count(Store& store, const std::string& key) {
+  auto n = store.count_active(key);
+  EXPECT_TRUE(n.ok()) << n.status().to_string();
+  return n.ok() ? *n : -1;
+}
+
+std::optional<InstanceItem> item(Store& store, const std::string& id) {
+  auto got = store.get(id);
+  EXPECT_TRUE(got.ok()) << got.status().to_string();
+  return got.ok() ? *got : std::nullopt;
+}
+
+TEST_P(StoreContract, UpsertCreatesActiveRunnerWithKeyAndNoTtl) {
+  EXPECT_EQ(must_apply(store(), upsert("i-0000000000000000a", InstanceState::kPending, 100, runner("acme"))),
+            WriteOutcome::kApplied);
+  const auto got = item(store(), "i-0000000000000000a");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->state, InstanceState::kPending);
+  EXPECT_EQ(got->order, event_order(100, InstanceState::kPending));
+  EXPECT_TRUE(got->identity.runner);
+  EXPECT_EQ(got->identity.tagged, (RunnerKey{"prod", "Org", "acme"}));
+  EXPECT_EQ(got->active_key, std::optional<std::string>("prod#Org#acme"));
+  EXPECT_EQ(got->ttl_s, std::nullopt);
+  EXPECT_EQ(got->updated_ms, kNowMs);
+  EXPECT_EQ(count(store(), "prod#Org#acme"), 1);
+}
+
+TEST_P(StoreContract, MissingItemReadsAsNone) {
+  EXPECT_EQ(item(store(), "i-0000000000000000b"), std::nullopt);
+  EXPECT_EQ(count(store(), "prod#Org#nobody"), 0);
+}
+
+TEST_P(StoreContract, KnownModesDoNotCreateItems) {
+  EXPECT_EQ(must_apply(store(), known(WriteMode::kKnownRunner, "i-0000000000000000c", InstanceState::kRunning, 5)),
+            WriteOutcome::kSuperseded);
+  EXPECT_EQ(
+      must_apply(store(), known(WriteMode::kKnownNonRunner, "i-0000000000000000c", InstanceState::kRunning, 5)),
+      WriteOutcome::kSuperseded);
+  EXPECT_EQ(item(store(), "i-0000000000000000c"), std::nullopt);
+}
+
+TEST_P(StoreContract, KnownRunnerWriteMovesForwardOnlyAndKeepsKey) {
+  const std::string id = "i-0000000000000000d";
+  must_apply(store(), upsert(id, InstanceState::kPending, 100, runner("acme")));
+  EXPECT_EQ(must_apply(store(), known(WriteMode::kKnownRunner, id, InstanceState::kRunning, 101)),
+            WriteOutcome::kApplied);
+  EXPECT_EQ(count(store(), "prod#Org#acme"), 1);
+  // Same observation again, and an older one: no-ops.
+  EXPECT_EQ(must_apply(store(), known(WriteMode::kKnownRunner, id, InstanceState::kRunning, 101)),
+            WriteOutcome::kSuperseded);
+  EXPECT_EQ(must_apply(store(), known(WriteMode::kKnownRunner, id, InstanceState::kPending, 100)),
+            WriteOutcome::kSuperseded);
+  // A later stop removes it from the index and gives it a TTL.
+  EXPECT_EQ(must_apply(store(), known(WriteMode::kKnownRunner, id, InstanceState::kStopped, 200)),
+            WriteOutcome::kApplied);
+  EXPECT_EQ(count(store(), "prod#Org#acme"), 0);
+  auto got = item(store(), id);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->active_key, std::nullopt);
+  EXPECT_EQ(got->ttl_s, std::optional<std::int64_t>(kNowMs / 1000 + kTtlSeconds));
+  EXPECT_EQ(got->identity.tagged, (RunnerKey{"prod", "Org", "acme"}));
+  // Started again later: active again under the same key, TTL gone.
+  EXPECT_EQ(must_apply(store(), known(WriteMode::kKnownRunner, id, InstanceState::kPending, 300)),
+            WriteOutcome::kApplied);
+  EXPECT_EQ(count(store(), "prod#Org#acme"), 1);
+  got = item(store(), id);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->ttl_s, std::nullopt);
+}
+
+TEST_P(StoreContract, TerminatedIsFinal) {
+  const std::string id = "i-0000000000000000e";
+  must_apply(store(), upsert(id, InstanceState::kTerminated, 100, runner("acme")));
+  EXPECT_EQ(must_apply(store(), known(WriteMode::kKnownRunner, id, InstanceState::kPending, 500)),
+            WriteOutcome::kSuperseded);
+  EXPECT_EQ(must_apply(store(), upsert(id, InstanceState::kRunning, 600, runner("acme"))),
+            WriteOutcome::kSuperseded);
+  EXPECT_EQ(count(store(), "prod#Org#acme"), 0);
+  EXPECT_EQ(item(store(), id)->state, InstanceState::kTerminated);
+}
+
+TEST_P(StoreContract, RankOrdersObservationsInTheSameSecond) {
+  const std::string id = "i-0000000000000000f";
+  must_apply(store(), upsert(id, InstanceState::kRunning, 100, runner("acme")));
+  EXPECT_EQ(must_apply(store(), known(WriteMode::kKnownRunner, id, InstanceState::kPending, 100)),
+            WriteOutcome::kSuperseded);
+  EXPECT_EQ(must_apply(store(), known(WriteMode::kKnownRunner, id, InstanceState::kShuttingDown, 100)),
+            WriteOutcome::kApplied);
+  EXPECT_EQ(count(store(), "prod#Org#acme"), 0);
+}
+
+TEST_P(StoreContract, NonRunnerIsNeverIndexedAndAlwaysHasTtl) {
+  const std::string id = "i-00000000000000010";
+  must_apply(store(), upsert(id, InstanceState::kRunning, 100, non_runner()));
+  auto got = item(store(), id);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_FALSE(got->identity.runner);
+  EXPECT_EQ(got->active_key, std::nullopt);
+  EXPECT_TRUE(got->ttl_s.has_value());
+  auto all = store().list_active("");
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->empty());
+  // Known-runner writes do not touch it; known-non-runner writes do.
+  EXPECT_EQ(must_apply(store(), known(WriteMode::kKnownRunner, id, InstanceState::kStopped, 200)),
+            WriteOutcome::kSuperseded);
+  EXPECT_EQ(must_apply(store(), known(WriteMode::kKnownNonRunner, id, InstanceState::kStopped, 200)),
+            WriteOutcome::kApplied);
+  EXPECT_EQ(item(store(), id)->state, InstanceState::kStopped);
+}
+
+TEST_P(StoreContract, KnownNonRunnerWriteSkipsRunners) {
+  const std::string id = "i-00000000000000011";
+  must_apply(store(), upsert(id, InstanceState::kRunning, 100, runner("acme")));
+  EXPECT_EQ(must_apply(store(), known(WriteMode::kKnownNonRunner, id, InstanceState::kStopped, 200)),
+            WriteOutcome::kSuperseded);
+  EXPECT_EQ(count(store(), "prod#Org#acme"), 1);
+}
+
+TEST_P(StoreContract, NonRunnerTaggedFieldsAreKept) {
+  const std::string id = "i-00000000000000012";
+  InstanceIdentity other_env{false, RunnerKey{"staging", "Repo", "acme/app"}};
+  must_apply(store(), upsert(id, InstanceState::kRunning, 100, other_env));
+  EXPECT_EQ(item(store(), id)->identity, other_env);
+}
+
+TEST_P(StoreContract, CountsAndListsByKey) {
+  for (int i = 0; i < 7; ++i) {
+    char id[32];
+    std::snprintf(id, sizeof id, "i-%017x", 0x100 + i);
+    must_apply(store(), upsert(id, InstanceState::kRunning, 100, runner(i < 4 ? "acme" : "acme/app",
+                                                                       i < 4 ? "Org" : "Repo")));
+  }
+  must_apply(store(), upsert("i-000000000000000ff", InstanceState::kRunning, 100,
+                             InstanceIdentity{true, RunnerKey{"staging", "Org", "acme"}}));
+  EXPECT_EQ(count(store(), "prod#Org#acme"), 4);
+  EXPECT_EQ(count(store(), "prod#Repo#acme/app"), 3);
+  EXPECT_EQ(count(store(), "staging#Org#acme"), 1);
+  EXPECT_EQ(count(store(), "prod#Org#acm"), 0);
+
+  auto prod = store().list_active("prod#");
+  ASSERT_TRUE(prod.ok()) << prod.status().to_string();
+  EXPECT_EQ(prod->size(), 7u);
+  for (const auto& entry : *prod) EXPECT_TRUE(entry.active_key.starts_with("prod#")) << entry.active_key;
+  auto all = store().list_active("");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 8u);
+
+  auto items = store().list_items();
+  ASSERT_TRUE(items.ok()) << items.status().to_string();
+  EXPECT_EQ(items->size(), 8u);
+}
+
+TEST_P(StoreContract, EscapedKeysStayDistinct) {
+  must_apply(store(), upsert("i-00000000000000020", InstanceState::kRunning, 100,
+                             InstanceIdentity{true, RunnerKey{"a#b", "Org", "c"}}));
+  must_apply(store(), upsert("i-00000000000000021", InstanceState::kRunning, 100,
+                             InstanceIdentity{true, RunnerKey{"a", "Org", "b#c"}}));
+  EXPECT_EQ(count(store(), RunnerKey{"a#b", "Org", "c"}.str()), 1);
+  EXPECT_EQ(count(store(), RunnerKey{"a", "Org", "b#c"}.str()), 1);
+}
+
+TEST_P(StoreContract, MetaItemHeartbeatMovesForwardOnly) {
+  auto meta = store().get_meta();
+  ASSERT_TRUE(meta.ok());
+  EXPECT_EQ(*meta, std::nullopt);
+  ASSERT_TRUE(store().stamp_heartbeat(2000).ok());
+  ASSERT_TRUE(store().stamp_heartbeat(1000).ok());
+  meta = store().get_meta();
+  ASSERT_TRUE(meta.ok() && meta->has_value());
+  EXPECT_EQ((*meta)->heartbeat_ms, std::optional<std::int64_t>(2000));
+  EXPECT_EQ((*meta)->reconciled_ms, std::nullopt);
+  ASSERT_TRUE(store().stamp_heartbeat(3000).ok());
+  EXPECT_EQ((*store().get_meta())->heartbeat_ms, std::optional<std::int64_t>(3000));
+}
+
+TEST_P(StoreContract, MetaItemRecordsReconcile) {
+  ReconcileReport report;
+  report.started_ms = 10'000;
+  report.finished_ms = 12'500;
+  report.ec2_active = 40;
+  report.table_active = 38;
+  report.added = 3;
+  report.removed = 1;
+  report.left_for_grace = 2;
+  report.ec2_calls = 2;
+  ASSERT_TRUE(store().stamp_heartbeat(9000).ok());
+  ASSERT_TRUE(store().record_reconcile(report).ok());
+  auto meta = store().get_meta();
+  ASSERT_TRUE(meta.ok() && meta->has_value());
+  EXPECT_EQ((*meta)->reconciled_ms, std::optional<std::int64_t>(12'500));
+  EXPECT_EQ((*meta)->heartbeat_ms, std::optional<std::int64_t>(9000));
+  EXPECT_EQ((*meta)->last_reconcile, std::optional<ReconcileReport>(report));
+  // The meta item is not an instance.
+  auto items = store().list_items();
+  ASSERT_TRUE(items.ok());
+  EXPECT_TRUE(items->empty());
+}
+
+}  // namespace
+}  // namespace rcc

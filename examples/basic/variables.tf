@@ -1,0 +1,5 @@
+variable "aws_region" {
+  description = "AWS region to deploy to."
+  type        = string
+  default     = "eu-west-1"
+}

@@ -1,0 +1,296 @@
+# The six published inputs come first, exactly as issue 6 publishes them; the rest follow the
+# conventions of terraform-aws-github-runner (description, type, default, validation).
+
+variable "prefix" {
+  description = "The prefix used for naming resources"
+  type        = string
+
+  validation {
+    # Longest derived name is "<prefix>-runner-count-cache-ec2-state" (29 characters after the
+    # prefix); EventBridge rule, IAM role and Lambda function names are limited to 64.
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", var.prefix))
+    error_message = "prefix must be 1-32 characters of letters, digits, '-' or '_', starting with a letter or digit."
+  }
+}
+
+variable "environment_filter" {
+  description = "The environment tag value to filter EC2 instances"
+  type        = string
+
+  validation {
+    # The value becomes the first part of the cache key "<environment>#<type>#<owner>".
+    condition     = can(regex("^[^#]{1,256}$", var.environment_filter))
+    error_message = "environment_filter must be a non-empty tag value of at most 256 characters without '#'."
+  }
+}
+
+variable "tags" {
+  description = "Map of tags to add to resources"
+  type        = map(string)
+  default     = {}
+}
+
+variable "kms_key_arn" {
+  description = "Optional CMK Key ARN for DynamoDB encryption"
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be null or a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>); aliases cannot scope IAM permissions."
+  }
+}
+
+variable "cache_stale_threshold_ms" {
+  description = "Max age before cache is considered stale"
+  type        = number
+  default     = 60000
+
+  validation {
+    condition     = var.cache_stale_threshold_ms > 0 && floor(var.cache_stale_threshold_ms) == var.cache_stale_threshold_ms
+    error_message = "cache_stale_threshold_ms must be a positive whole number of milliseconds."
+  }
+}
+
+variable "ttl_seconds" {
+  description = "TTL for DynamoDB items in seconds"
+  type        = number
+  default     = 86400
+
+  validation {
+    condition     = var.ttl_seconds > 0 && floor(var.ttl_seconds) == var.ttl_seconds
+    error_message = "ttl_seconds must be a positive whole number of seconds."
+  }
+}
+
+variable "lambda_zip" {
+  description = "Path to the counter function's zip. Null means the repository's packaged zip, dist/runner-count-cache-<lambda_architecture>.zip, relative to this module. Mutually exclusive with lambda_s3_bucket."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_zip == null || can(regex("\\.zip$", var.lambda_zip))
+    error_message = "lambda_zip must be null or a path ending in .zip."
+  }
+}
+
+variable "lambda_s3_bucket" {
+  description = "S3 bucket holding the counter function's zip, in the function's region. Set together with lambda_s3_key; mutually exclusive with lambda_zip."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_s3_bucket == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.lambda_s3_bucket))
+    error_message = "lambda_s3_bucket must be null or a valid S3 bucket name."
+  }
+}
+
+variable "lambda_s3_key" {
+  description = "S3 key of the counter function's zip (built for lambda_architecture). Required when lambda_s3_bucket is set."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_s3_key == null ? true : length(var.lambda_s3_key) > 0
+    error_message = "lambda_s3_key must be null or a non-empty S3 key."
+  }
+}
+
+variable "lambda_s3_object_version" {
+  description = "Object version of the zip in S3. Only valid with lambda_s3_bucket."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_s3_object_version == null ? true : length(var.lambda_s3_object_version) > 0
+    error_message = "lambda_s3_object_version must be null or a non-empty version id."
+  }
+}
+
+variable "lambda_architecture" {
+  description = "Instruction set of the counter function and of its zip: arm64 or x86_64."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be \"arm64\" or \"x86_64\"."
+  }
+}
+
+variable "lambda_memory_size" {
+  description = "Memory of the counter function in MB."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.lambda_memory_size >= 128 && var.lambda_memory_size <= 10240 && floor(var.lambda_memory_size) == var.lambda_memory_size
+    error_message = "lambda_memory_size must be a whole number of MB between 128 and 10240."
+  }
+}
+
+variable "lambda_timeout" {
+  description = "Timeout of the counter function in seconds; a reconcile runs inside one invocation."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.lambda_timeout >= 1 && var.lambda_timeout <= 900 && floor(var.lambda_timeout) == var.lambda_timeout
+    error_message = "lambda_timeout must be a whole number of seconds between 1 and 900."
+  }
+}
+
+variable "lambda_maximum_retry_attempts" {
+  description = "How many times Lambda retries a failed asynchronous invocation before sending it to the dead-letter queue."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.lambda_maximum_retry_attempts >= 0 && var.lambda_maximum_retry_attempts <= 2 && floor(var.lambda_maximum_retry_attempts) == var.lambda_maximum_retry_attempts
+    error_message = "lambda_maximum_retry_attempts must be 0, 1 or 2."
+  }
+}
+
+variable "lambda_maximum_event_age_in_seconds" {
+  description = "Maximum age of an event waiting in Lambda's asynchronous queue; an older event goes to the dead-letter queue instead of the function."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.lambda_maximum_event_age_in_seconds >= 60 && var.lambda_maximum_event_age_in_seconds <= 21600 && floor(var.lambda_maximum_event_age_in_seconds) == var.lambda_maximum_event_age_in_seconds
+    error_message = "lambda_maximum_event_age_in_seconds must be a whole number between 60 and 21600."
+  }
+}
+
+variable "reconcile_interval_minutes" {
+  description = "Minutes between two full reconciles of the table against EC2 (run from the one-minute schedule)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.reconcile_interval_minutes >= 1 && var.reconcile_interval_minutes <= 1440 && floor(var.reconcile_interval_minutes) == var.reconcile_interval_minutes
+    error_message = "reconcile_interval_minutes must be a whole number between 1 and 1440."
+  }
+}
+
+variable "log_level" {
+  description = "Log level of the counter function: debug, info, warn or error."
+  type        = string
+  default     = "info"
+
+  validation {
+    condition     = contains(["debug", "info", "warn", "error"], var.log_level)
+    error_message = "log_level must be one of \"debug\", \"info\", \"warn\", \"error\"."
+  }
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the function's Embedded Metric Format metrics."
+  type        = string
+  default     = "RunnerCountCache"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._/#:-]{1,255}$", var.metrics_namespace)) && !can(regex("^AWS/", var.metrics_namespace))
+    error_message = "metrics_namespace must be 1-255 characters of letters, digits, '.', '_', '/', '#', ':' or '-', and must not start with \"AWS/\"."
+  }
+}
+
+variable "logging_retention_in_days" {
+  description = "Days to keep the function's logs (0 keeps them forever)."
+  type        = number
+  default     = 180
+
+  validation {
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.logging_retention_in_days)
+    error_message = "logging_retention_in_days must be a value CloudWatch Logs accepts: 0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
+variable "logging_kms_key_id" {
+  description = "Optional KMS key ARN to encrypt the function's log group. Its key policy must allow the CloudWatch Logs service."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.logging_kms_key_id == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.logging_kms_key_id))
+    error_message = "logging_kms_key_id must be null or a KMS key ARN."
+  }
+}
+
+variable "role_path" {
+  description = "IAM path of the function's role. Null uses \"/\"."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_path == null || can(regex("^/([A-Za-z0-9+=,.@_-]+/)*$", var.role_path))
+    error_message = "role_path must be null or an IAM path that starts and ends with '/'."
+  }
+}
+
+variable "role_permissions_boundary" {
+  description = "Optional ARN of the permissions boundary policy attached to the function's role."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_permissions_boundary == null || can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", var.role_permissions_boundary))
+    error_message = "role_permissions_boundary must be null or an IAM policy ARN."
+  }
+}
+
+variable "lambda_subnet_ids" {
+  description = "Subnets to run the function in. Empty runs it outside a VPC; set together with lambda_security_group_ids. The subnets need a route to DynamoDB and EC2 (NAT or VPC endpoints)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.lambda_subnet_ids : can(regex("^subnet-[0-9a-f]+$", id))])
+    error_message = "lambda_subnet_ids must contain subnet ids (subnet-...)."
+  }
+}
+
+variable "lambda_security_group_ids" {
+  description = "Security groups of the function when it runs in a VPC; set together with lambda_subnet_ids."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.lambda_security_group_ids : can(regex("^sg-[0-9a-f]+$", id))])
+    error_message = "lambda_security_group_ids must contain security group ids (sg-...)."
+  }
+}
+
+variable "tracing_mode" {
+  description = "X-Ray tracing mode of the function: null (no tracing), \"Active\" or \"PassThrough\"."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.tracing_mode == null ? true : contains(["Active", "PassThrough"], var.tracing_mode)
+    error_message = "tracing_mode must be null, \"Active\" or \"PassThrough\"."
+  }
+}
+
+variable "point_in_time_recovery" {
+  description = "Enable point-in-time recovery on the table. Off by default: the table is a cache that reconcile rebuilds from EC2."
+  type        = bool
+  default     = false
+}
+
+variable "deletion_protection_enabled" {
+  description = "Enable deletion protection on the table."
+  type        = bool
+  default     = false
+}
+
+variable "alarm_sns_topic_arns" {
+  description = "SNS topics notified when the dead-letter queue holds messages (alarm and OK)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.alarm_sns_topic_arns : can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]+$", arn))])
+    error_message = "alarm_sns_topic_arns must contain SNS topic ARNs."
+  }
+}

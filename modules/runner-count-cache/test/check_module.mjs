@@ -381,6 +381,30 @@ function checkInputs(cfg) {
   }
 }
 
+// Terraform >= 1.3.0 is the published floor: nothing newer may be used.
+const NEWER_THAN_1_3 = {
+  functions: ['strcontains', 'plantimestamp', 'templatestring', 'issensitive', 'ephemeralasnull', 'provider::'],
+  resourceTypes: ['terraform_data'],
+  variableAttributes: ['ephemeral'],
+};
+
+function checkTerraformFloor(cfg, where) {
+  const all = [...strings([cfg.resource, cfg.data, cfg.output, cfg.module, cfg.locals, cfg.variable, cfg.provider])];
+  for (const fn of NEWER_THAN_1_3.functions) {
+    const uses = all.filter((s) => s.includes('${') && s.includes(fn.endsWith('::') ? fn : `${fn}(`));
+    check(uses.length === 0, `${where}: ${fn} needs a Terraform newer than the published floor 1.3.0: ${fmt(uses)}`);
+  }
+  for (const type of NEWER_THAN_1_3.resourceTypes) check(!cfg.resource[type], `${where}: ${type} needs Terraform 1.4`);
+  for (const [name, v] of Object.entries(cfg.variable)) {
+    for (const attr of NEWER_THAN_1_3.variableAttributes) check(!(attr in v), `${where}: variable "${name}" uses "${attr}", newer than Terraform 1.3`);
+    // Before Terraform 1.9 a validation may refer only to its own variable.
+    for (const val of block(v, 'validation')) {
+      const others = [...references([val.condition, val.error_message], 'var.')].filter((r) => r !== name);
+      check(others.length === 0, `${where}: the validation of "${name}" refers to ${fmt(others)}; Terraform < 1.9 allows only var.${name} (use a precondition)`);
+    }
+  }
+}
+
 function checkUsage(cfg, where) {
   const used = new Set();
   for (const part of usingParts(cfg)) for (const r of references(part, 'var.')) used.add(r);
@@ -498,6 +522,7 @@ function checkAsyncFailurePath(cfg) {
   const where = `aws_lambda_function_event_invoke_config.${name}`;
   check(ic.maximum_retry_attempts === '${var.lambda_maximum_retry_attempts}', `${where}: maximum_retry_attempts must be set from var.lambda_maximum_retry_attempts`);
   check(ic.maximum_event_age_in_seconds === '${var.lambda_maximum_event_age_in_seconds}', `${where}: maximum_event_age_in_seconds must be set from var.lambda_maximum_event_age_in_seconds`);
+  check((ic.depends_on || []).some((d) => d.startsWith('${aws_iam_role_policy.')), `${where}: must depend on the role policy (Lambda rejects a destination the role cannot send to)`);
   const dest = block(block(ic, 'destination_config')[0], 'on_failure')[0]?.destination;
   const m = /^\$\{aws_sqs_queue\.([A-Za-z_0-9]+)\.arn\}$/.exec(dest ?? '');
   if (!check(m, `${where}: destination_config.on_failure.destination must be an SQS queue of the module, is ${fmt(dest)}`)) return;
@@ -693,6 +718,7 @@ function checkExample(kind, example, mod) {
   }
   checkVersions(example, where);
   checkUsage(example, where);
+  checkTerraformFloor(example, where);
   check(example.provider.aws?.length >= 1, `${where}: configures no aws provider`);
   const blocks = moduleBlocks(example);
   check(blocks.length === 1, `${where}: expected one module block whose source is ../../modules/runner-count-cache, found ${blocks.length} (${fmt(Object.values(example.module).map((m) => m.source))})`);
@@ -786,6 +812,7 @@ async function main() {
   await section('versions', () => checkVersions(mod, 'module'));
   await section('inputs', () => checkInputs(mod));
   await section('usage', () => checkUsage(mod, 'module'));
+  await section('terraform floor', () => checkTerraformFloor(mod, 'module'));
   await section('outputs', () => checkOutputs(mod));
   await section('table', () => checkTable(mod));
   await section('function', () => checkFunction(mod, env));

@@ -56,11 +56,17 @@ Transition make_transition(WriteMode mode, std::string instance_id, InstanceStat
 
 // The condition of DESIGN 4: for kUpsert `attribute_not_exists(pk) OR (order < :order AND state <>
 // terminated)`; the known modes additionally require the item to exist with the matching runner flag.
-bool transition_applies(const std::optional<InstanceItem>& stored, const Transition& t);
+bool transition_applies(const InstanceItem* stored, const Transition& t);
+inline bool transition_applies(const std::optional<InstanceItem>& stored, const Transition& t) {
+  return transition_applies(stored ? &*stored : nullptr, t);
+}
 
 // The item after `t` is applied to `stored` (call only when transition_applies()). active_key is set
 // exactly when the result is an active runner; ttl_s exactly when it is inactive or a non-runner.
-InstanceItem apply_transition(const std::optional<InstanceItem>& stored, const Transition& t);
+InstanceItem apply_transition(const InstanceItem* stored, const Transition& t);
+inline InstanceItem apply_transition(const std::optional<InstanceItem>& stored, const Transition& t) {
+  return apply_transition(stored ? &*stored : nullptr, t);
+}
 
 // The heartbeat and reconcile record, stored under pk = "#meta".
 struct ReconcileReport {

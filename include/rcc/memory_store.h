@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <unordered_map>
 
 #include "rcc/store.h"
 
@@ -30,7 +31,11 @@ class MemoryStore : public Store {
   std::map<std::string, std::int64_t> active_counts() const;
 
  private:
-  std::map<std::string, InstanceItem, std::less<>> items_;
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, InstanceItem, StringHash, std::equal_to<>> items_;
   std::map<std::string, std::set<std::string>, std::less<>> active_index_;  // key -> instance ids
   std::optional<MetaItem> meta_;
   std::int64_t writes_ = 0;

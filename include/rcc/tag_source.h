@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 
@@ -42,7 +43,11 @@ class InventoryTagSource : public TagSource {
   std::int64_t lookups() const { return lookups_; }
 
  private:
-  std::map<std::string, Tags, std::less<>> tags_;
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, Tags, StringHash, std::equal_to<>> tags_;
   std::int64_t lookups_ = 0;
 };
 

@@ -15,14 +15,14 @@ Transition make_transition(WriteMode mode, std::string instance_id, InstanceStat
   return t;
 }
 
-bool transition_applies(const std::optional<InstanceItem>& stored, const Transition& t) {
+bool transition_applies(const InstanceItem* stored, const Transition& t) {
   if (!stored) return t.mode == WriteMode::kUpsert;
   if (t.mode == WriteMode::kKnownRunner && !stored->identity.runner) return false;
   if (t.mode == WriteMode::kKnownNonRunner && stored->identity.runner) return false;
   return stored->order < t.order && stored->state != InstanceState::kTerminated;
 }
 
-InstanceItem apply_transition(const std::optional<InstanceItem>& stored, const Transition& t) {
+InstanceItem apply_transition(const InstanceItem* stored, const Transition& t) {
   InstanceItem item;
   item.instance_id = t.instance_id;
   item.state = t.state;

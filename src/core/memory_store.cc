@@ -5,18 +5,25 @@ namespace rcc {
 Result<WriteOutcome> MemoryStore::apply(const Transition& t) {
   ++writes_;
   const auto it = items_.find(t.instance_id);
-  std::optional<InstanceItem> stored;
-  if (it != items_.end()) stored = it->second;
+  const InstanceItem* stored = it == items_.end() ? nullptr : &it->second;
   if (!transition_applies(stored, t)) return WriteOutcome::kSuperseded;
 
   InstanceItem item = apply_transition(stored, t);
-  if (stored && stored->active_key) {
-    auto index_entry = active_index_.find(*stored->active_key);
-    index_entry->second.erase(t.instance_id);
-    if (index_entry->second.empty()) active_index_.erase(index_entry);
+  if (stored && stored->active_key != item.active_key) {
+    if (stored->active_key) {
+      auto index_entry = active_index_.find(*stored->active_key);
+      index_entry->second.erase(t.instance_id);
+      if (index_entry->second.empty()) active_index_.erase(index_entry);
+    }
   }
-  if (item.active_key) active_index_[*item.active_key].insert(t.instance_id);
-  items_.insert_or_assign(t.instance_id, std::move(item));
+  if (item.active_key && (!stored || stored->active_key != item.active_key)) {
+    active_index_[*item.active_key].insert(t.instance_id);
+  }
+  if (it == items_.end()) {
+    items_.emplace(t.instance_id, std::move(item));
+  } else {
+    it->second = std::move(item);
+  }
   return WriteOutcome::kApplied;
 }
 

@@ -1,6 +1,7 @@
 #include "rcc/tag_source.h"
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -18,33 +19,199 @@ Result<InventoryTagSource> InventoryTagSource::from_file(const std::string& path
   return source;
 }
 
-Result<InventoryTagSource> InventoryTagSource::from_json(std::string_view json) {
-  const nlohmann::json doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return Status::InvalidArgument("not valid JSON");
-  const auto instances = doc.is_object() ? doc.find("instances") : doc.end();
-  if (instances == doc.end() || !instances->is_array()) {
-    return Status::InvalidArgument("want {\"instances\":[...]}");
-  }
-  InventoryTagSource source;
-  for (std::size_t i = 0; i < instances->size(); ++i) {
-    const auto& entry = (*instances)[i];
-    const std::string where = "instances[" + std::to_string(i) + "]";
-    const auto id = entry.is_object() ? entry.find("instance_id") : entry.end();
-    if (id == entry.end() || !id->is_string() || !is_instance_id(id->get_ref<const std::string&>())) {
-      return Status::InvalidArgument(where + ".instance_id: missing or not an EC2 instance id");
+namespace {
+
+// Streams an inventory document into (instance id, tags) pairs without building a JSON tree: inventories
+// of a fleet day hold hundreds of thousands of instances. Members other than instance_id and tags are
+// skipped, so richer inventories (the EC2 test server's) load too.
+class InventoryReader : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  using Sink = std::function<Status(std::string, Tags)>;
+  explicit InventoryReader(Sink sink) : sink_(std::move(sink)) {}
+
+  const Status& status() const { return status_; }
+  bool complete() const { return state_ == State::kDone; }
+
+  bool null() override { return scalar("null"); }
+  bool boolean(bool) override { return scalar("a boolean"); }
+  bool number_integer(number_integer_t) override { return scalar("a number"); }
+  bool number_unsigned(number_unsigned_t) override { return scalar("a number"); }
+  bool number_float(number_float_t, const string_t&) override { return scalar("a number"); }
+  bool binary(binary_t&) override { return scalar("binary"); }
+
+  bool string(string_t& value) override {
+    if (skip_depth_ > 0 || skipping_scalar_) return end_skip_scalar();
+    switch (state_) {
+      case State::kEntryValue:
+        if (member_ == "instance_id") {
+          id_ = std::move(value);
+          has_id_ = true;
+          state_ = State::kEntry;
+          return true;
+        }
+        return fail(where() + "." + member_ + ": not an object");
+      case State::kTagValue:
+        tags_.insert_or_assign(std::move(member_), std::move(value));
+        state_ = State::kTags;
+        return true;
+      default:
+        return scalar("a string");
     }
-    Tags tags;
-    if (const auto tag_object = entry.find("tags"); tag_object != entry.end()) {
-      if (!tag_object->is_object()) return Status::InvalidArgument(where + ".tags: not an object");
-      for (const auto& [key, value] : tag_object->items()) {
-        if (!value.is_string()) return Status::InvalidArgument(where + ".tags." + key + ": not a string");
-        tags.emplace(key, value.get<std::string>());
+  }
+
+  bool start_object(std::size_t) override {
+    if (skip_depth_ > 0 || skipping_scalar_) return begin_nested_skip();
+    switch (state_) {
+      case State::kStart: state_ = State::kRoot; return true;
+      case State::kInstances:
+        state_ = State::kEntry;
+        has_id_ = false;
+        tags_.clear();
+        return true;
+      case State::kEntryValue:
+        if (member_ != "tags") return fail(where() + ".instance_id: not a string");
+        state_ = State::kTags;
+        return true;
+      case State::kTagValue: return fail(where() + ".tags." + member_ + ": not a string");
+      default: return fail("want {\"instances\":[...]}");
+    }
+  }
+
+  bool key(string_t& name) override {
+    if (skip_depth_ > 0) return true;
+    switch (state_) {
+      case State::kRoot:
+        if (name == "instances") {
+          state_ = State::kRootInstances;
+        } else {
+          skipping_scalar_ = true;  // another top-level member: skip its value
+        }
+        return true;
+      case State::kEntry:
+        if (name == "instance_id" || name == "tags") {
+          member_ = std::move(name);
+          state_ = State::kEntryValue;
+        } else {
+          skipping_scalar_ = true;
+        }
+        return true;
+      case State::kTags:
+        member_ = std::move(name);
+        state_ = State::kTagValue;
+        return true;
+      default: return fail("unexpected member " + name);
+    }
+  }
+
+  bool end_object() override {
+    if (skip_depth_ > 0) return end_nested_skip();
+    switch (state_) {
+      case State::kTags: state_ = State::kEntry; return true;
+      case State::kEntry: {
+        if (!has_id_ || !is_instance_id(id_)) {
+          return fail(where() + ".instance_id: missing or not an EC2 instance id");
+        }
+        Status s = sink_(std::move(id_), std::move(tags_)).with_context(where() + ".instance_id");
+        if (!s.ok()) return fail_with(std::move(s));
+        ++index_;
+        tags_ = Tags();
+        state_ = State::kInstances;
+        return true;
       }
-    }
-    if (!source.tags_.emplace(id->get<std::string>(), std::move(tags)).second) {
-      return Status::InvalidArgument(where + ".instance_id: duplicate " + id->get<std::string>());
+      case State::kRoot:
+        if (!saw_instances_) return fail("want {\"instances\":[...]}");
+        state_ = State::kDone;
+        return true;
+      default: return fail("unexpected end of object");
     }
   }
+
+  bool start_array(std::size_t) override {
+    if (skip_depth_ > 0 || skipping_scalar_) return begin_nested_skip();
+    if (state_ == State::kRootInstances) {
+      state_ = State::kInstances;
+      saw_instances_ = true;
+      return true;
+    }
+    if (state_ == State::kInstances) return fail(where() + ": not an object");
+    if (state_ == State::kEntryValue) return fail(where() + "." + member_ + ": wrong type");
+    if (state_ == State::kTagValue) return fail(where() + ".tags." + member_ + ": not a string");
+    return fail("want {\"instances\":[...]}");
+  }
+
+  bool end_array() override {
+    if (skip_depth_ > 0) return end_nested_skip();
+    if (state_ == State::kInstances) {
+      state_ = State::kRoot;
+      return true;
+    }
+    return fail("unexpected end of array");
+  }
+
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception&) override {
+    return fail("not valid JSON (at byte " + std::to_string(position) + ")");
+  }
+
+ private:
+  enum class State { kStart, kRoot, kRootInstances, kInstances, kEntry, kEntryValue, kTags, kTagValue, kDone };
+
+  std::string where() const { return "instances[" + std::to_string(index_) + "]"; }
+
+  bool scalar(const char* what) {
+    if (skip_depth_ > 0 || skipping_scalar_) return end_skip_scalar();
+    switch (state_) {
+      case State::kEntryValue: return fail(where() + "." + member_ + ": wrong type (" + what + ")");
+      case State::kTagValue: return fail(where() + ".tags." + member_ + ": not a string");
+      case State::kInstances: return fail(where() + ": not an object");
+      default: return fail("want {\"instances\":[...]}");
+    }
+  }
+  bool end_skip_scalar() {
+    if (skip_depth_ == 0) skipping_scalar_ = false;
+    return true;
+  }
+  bool begin_nested_skip() {
+    skipping_scalar_ = false;
+    ++skip_depth_;
+    return true;
+  }
+  bool end_nested_skip() {
+    --skip_depth_;
+    return true;
+  }
+  bool fail(std::string message) { return fail_with(Status::InvalidArgument(std::move(message))); }
+  bool fail_with(Status s) {
+    if (status_.ok()) status_ = std::move(s);
+    return false;
+  }
+
+  Sink sink_;
+  Status status_;
+  State state_ = State::kStart;
+  bool saw_instances_ = false;
+  bool skipping_scalar_ = false;
+  int skip_depth_ = 0;
+  std::size_t index_ = 0;
+  std::string member_;
+  std::string id_;
+  bool has_id_ = false;
+  Tags tags_;
+};
+
+}  // namespace
+
+Result<InventoryTagSource> InventoryTagSource::from_json(std::string_view json) {
+  InventoryTagSource source;
+  InventoryReader reader([&source](std::string id, Tags tags) {
+    const std::string copy = id;
+    if (!source.tags_.emplace(std::move(id), std::move(tags)).second) {
+      return Status::InvalidArgument("duplicate " + copy);
+    }
+    return Status();
+  });
+  nlohmann::json::sax_parse(json, &reader, nlohmann::json::input_format_t::json, /*strict=*/true);
+  if (!reader.status().ok()) return reader.status();
+  if (!reader.complete()) return Status::InvalidArgument("want {\"instances\":[...]}");
   return source;
 }
 

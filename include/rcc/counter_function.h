@@ -1,0 +1,107 @@
+// CounterFunction: the Lambda handler of the counter (DESIGN 4-5). One invocation is one EventBridge
+// event: an EC2 state change is applied to the store, a schedule tick stamps the heartbeat and, when due,
+// reconciles. Its configuration comes from the function's environment variables.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "rcc/ec2.h"
+#include "rcc/event.h"
+#include "rcc/log.h"
+#include "rcc/metrics.h"
+#include "rcc/status.h"
+#include "rcc/store.h"
+#include "rcc/tag_source.h"
+
+namespace rcc {
+
+// One of the function's own environment variables.
+struct FunctionVariable {
+  std::string_view name;
+  std::string_view default_value;  // "" for a required variable
+  bool required = false;
+  std::string_view description;
+};
+
+// Exactly the function's own variables, in the order documented: RUNNER_COUNT_CACHE_TABLE_NAME,
+// RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS, ENVIRONMENT_FILTER, RECONCILE_INTERVAL_S, TTL_SECONDS, LOG_LEVEL,
+// METRICS_NAMESPACE. The AWS variables (AWS_REGION, credentials, AWS_ENDPOINT_URL*) are not in it.
+std::span<const FunctionVariable> function_variables();
+
+struct CounterFunctionConfig {
+  std::string table_name;                      // RUNNER_COUNT_CACHE_TABLE_NAME
+  std::int64_t stale_threshold_ms = 60000;     // RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS
+  std::string environment;                     // ENVIRONMENT_FILTER
+  std::int64_t reconcile_interval_s = 300;     // RECONCILE_INTERVAL_S
+  std::int64_t ttl_seconds = 86400;            // TTL_SECONDS
+  LogLevel log_level = LogLevel::kInfo;        // LOG_LEVEL
+  std::string metrics_namespace = "RunnerCountCache";  // METRICS_NAMESPACE
+};
+
+// Reads the configuration through `getenv` (a variable is unset when it returns nullopt or ""), using the
+// defaults of function_variables(). Returns InvalidArgument naming the variable when a required one is
+// missing, a number is not a positive decimal integer (TTL_SECONDS and the intervals must be > 0), or
+// LOG_LEVEL is not debug/info/warn/error.
+Result<CounterFunctionConfig> config_from_env(
+    const std::function<std::optional<std::string>(std::string_view name)>& getenv);
+
+// The heartbeat is stamped by an invocation at most this often per process.
+inline constexpr std::int64_t kHeartbeatIntervalMs = 10000;
+
+// Counters of one CounterFunction, for tests and benchmarks.
+struct CounterFunctionStats {
+  std::int64_t invocations = 0;
+  std::int64_t instance_events = 0;
+  std::int64_t scheduled_events = 0;
+  std::int64_t malformed_events = 0;
+  std::int64_t failures = 0;
+  std::int64_t heartbeats = 0;
+  std::int64_t reconciles = 0;
+  std::int64_t store_round_trips = 0;  // by apply_event, the heartbeat, the meta read (not reconcile's)
+};
+
+// Handles invocations on `store` with `ec2` for reconcile and `tags` for new instances' tags; logs to
+// `log`, adds to `metrics` and flushes one EMF line per invocation. Every reference must outlive the
+// function. Thread-compatible: one invocation at a time (Lambda's model).
+class CounterFunction {
+ public:
+  CounterFunction(CounterFunctionConfig config, Store& store, Ec2& ec2, TagSource& tags, Logger& log,
+                  Metrics& metrics, std::function<std::int64_t()> now_ms);
+
+  // Handles one EventBridge event (`payload`, the invocation's JSON) for `request_id`.
+  //
+  // - EC2 state change: apply_event. Returns a summary body {"outcome":..,"instance_id":..,"key":..}; or the
+  //   lookup or write failure that survived the clients' retries, which must fail the invocation.
+  // - Schedule tick: stamps the heartbeat, reads the meta item and, when never reconciled or
+  //   now - reconciled_ms >= reconcile_interval_s * 1000, runs reconcile (one of them per tick).
+  //   Returns {"heartbeat_ms":..,"reconciled":bool,...}; or the store/EC2 failure.
+  // - Malformed or foreign payload: logs the reason, returns {"ignored":<reason>} (acknowledged).
+  // Every invocation also stamps the heartbeat when kHeartbeatIntervalMs passed since this process last
+  // did; a failed stamp is logged and, outside a schedule tick, does not fail the invocation.
+  Result<std::string> handle(std::string_view request_id, std::string_view payload);
+
+  const CounterFunctionStats& stats() const { return stats_; }
+  const CounterFunctionConfig& config() const { return config_; }
+
+ private:
+  Result<std::string> handle_instance_event(const InstanceEvent& event, std::int64_t now_ms);
+  Result<std::string> handle_scheduled_event(const ScheduledEvent& event, std::int64_t now_ms);
+  Status stamp_heartbeat(std::int64_t now_ms);
+
+  CounterFunctionConfig config_;
+  Store& store_;
+  Ec2& ec2_;
+  TagSource& tags_;
+  Logger& log_;
+  Metrics& metrics_;
+  std::function<std::int64_t()> now_ms_;
+  std::optional<std::int64_t> last_heartbeat_ms_;  // this process's last successful stamp
+  CounterFunctionStats stats_;
+};
+
+}  // namespace rcc

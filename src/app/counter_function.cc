@@ -1,0 +1,264 @@
+#include "rcc/counter_function.h"
+
+#include <array>
+#include <charconv>
+#include <utility>
+
+#include "rcc/counter.h"
+#include "rcc/reconcile.h"
+
+namespace rcc {
+namespace {
+
+constexpr std::string_view kTableName = "RUNNER_COUNT_CACHE_TABLE_NAME";
+constexpr std::string_view kStaleThreshold = "RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS";
+constexpr std::string_view kEnvironmentFilter = "ENVIRONMENT_FILTER";
+constexpr std::string_view kReconcileInterval = "RECONCILE_INTERVAL_S";
+constexpr std::string_view kTtlSeconds = "TTL_SECONDS";
+constexpr std::string_view kLogLevel = "LOG_LEVEL";
+constexpr std::string_view kMetricsNamespace = "METRICS_NAMESPACE";
+
+constexpr std::array<FunctionVariable, 7> kVariables = {{
+    {kTableName, "", true, "Name of the DynamoDB table that holds the counts."},
+    {kStaleThreshold, "60000", false,
+     "Milliseconds after the last heartbeat past which readers treat the cache as stale."},
+    {kEnvironmentFilter, "", true, "The ghr:environment tag value whose runners are counted."},
+    {kReconcileInterval, "300", false, "Seconds between full reconciles against EC2 (run by schedule ticks)."},
+    {kTtlSeconds, "86400", false, "Seconds to keep items of inactive and non-runner instances."},
+    {kLogLevel, "info", false, "Minimum log level: debug, info, warn or error."},
+    {kMetricsNamespace, "RunnerCountCache", false, "CloudWatch namespace of the embedded metrics."},
+}};
+
+std::string_view default_of(std::string_view name) {
+  for (const FunctionVariable& v : kVariables) {
+    if (v.name == name) return v.default_value;
+  }
+  return "";
+}
+
+Result<std::int64_t> parse_positive(std::string_view name, std::string_view text) {
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value <= 0) {
+    return Status::InvalidArgument(std::string(name) + ": expected a positive integer, got \"" +
+                                   std::string(text) + "\"");
+  }
+  return value;
+}
+
+std::string summary(std::initializer_list<std::pair<std::string_view, std::string_view>> strings,
+                    std::initializer_list<std::pair<std::string_view, std::int64_t>> numbers = {}) {
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [name, value] : strings) {
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, name);
+    out += ':';
+    append_json_string(out, value);
+  }
+  for (const auto& [name, value] : numbers) {
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, name);
+    out += ':';
+    out += std::to_string(value);
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace
+
+std::span<const FunctionVariable> function_variables() { return kVariables; }
+
+Result<CounterFunctionConfig> config_from_env(
+    const std::function<std::optional<std::string>(std::string_view name)>& getenv) {
+  auto read = [&](std::string_view name) -> std::string {
+    auto value = getenv(name);
+    if (value && !value->empty()) return *value;
+    return std::string(default_of(name));
+  };
+  CounterFunctionConfig config;
+  for (const FunctionVariable& v : kVariables) {
+    if (v.required && read(v.name).empty()) {
+      return Status::InvalidArgument(std::string(v.name) + " is required and not set");
+    }
+  }
+  config.table_name = read(kTableName);
+  config.environment = read(kEnvironmentFilter);
+  config.metrics_namespace = read(kMetricsNamespace);
+
+  auto stale = parse_positive(kStaleThreshold, read(kStaleThreshold));
+  if (!stale.ok()) return stale.status();
+  config.stale_threshold_ms = *stale;
+  auto interval = parse_positive(kReconcileInterval, read(kReconcileInterval));
+  if (!interval.ok()) return interval.status();
+  config.reconcile_interval_s = *interval;
+  auto ttl = parse_positive(kTtlSeconds, read(kTtlSeconds));
+  if (!ttl.ok()) return ttl.status();
+  config.ttl_seconds = *ttl;
+
+  const std::string level = read(kLogLevel);
+  auto parsed_level = parse_log_level(level);
+  if (!parsed_level) {
+    return Status::InvalidArgument(std::string(kLogLevel) + ": expected debug, info, warn or error, got \"" +
+                                   level + "\"");
+  }
+  config.log_level = *parsed_level;
+  return config;
+}
+
+CounterFunction::CounterFunction(CounterFunctionConfig config, Store& store, Ec2& ec2, TagSource& tags,
+                                 Logger& log, Metrics& metrics, std::function<std::int64_t()> now_ms)
+    : config_(std::move(config)),
+      store_(store),
+      ec2_(ec2),
+      tags_(tags),
+      log_(log),
+      metrics_(metrics),
+      now_ms_(std::move(now_ms)) {}
+
+Result<std::string> CounterFunction::handle(std::string_view request_id, std::string_view payload) {
+  ++stats_.invocations;
+  log_.set_request_id(std::string(request_id));
+  metrics_.add(metric::kEvents);
+  const std::int64_t now_ms = now_ms_();
+
+  Result<std::string> result = Status::Internal("not handled");
+  auto event = parse_event(payload);
+  if (!event.ok()) {
+    // Retrying a malformed or foreign event cannot help: acknowledge it, say why.
+    ++stats_.malformed_events;
+    metrics_.add(metric::kMalformedEvents);
+    log_.warn("event ignored", {{"outcome", "ignored"}, {"reason", event.status().message()}});
+    result = summary({{"ignored", event.status().message()}});
+  } else if (const auto* instance_event = std::get_if<InstanceEvent>(&*event)) {
+    result = handle_instance_event(*instance_event, now_ms);
+  } else {
+    result = handle_scheduled_event(std::get<ScheduledEvent>(*event), now_ms);
+  }
+
+  if (!result.ok()) {
+    ++stats_.failures;
+    metrics_.add(metric::kFailures);
+  }
+  metrics_.flush(now_ms);
+  log_.set_request_id("");
+  return result;
+}
+
+Result<std::string> CounterFunction::handle_instance_event(const InstanceEvent& event, std::int64_t now_ms) {
+  ++stats_.instance_events;
+  const CounterOptions options{config_.environment, config_.ttl_seconds};
+  auto report = apply_event(store_, tags_, event, options, now_ms);
+  if (!report.ok()) {
+    log_.error("event failed",
+               {{"instance_id", event.instance_id},
+                {"state", state_name(event.state)},
+                {"event_id", event.event_id},
+                {"outcome", "failed"},
+                {"error_type", code_name(report.status().code())},
+                {"error", report.status().message()}});
+    return report.status();
+  }
+  stats_.store_round_trips += report->store_round_trips;
+  if (report->tag_lookup) metrics_.add(metric::kTagLookups);
+  switch (report->outcome) {
+    case EventOutcome::kApplied: metrics_.add(metric::kTransitionsApplied); break;
+    case EventOutcome::kDuplicateOrLate: metrics_.add(metric::kDuplicateOrLate); break;
+    case EventOutcome::kNonRunner: metrics_.add(metric::kNonRunnerEvents); break;
+  }
+  const std::string_view outcome = outcome_name(report->outcome);
+  const std::string key = report->key.value_or("");
+  log_.info("event applied", {{"instance_id", event.instance_id},
+                              {"state", state_name(event.state)},
+                              {"key", key},
+                              {"outcome", outcome},
+                              {"tag_lookup", report->tag_lookup},
+                              {"store_round_trips", report->store_round_trips},
+                              {"event_id", event.event_id}});
+
+  if (!last_heartbeat_ms_ || now_ms - *last_heartbeat_ms_ >= kHeartbeatIntervalMs) {
+    // The event is in the table; a failed stamp only delays the proof of life to the next invocation.
+    const Status stamped = stamp_heartbeat(now_ms);
+    if (!stamped.ok()) log_.warn("heartbeat failed", {{"error", stamped.to_string()}});
+  }
+  return summary({{"outcome", outcome}, {"instance_id", event.instance_id}, {"key", key}});
+}
+
+Result<std::string> CounterFunction::handle_scheduled_event(const ScheduledEvent& event, std::int64_t now_ms) {
+  ++stats_.scheduled_events;
+  // The tick is the pipeline's proof of life: always stamp it, and fail the tick when that fails.
+  const Status stamped = stamp_heartbeat(now_ms);
+  if (!stamped.ok()) {
+    log_.error("heartbeat failed", {{"event_id", event.event_id}, {"outcome", "failed"},
+                                    {"error", stamped.to_string()}});
+    return stamped;
+  }
+
+  ++stats_.store_round_trips;
+  auto meta = store_.get_meta();
+  if (!meta.ok()) {
+    log_.error("meta read failed", {{"outcome", "failed"}, {"error", meta.status().to_string()}});
+    return meta.status();
+  }
+  const std::optional<std::int64_t> reconciled_ms = meta->has_value() ? (*meta)->reconciled_ms : std::nullopt;
+  const std::int64_t interval_ms = config_.reconcile_interval_s * 1000;
+  if (reconciled_ms && now_ms - *reconciled_ms < interval_ms) {
+    log_.info("heartbeat", {{"outcome", "heartbeat"}, {"reconcile_due_in_ms", *reconciled_ms + interval_ms - now_ms}});
+    return summary({}, {{"heartbeat_ms", now_ms}, {"reconciled", 0}});
+  }
+
+  ReconcileOptions options;
+  options.environment = config_.environment;
+  options.ttl_seconds = config_.ttl_seconds;
+  auto result = reconcile(store_, ec2_, options, now_ms_);
+  if (!result.ok()) {
+    log_.error("reconcile failed", {{"outcome", "failed"},
+                                    {"error_type", code_name(result.status().code())},
+                                    {"error", result.status().message()}});
+    return result.status();
+  }
+  ++stats_.reconciles;
+  const ReconcileReport& r = result->report;
+  metrics_.add(metric::kReconciles);
+  metrics_.add(metric::kReconcileAdded, r.added);
+  metrics_.add(metric::kReconcileRemoved, r.removed);
+  metrics_.add(metric::kReconcileLeftForGrace, r.left_for_grace);
+  metrics_.add(metric::kReconcileDrift, r.added + r.removed);
+  log_.info("reconciled", {{"outcome", "reconciled"},
+                           {"ec2_active", r.ec2_active},
+                           {"table_active", r.table_active},
+                           {"added", r.added},
+                           {"removed", r.removed},
+                           {"left_for_grace", r.left_for_grace},
+                           {"ec2_calls", r.ec2_calls},
+                           {"duration_ms", r.finished_ms - r.started_ms}});
+  for (const ReconcileFinding& f : result->findings) {
+    const std::string_view kind = f.kind == ReconcileFinding::Kind::kAdded     ? "added"
+                                  : f.kind == ReconcileFinding::Kind::kRemoved ? "removed"
+                                                                               : "left_for_grace";
+    log_.debug("reconcile finding", {{"instance_id", f.instance_id},
+                                     {"key", f.key},
+                                     {"outcome", kind},
+                                     {"ec2_state", state_name(f.ec2_state)},
+                                     {"written", f.written}});
+  }
+  return summary({}, {{"heartbeat_ms", now_ms},
+                      {"reconciled", 1},
+                      {"added", r.added},
+                      {"removed", r.removed},
+                      {"left_for_grace", r.left_for_grace}});
+}
+
+Status CounterFunction::stamp_heartbeat(std::int64_t now_ms) {
+  ++stats_.store_round_trips;
+  const Status stamped = store_.stamp_heartbeat(now_ms);
+  if (!stamped.ok()) return stamped;
+  ++stats_.heartbeats;
+  last_heartbeat_ms_ = now_ms;
+  return Status();
+}
+
+}  // namespace rcc

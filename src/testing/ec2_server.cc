@@ -1,0 +1,949 @@
+#include "ec2_server.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <charconv>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <list>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
+#include <set>
+#include <thread>
+
+namespace rcc {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Json = nlohmann::json;
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+const char* const kEc2ControlHelp = R"(Control endpoints (JSON, same port, no Authorization, not counted as EC2 requests):
+  GET  /_control/health                       {"ok":true}
+  GET  /_control/stats                        {"requests","succeeded","throttled","failed","instances_returned","instances"}
+  GET  /_control/instances                    the inventory, in the --inventory format
+  GET  /_control/requests                     {"requests":[{"sequence","status","error_code","instances_returned","params":[[k,v],...]}]}
+  POST /_control/launch        {"instances":[{"instance_id","state"?,"launch_time"?,"tags"?}]}  add or replace
+  POST /_control/inventory     same body                                  replace the whole inventory
+  POST /_control/set_state     {"instance_id":"i-...","state":"stopped"}  404 when unknown
+  POST /_control/terminate     {"instance_id":"i-..."}                    state terminated (still described)
+  POST /_control/remove        {"instance_id":"i-..."}                    gone: InvalidInstanceID.NotFound
+  POST /_control/fail          {"count":N,"status":500,"code":"InternalError"}  fail the next N EC2 requests
+  POST /_control/throttle      {"count":N}                                next N answer 503 RequestLimitExceeded
+  POST /_control/not_found     {"instance_id":"i-...","count":N}          next N lookups of the id: NotFound
+  POST /_control/clear_faults  {}
+  POST /_control/latency       {"fixed_ms":F,"per_instance_us":P}
+  POST /_control/bucket        {"burst":B,"refill_per_s":R}               bucket refilled; burst 0 disables
+  POST /_control/reset_counters {}
+Errors answer 400 (or 404 for an unknown instance or endpoint) with {"error":"..."}.
+)";
+
+std::string Ec2ServerRequest::param(std::string_view name) const {
+  for (const auto& [key, value] : params) {
+    if (key == name) return value;
+  }
+  return "";
+}
+
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> percent_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      int hi = hex_value(text[i + 1]);
+      int lo = hex_value(text[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// Appends the pairs of "a=b&c=d" to `params`; false when an escape is malformed.
+bool parse_form(std::string_view text, Params& params) {
+  while (!text.empty()) {
+    std::size_t amp = text.find('&');
+    std::string_view pair = text.substr(0, amp);
+    text = amp == std::string_view::npos ? std::string_view() : text.substr(amp + 1);
+    if (pair.empty()) continue;
+    std::size_t eq = pair.find('=');
+    std::optional<std::string> key = percent_decode(pair.substr(0, eq));
+    std::optional<std::string> value =
+        percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    if (!key || !value) return false;
+    params.emplace_back(std::move(*key), std::move(*value));
+  }
+  return true;
+}
+
+// Element text only (the server writes no attributes), so quotes stay as they are, as EC2 writes them.
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// EC2's numeric state codes.
+int state_code(InstanceState state) {
+  switch (state) {
+    case InstanceState::kPending: return 0;
+    case InstanceState::kRunning: return 16;
+    case InstanceState::kShuttingDown: return 32;
+    case InstanceState::kTerminated: return 48;
+    case InstanceState::kStopping: return 64;
+    case InstanceState::kStopped: return 80;
+  }
+  return 0;
+}
+
+// "2021-11-11T21:29:54.000Z", the way EC2 writes launchTime.
+std::string ec2_time(std::int64_t ms) {
+  std::string text = format_rfc3339(ms - ((ms % 1000) + 1000) % 1000);
+  char millis[8];
+  std::snprintf(millis, sizeof millis, ".%03dZ", static_cast<int>(((ms % 1000) + 1000) % 1000));
+  text.pop_back();
+  return text + millis;
+}
+
+std::string request_id(std::int64_t sequence) {
+  std::string digits = std::to_string(sequence);
+  return "5e2c0d2a-0000-4000-8000-" + std::string(digits.size() < 12 ? 12 - digits.size() : 0, '0') + digits;
+}
+
+// EC2 filter values: '*' matches any run, '?' one character, '\' escapes the next one.
+bool wildcard_match(std::string_view pattern, std::string_view text) {
+  std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (p < pattern.size() && pattern[p] == '\\' && p + 1 < pattern.size() && pattern[p + 1] == text[t]) {
+      p += 2;
+      ++t;
+    } else if (p < pattern.size() && pattern[p] != '\\' && (pattern[p] == '?' || pattern[p] == text[t])) {
+      ++p;
+      ++t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+bool any_match(const std::vector<std::string>& patterns, std::string_view text) {
+  return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) { return wildcard_match(p, text); });
+}
+
+bool filter_matches(const Ec2Filter& filter, const Ec2Instance& instance) {
+  if (filter.name == "instance-id") return any_match(filter.values, instance.instance_id);
+  if (filter.name == "instance-state-name") return any_match(filter.values, state_name(instance.state));
+  if (filter.name == "tag-key") {
+    return std::any_of(instance.tags.begin(), instance.tags.end(),
+                       [&](const auto& tag) { return any_match(filter.values, tag.first); });
+  }
+  // tag:<key>
+  auto tag = instance.tags.find(std::string_view(filter.name).substr(4));
+  return tag != instance.tags.end() && any_match(filter.values, tag->second);
+}
+
+bool known_filter(std::string_view name) {
+  return name == "instance-id" || name == "instance-state-name" || name == "tag-key" ||
+         (name.starts_with("tag:") && name.size() > 4);
+}
+
+const std::regex& authorization_shape() {
+  static const std::regex shape(
+      R"(AWS4-HMAC-SHA256 Credential=[^/,\s]+/\d{8}/[a-z0-9-]+/ec2/aws4_request, ?SignedHeaders=([a-z0-9-]+(;[a-z0-9-]+)*), ?Signature=[0-9a-f]{64})");
+  return shape;
+}
+
+bool well_formed_authorization(std::string_view header) {
+  std::match_results<std::string_view::const_iterator> match;
+  if (!std::regex_match(header.begin(), header.end(), match, authorization_shape())) return false;
+  std::string signed_headers = match[1].str();
+  return (";" + signed_headers + ";").find(";host;") != std::string::npos;
+}
+
+// The "N" of "<prefix>N<rest>" where N is a positive integer.
+std::optional<int> index_after(std::string_view key, std::string_view prefix, std::string_view* rest) {
+  if (!key.starts_with(prefix)) return std::nullopt;
+  key.remove_prefix(prefix.size());
+  int n = 0;
+  auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), n);
+  if (ec != std::errc() || n <= 0) return std::nullopt;
+  *rest = key.substr(static_cast<std::size_t>(end - key.data()));
+  return n;
+}
+
+struct Answer {
+  int status = 200;
+  std::string content_type;
+  std::string body;
+};
+
+Answer json_answer(int status, const Json& body) { return {status, "application/json", body.dump()}; }
+Answer json_error(int status, std::string message) { return json_answer(status, Json{{"error", std::move(message)}}); }
+
+Json instance_json(const Ec2Instance& instance) {
+  Json tags = Json::object();
+  for (const auto& [key, value] : instance.tags) tags[key] = value;
+  return Json{{"instance_id", instance.instance_id},
+              {"state", state_name(instance.state)},
+              {"launch_time", ec2_time(instance.launch_time_ms)},
+              {"tags", tags}};
+}
+
+}  // namespace
+
+Result<std::vector<Ec2Instance>> parse_ec2_inventory(std::string_view json, std::int64_t default_launch_ms) {
+  Json doc = Json::parse(json.begin(), json.end(), nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return Status::InvalidArgument("inventory: not valid JSON");
+  if (!doc.is_object() || !doc.contains("instances") || !doc["instances"].is_array()) {
+    return Status::InvalidArgument("inventory: expected {\"instances\":[...]}");
+  }
+  std::vector<Ec2Instance> instances;
+  std::set<std::string, std::less<>> seen;
+  for (std::size_t i = 0; i < doc["instances"].size(); ++i) {
+    const Json& entry = doc["instances"][i];
+    std::string where = "inventory: instances[" + std::to_string(i) + "]";
+    if (!entry.is_object()) return Status::InvalidArgument(where + ": not an object");
+    Ec2Instance instance;
+    if (!entry.contains("instance_id") || !entry["instance_id"].is_string() ||
+        !is_instance_id(entry["instance_id"].get<std::string>())) {
+      return Status::InvalidArgument(where + ".instance_id: missing or not an instance id");
+    }
+    instance.instance_id = entry["instance_id"].get<std::string>();
+    if (!seen.insert(instance.instance_id).second) {
+      return Status::InvalidArgument(where + ".instance_id: duplicate " + instance.instance_id);
+    }
+    instance.state = InstanceState::kRunning;
+    if (entry.contains("state")) {
+      std::optional<InstanceState> state =
+          entry["state"].is_string() ? parse_state(entry["state"].get<std::string>()) : std::nullopt;
+      if (!state) return Status::InvalidArgument(where + ".state: not an EC2 state name");
+      instance.state = *state;
+    }
+    instance.launch_time_ms = default_launch_ms;
+    if (entry.contains("launch_time")) {
+      std::optional<std::int64_t> launch =
+          entry["launch_time"].is_string() ? parse_rfc3339_ms(entry["launch_time"].get<std::string>()) : std::nullopt;
+      if (!launch) return Status::InvalidArgument(where + ".launch_time: not RFC 3339");
+      instance.launch_time_ms = *launch;
+    }
+    if (entry.contains("tags")) {
+      if (!entry["tags"].is_object()) return Status::InvalidArgument(where + ".tags: not an object");
+      for (const auto& [key, value] : entry["tags"].items()) {
+        if (!value.is_string()) return Status::InvalidArgument(where + ".tags." + key + ": not a string");
+        instance.tags.emplace(key, value.get<std::string>());
+      }
+    }
+    instances.push_back(std::move(instance));
+  }
+  return instances;
+}
+
+struct Ec2TestServer::State {
+  explicit State(Ec2ServerOptions opts) : options(std::move(opts)), acceptor(io) {}
+
+  // ---- Listening and connections. ----
+  Ec2ServerOptions options;
+  asio::io_context io;
+  tcp::acceptor acceptor;
+  std::uint16_t port = 0;
+  std::thread accept_thread;
+
+  struct Connection {
+    std::shared_ptr<tcp::socket> socket;
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::mutex connections_mu;
+  std::list<Connection> connections;  // guarded by connections_mu
+
+  // ---- Everything below is guarded by mu. ----
+  mutable std::mutex mu;
+  std::condition_variable stop_cv;
+  bool stopping = false;
+
+  std::map<std::string, Ec2Instance, std::less<>> inventory;
+
+  struct InjectedFailure {
+    int count = 0;
+    int http_status = 500;
+    std::string code;
+  };
+  InjectedFailure failure;
+  int throttles = 0;
+  std::map<std::string, int, std::less<>> not_found;
+
+  std::chrono::milliseconds latency{0};
+  std::chrono::microseconds latency_per_instance{0};
+
+  int burst = 100;
+  double refill_per_s = 20;
+  double tokens = 100;
+  std::chrono::steady_clock::time_point refilled_at = std::chrono::steady_clock::now();
+
+  Ec2ServerStats stats;
+  std::int64_t sequence = 0;
+  std::deque<Ec2ServerRequest> log;
+
+  // ---- Serving. ----
+  void accept_loop();
+  void serve(const std::shared_ptr<tcp::socket>& socket, const std::shared_ptr<std::atomic<bool>>& done);
+  Answer handle(const http::request<http::string_body>& request);
+  Answer handle_ec2(const http::request<http::string_body>& request, std::string_view query);
+  Answer handle_control(std::string_view method, std::string_view path, std::string_view body);
+  void shutdown();
+
+  // Requires mu.
+  bool take_token();
+  Answer describe(const Params& params, const std::string& id, std::int64_t* returned);
+  void reset_bucket(int new_burst, double new_refill) {
+    burst = new_burst;
+    refill_per_s = new_refill;
+    tokens = new_burst;
+    refilled_at = std::chrono::steady_clock::now();
+  }
+};
+
+namespace {
+
+Answer ec2_error(int status, std::string_view code, std::string_view message, std::string_view id) {
+  std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>";
+  body += xml_escape(code);
+  body += "</Code><Message>";
+  body += xml_escape(message);
+  body += "</Message></Error></Errors><RequestID>";
+  body += id;
+  body += "</RequestID></Response>";
+  return {status, "text/xml;charset=UTF-8", std::move(body)};
+}
+
+void append_instance_xml(std::string& out, const Ec2Instance& instance) {
+  std::string_view suffix = std::string_view(instance.instance_id).substr(2);
+  out += "<item><reservationId>r-";
+  out += suffix;
+  out += "</reservationId><ownerId>123456789012</ownerId><groupSet/><instancesSet><item><instanceId>";
+  out += xml_escape(instance.instance_id);
+  out += "</instanceId><imageId>ami-0abcdef1234567890</imageId><instanceState><code>";
+  out += std::to_string(state_code(instance.state));
+  out += "</code><name>";
+  out += state_name(instance.state);
+  out += "</name></instanceState><instanceType>m5.large</instanceType><launchTime>";
+  out += ec2_time(instance.launch_time_ms);
+  out += "</launchTime>";
+  if (!instance.tags.empty()) {
+    out += "<tagSet>";
+    for (const auto& [key, value] : instance.tags) {
+      out += "<item><key>";
+      out += xml_escape(key);
+      out += "</key><value>";
+      out += xml_escape(value);
+      out += "</value></item>";
+    }
+    out += "</tagSet>";
+  }
+  out += "</item></instancesSet></item>";
+}
+
+constexpr std::string_view kTokenPrefix = "rcc-after:";
+
+}  // namespace
+
+bool Ec2TestServer::State::take_token() {
+  if (burst <= 0) return true;
+  auto now = std::chrono::steady_clock::now();
+  double elapsed = std::chrono::duration<double>(now - refilled_at).count();
+  tokens = std::min<double>(burst, tokens + elapsed * refill_per_s);
+  refilled_at = now;
+  if (tokens < 1.0) return false;
+  tokens -= 1.0;
+  return true;
+}
+
+Answer Ec2TestServer::State::describe(const Params& params, const std::string& id, std::int64_t* returned) {
+  std::vector<std::string> ids;
+  std::map<int, Ec2Filter> filters;
+  std::optional<int> max_results;
+  std::string next_token;
+  for (const auto& [key, value] : params) {
+    std::string_view rest;
+    if (key == "Action" || key == "Version" || key == "DryRun") continue;
+    if (index_after(key, "InstanceId.", &rest) && rest.empty()) {
+      ids.push_back(value);
+    } else if (std::optional<int> n = index_after(key, "Filter.", &rest)) {
+      std::string_view value_rest;
+      if (rest == ".Name") {
+        filters[*n].name = value;
+      } else if (index_after(rest, ".Value.", &value_rest) && value_rest.empty()) {
+        filters[*n].values.push_back(value);
+      } else {
+        return ec2_error(400, "UnknownParameter", "The parameter " + key + " is not recognized", id);
+      }
+    } else if (key == "MaxResults") {
+      int n = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || end != value.data() + value.size() || n < 5 || n > 1000) {
+        return ec2_error(400, "InvalidParameterValue",
+                         "Value ( " + value + " ) for parameter maxResults is invalid. Expecting a value between "
+                         "5 and 1000.", id);
+      }
+      max_results = n;
+    } else if (key == "NextToken") {
+      next_token = value;
+    } else {
+      return ec2_error(400, "UnknownParameter", "The parameter " + key + " is not recognized", id);
+    }
+  }
+  if (max_results && !ids.empty()) {
+    return ec2_error(400, "InvalidParameterCombination",
+                     "The parameter instancesSet cannot be used with the parameter maxResults", id);
+  }
+  for (const auto& [n, filter] : filters) {
+    if (!known_filter(filter.name)) {
+      return ec2_error(400, "InvalidParameterValue", "The filter '" + filter.name + "' is invalid", id);
+    }
+    if (filter.values.empty()) {
+      return ec2_error(400, "InvalidParameterValue", "The filter '" + filter.name + "' has no values", id);
+    }
+  }
+
+  std::vector<const Ec2Instance*> matches;
+  if (!ids.empty()) {
+    std::vector<std::string> missing;
+    std::set<std::string_view> wanted;
+    for (const std::string& instance_id : ids) {
+      if (!is_instance_id(instance_id)) {
+        return ec2_error(400, "InvalidInstanceID.Malformed",
+                         "Invalid id: \"" + instance_id + "\" (expecting \"i-...\")", id);
+      }
+      auto injected = not_found.find(instance_id);
+      bool hidden = injected != not_found.end() && injected->second > 0;
+      if (hidden && --injected->second == 0) not_found.erase(injected);
+      if (hidden || !inventory.contains(instance_id)) {
+        missing.push_back(instance_id);
+      } else {
+        wanted.insert(instance_id);
+      }
+    }
+    if (!missing.empty()) {
+      std::string list;
+      for (const std::string& m : missing) list += (list.empty() ? "" : ", ") + m;
+      return ec2_error(400, "InvalidInstanceID.NotFound",
+                       missing.size() == 1 ? "The instance ID '" + list + "' does not exist"
+                                           : "The instance IDs '" + list + "' do not exist",
+                       id);
+    }
+    for (std::string_view instance_id : wanted) matches.push_back(&inventory.find(instance_id)->second);
+  }
+
+  auto begin = inventory.begin();
+  if (!next_token.empty()) {
+    if (!next_token.starts_with(kTokenPrefix)) {
+      return ec2_error(400, "InvalidPaginationToken", "The token '" + next_token + "' is invalid.", id);
+    }
+    begin = inventory.upper_bound(std::string_view(next_token).substr(kTokenPrefix.size()));
+  }
+  auto passes = [&](const Ec2Instance& instance) {
+    return std::all_of(filters.begin(), filters.end(),
+                       [&](const auto& f) { return filter_matches(f.second, instance); });
+  };
+
+  std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                     "<DescribeInstancesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>";
+  body += id;
+  body += "</requestId><reservationSet>";
+  std::int64_t count = 0;
+  std::string last_id;
+  bool more = false;
+  if (!ids.empty()) {
+    for (const Ec2Instance* instance : matches) {
+      if (!passes(*instance)) continue;
+      append_instance_xml(body, *instance);
+      ++count;
+    }
+  } else {
+    for (auto it = begin; it != inventory.end(); ++it) {
+      if (!passes(it->second)) continue;
+      if (max_results && count == *max_results) {
+        more = true;
+        break;
+      }
+      append_instance_xml(body, it->second);
+      last_id = it->first;
+      ++count;
+    }
+  }
+  body += "</reservationSet>";
+  if (more) {
+    body += "<nextToken>";
+    body += kTokenPrefix;
+    body += last_id;
+    body += "</nextToken>";
+  }
+  body += "</DescribeInstancesResponse>";
+  *returned = count;
+  return {200, "text/xml;charset=UTF-8", std::move(body)};
+}
+
+Answer Ec2TestServer::State::handle_ec2(const http::request<http::string_body>& request, std::string_view query) {
+  std::unique_lock lock(mu);
+  Ec2ServerRequest entry;
+  entry.sequence = ++sequence;
+  ++stats.requests;
+  std::string id = request_id(entry.sequence);
+
+  Answer answer;
+  std::int64_t returned = 0;
+  bool params_ok = parse_form(query, entry.params);
+  if (params_ok && request.method() == http::verb::post) params_ok = parse_form(request.body(), entry.params);
+  auto auth = request.find(http::field::authorization);
+  auto param = [&](std::string_view name) { return entry.param(name); };
+
+  if (auth == request.end()) {
+    answer = ec2_error(401, "AuthFailure", "AWS was not able to validate the provided access credentials", id);
+  } else if (!well_formed_authorization(std::string_view(auth->value().data(), auth->value().size()))) {
+    answer = ec2_error(401, "AuthFailure", "The Authorization header is not a well-formed AWS4-HMAC-SHA256 "
+                       "signature for service ec2", id);
+  } else if (failure.count > 0) {
+    --failure.count;
+    answer = ec2_error(failure.http_status, failure.code, "Injected failure.", id);
+  } else if (throttles > 0) {
+    --throttles;
+    answer = ec2_error(503, "RequestLimitExceeded", "Request limit exceeded.", id);
+  } else if (!take_token()) {
+    answer = ec2_error(503, "RequestLimitExceeded", "Request limit exceeded.", id);
+  } else if (request.method() != http::verb::post && request.method() != http::verb::get) {
+    answer = ec2_error(400, "InvalidAction", "The method is not supported; use POST or GET.", id);
+  } else if (!params_ok) {
+    answer = ec2_error(400, "MalformedQueryString", "The query string contains a malformed escape.", id);
+  } else if (param("Action").empty()) {
+    answer = ec2_error(400, "MissingAction", "The request must contain the parameter Action.", id);
+  } else if (param("Action") != "DescribeInstances") {
+    answer = ec2_error(400, "InvalidAction", "The action " + param("Action") + " is not valid for this web service.",
+                       id);
+  } else if (param("Version").empty()) {
+    answer = ec2_error(400, "MissingParameter", "The request must contain the parameter Version.", id);
+  } else {
+    answer = describe(entry.params, id, &returned);
+  }
+
+  entry.http_status = answer.status;
+  entry.instances_returned = returned;
+  if (answer.status == 200) {
+    ++stats.succeeded;
+    stats.instances_returned += returned;
+  } else {
+    auto code_begin = answer.body.find("<Code>") + 6;
+    entry.error_code = answer.body.substr(code_begin, answer.body.find("</Code>") - code_begin);
+    if (entry.error_code == "RequestLimitExceeded") {
+      ++stats.throttled;
+    } else {
+      ++stats.failed;
+    }
+  }
+  log.push_back(std::move(entry));
+  while (log.size() > options.log_capacity) log.pop_front();
+
+  auto delay = std::chrono::duration_cast<std::chrono::microseconds>(latency) + latency_per_instance * returned;
+  if (delay.count() > 0) stop_cv.wait_for(lock, delay, [&] { return stopping; });
+  return answer;
+}
+
+Answer Ec2TestServer::State::handle_control(std::string_view method, std::string_view path, std::string_view text) {
+  std::unique_lock lock(mu);
+  if (method == "GET") {
+    if (path == "health") return json_answer(200, Json{{"ok", true}});
+    if (path == "stats") {
+      return json_answer(200, Json{{"requests", stats.requests},
+                                   {"succeeded", stats.succeeded},
+                                   {"throttled", stats.throttled},
+                                   {"failed", stats.failed},
+                                   {"instances_returned", stats.instances_returned},
+                                   {"instances", inventory.size()}});
+    }
+    if (path == "instances") {
+      Json list = Json::array();
+      for (const auto& [instance_id, instance] : inventory) list.push_back(instance_json(instance));
+      return json_answer(200, Json{{"instances", list}});
+    }
+    if (path == "requests") {
+      Json list = Json::array();
+      for (const Ec2ServerRequest& r : log) {
+        list.push_back(Json{{"sequence", r.sequence},
+                            {"status", r.http_status},
+                            {"error_code", r.error_code},
+                            {"instances_returned", r.instances_returned},
+                            {"params", r.params}});
+      }
+      return json_answer(200, Json{{"requests", list}});
+    }
+    return json_error(404, "unknown control endpoint GET /_control/" + std::string(path));
+  }
+  if (method != "POST") return json_error(404, "control endpoints take GET or POST");
+
+  if (path == "launch" || path == "inventory") {
+    Result<std::vector<Ec2Instance>> parsed = parse_ec2_inventory(text, now_ms());
+    if (!parsed.ok()) return json_error(400, parsed.status().message());
+    if (path == "inventory") inventory.clear();
+    for (Ec2Instance& instance : *parsed) {
+      std::string instance_id = instance.instance_id;
+      inventory.insert_or_assign(std::move(instance_id), std::move(instance));
+    }
+    return json_answer(200, Json{{"launched", parsed->size()}, {"instances", inventory.size()}});
+  }
+
+  Json body = text.empty() ? Json::object() : Json::parse(text.begin(), text.end(), nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return json_error(400, "body is not a JSON object");
+  auto string_field = [&](const char* name) -> std::optional<std::string> {
+    if (!body.contains(name) || !body[name].is_string()) return std::nullopt;
+    return body[name].get<std::string>();
+  };
+  auto number_field = [&](const char* name, double fallback) -> std::optional<double> {
+    if (!body.contains(name)) return fallback;
+    if (!body[name].is_number()) return std::nullopt;
+    return body[name].get<double>();
+  };
+
+  if (path == "set_state" || path == "terminate" || path == "remove") {
+    std::optional<std::string> instance_id = string_field("instance_id");
+    if (!instance_id) return json_error(400, "instance_id: missing or not a string");
+    auto it = inventory.find(*instance_id);
+    if (it == inventory.end()) return json_error(404, "unknown instance " + *instance_id);
+    if (path == "remove") {
+      inventory.erase(it);
+    } else if (path == "terminate") {
+      it->second.state = InstanceState::kTerminated;
+    } else {
+      std::optional<std::string> name = string_field("state");
+      std::optional<InstanceState> state = name ? parse_state(*name) : std::nullopt;
+      if (!state) return json_error(400, "state: missing or not an EC2 state name");
+      it->second.state = *state;
+    }
+    return json_answer(200, Json{{"ok", true}});
+  }
+  if (path == "fail") {
+    std::optional<double> count = number_field("count", 1);
+    std::optional<double> status = number_field("status", 500);
+    std::optional<std::string> code = body.contains("code") ? string_field("code") : "InternalError";
+    if (!count || !status || !code || *status < 400 || *status > 599) {
+      return json_error(400, "expected {\"count\":N,\"status\":4xx|5xx,\"code\":\"...\"}");
+    }
+    failure = {static_cast<int>(*count), static_cast<int>(*status), *code};
+    return json_answer(200, Json{{"ok", true}});
+  }
+  if (path == "throttle") {
+    std::optional<double> count = number_field("count", 1);
+    if (!count) return json_error(400, "count: not a number");
+    throttles = static_cast<int>(*count);
+    return json_answer(200, Json{{"ok", true}});
+  }
+  if (path == "not_found") {
+    std::optional<std::string> instance_id = string_field("instance_id");
+    std::optional<double> count = number_field("count", 1);
+    if (!instance_id || !count) return json_error(400, "expected {\"instance_id\":\"i-...\",\"count\":N}");
+    not_found[*instance_id] = static_cast<int>(*count);
+    return json_answer(200, Json{{"ok", true}});
+  }
+  if (path == "clear_faults") {
+    failure = {};
+    throttles = 0;
+    not_found.clear();
+    return json_answer(200, Json{{"ok", true}});
+  }
+  if (path == "latency") {
+    std::optional<double> fixed = number_field("fixed_ms", 0);
+    std::optional<double> per_instance = number_field("per_instance_us", 0);
+    if (!fixed || !per_instance || *fixed < 0 || *per_instance < 0) {
+      return json_error(400, "expected {\"fixed_ms\":F,\"per_instance_us\":P}, both >= 0");
+    }
+    latency = std::chrono::milliseconds(static_cast<std::int64_t>(*fixed));
+    latency_per_instance = std::chrono::microseconds(static_cast<std::int64_t>(*per_instance));
+    return json_answer(200, Json{{"ok", true}});
+  }
+  if (path == "bucket") {
+    std::optional<double> new_burst = number_field("burst", burst);
+    std::optional<double> refill = number_field("refill_per_s", refill_per_s);
+    if (!new_burst || !refill || *refill < 0) return json_error(400, "expected {\"burst\":B,\"refill_per_s\":R}");
+    reset_bucket(static_cast<int>(*new_burst), *refill);
+    return json_answer(200, Json{{"ok", true}});
+  }
+  if (path == "reset_counters") {
+    stats = {};
+    log.clear();
+    return json_answer(200, Json{{"ok", true}});
+  }
+  return json_error(404, "unknown control endpoint POST /_control/" + std::string(path));
+}
+
+Answer Ec2TestServer::State::handle(const http::request<http::string_body>& request) {
+  std::string_view target(request.target().data(), request.target().size());
+  std::size_t question = target.find('?');
+  std::string_view path = target.substr(0, question);
+  std::string_view query = question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+  constexpr std::string_view kControl = "/_control/";
+  if (path.starts_with(kControl)) {
+    path.remove_prefix(kControl.size());
+    std::string_view method(request.method_string().data(), request.method_string().size());
+    return handle_control(method, path, request.body());
+  }
+  if (path != "/") return {404, "text/plain", "Not Found\n"};
+  return handle_ec2(request, query);
+}
+
+void Ec2TestServer::State::serve(const std::shared_ptr<tcp::socket>& socket,
+                                 const std::shared_ptr<std::atomic<bool>>& done) {
+  beast::flat_buffer buffer;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(16 * 1024 * 1024);
+    beast::error_code ec;
+    http::read(*socket, buffer, parser, ec);
+    if (ec) break;
+    const http::request<http::string_body>& request = parser.get();
+    Answer answer = handle(request);
+    {
+      std::lock_guard lock(mu);
+      if (stopping) break;
+    }
+    http::response<http::string_body> response(static_cast<http::status>(answer.status), request.version());
+    response.set(http::field::server, "AmazonEC2");
+    response.set(http::field::content_type, answer.content_type);
+    response.keep_alive(request.keep_alive());
+    response.body() = std::move(answer.body);
+    response.prepare_payload();
+    http::write(*socket, response, ec);
+    if (ec || !response.keep_alive()) break;
+  }
+  beast::error_code ignored;
+  socket->shutdown(tcp::socket::shutdown_send, ignored);
+  done->store(true);
+}
+
+void Ec2TestServer::State::accept_loop() {
+  for (;;) {
+    auto socket = std::make_shared<tcp::socket>(io);
+    beast::error_code ec;
+    acceptor.accept(*socket, ec);
+    {
+      std::lock_guard lock(mu);
+      if (stopping) return;
+    }
+    if (ec) {
+      // Out of descriptors or a reset before accept: wait a little and go on.
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      continue;
+    }
+    socket->set_option(tcp::no_delay(true), ec);
+    std::lock_guard lock(connections_mu);
+    for (auto it = connections.begin(); it != connections.end();) {
+      if (it->done->load()) {
+        it->thread.join();
+        it = connections.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    connections.push_back({socket, std::thread([this, socket, done] { serve(socket, done); }), done});
+  }
+}
+
+void Ec2TestServer::State::shutdown() {
+  {
+    std::lock_guard lock(mu);
+    if (stopping) return;
+    stopping = true;
+  }
+  stop_cv.notify_all();
+  // shutdown(2) on the listening socket wakes a blocking accept on Linux; close() from another thread
+  // would not.
+  ::shutdown(acceptor.native_handle(), SHUT_RDWR);
+  if (accept_thread.joinable()) accept_thread.join();
+  beast::error_code ignored;
+  acceptor.close(ignored);
+  std::lock_guard lock(connections_mu);
+  for (Connection& connection : connections) ::shutdown(connection.socket->native_handle(), SHUT_RDWR);
+  for (Connection& connection : connections) connection.thread.join();
+  connections.clear();
+}
+
+Result<std::unique_ptr<Ec2TestServer>> Ec2TestServer::start(Ec2ServerOptions options) {
+  auto state = std::make_shared<State>(options);
+  state->latency = options.latency;
+  state->latency_per_instance = options.latency_per_instance;
+  state->reset_bucket(options.burst, options.refill_per_s);
+
+  beast::error_code ec;
+  asio::ip::address address = asio::ip::make_address(options.host, ec);
+  if (ec) return Status::InvalidArgument("ec2 test server: bad host '" + options.host + "': " + ec.message());
+  tcp::endpoint endpoint(address, options.port);
+  state->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) state->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) state->acceptor.bind(endpoint, ec);
+  if (!ec) state->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) state->port = state->acceptor.local_endpoint(ec).port();
+  if (ec) {
+    return Status::IoError("ec2 test server: cannot listen on " + options.host + ":" +
+                           std::to_string(options.port) + ": " + ec.message());
+  }
+  state->accept_thread = std::thread([raw = state.get()] { raw->accept_loop(); });
+  return std::unique_ptr<Ec2TestServer>(new Ec2TestServer(std::move(state)));
+}
+
+Ec2TestServer::Ec2TestServer(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+Ec2TestServer::~Ec2TestServer() { stop(); }
+
+void Ec2TestServer::stop() { state_->shutdown(); }
+
+std::uint16_t Ec2TestServer::port() const { return state_->port; }
+
+std::string Ec2TestServer::endpoint() const {
+  return "http://" + state_->options.host + ":" + std::to_string(state_->port);
+}
+
+void Ec2TestServer::launch(Ec2Instance instance) {
+  std::lock_guard lock(state_->mu);
+  std::string instance_id = instance.instance_id;
+  state_->inventory.insert_or_assign(std::move(instance_id), std::move(instance));
+}
+
+void Ec2TestServer::launch_all(std::vector<Ec2Instance> instances) {
+  std::lock_guard lock(state_->mu);
+  for (Ec2Instance& instance : instances) {
+    std::string instance_id = instance.instance_id;
+    state_->inventory.insert_or_assign(std::move(instance_id), std::move(instance));
+  }
+}
+
+bool Ec2TestServer::set_state(std::string_view instance_id, InstanceState state) {
+  std::lock_guard lock(state_->mu);
+  auto it = state_->inventory.find(instance_id);
+  if (it == state_->inventory.end()) return false;
+  it->second.state = state;
+  return true;
+}
+
+bool Ec2TestServer::terminate(std::string_view instance_id) { return set_state(instance_id, InstanceState::kTerminated); }
+
+bool Ec2TestServer::remove(std::string_view instance_id) {
+  std::lock_guard lock(state_->mu);
+  auto it = state_->inventory.find(instance_id);
+  if (it == state_->inventory.end()) return false;
+  state_->inventory.erase(it);
+  return true;
+}
+
+void Ec2TestServer::clear_inventory() {
+  std::lock_guard lock(state_->mu);
+  state_->inventory.clear();
+}
+
+std::vector<Ec2Instance> Ec2TestServer::instances() const {
+  std::lock_guard lock(state_->mu);
+  std::vector<Ec2Instance> out;
+  out.reserve(state_->inventory.size());
+  for (const auto& [instance_id, instance] : state_->inventory) out.push_back(instance);
+  return out;
+}
+
+std::size_t Ec2TestServer::instance_count() const {
+  std::lock_guard lock(state_->mu);
+  return state_->inventory.size();
+}
+
+void Ec2TestServer::fail_next(int count, int http_status, std::string code) {
+  std::lock_guard lock(state_->mu);
+  state_->failure = {count, http_status, std::move(code)};
+}
+
+void Ec2TestServer::throttle_next(int count) {
+  std::lock_guard lock(state_->mu);
+  state_->throttles = count;
+}
+
+void Ec2TestServer::not_found_next(std::string instance_id, int count) {
+  std::lock_guard lock(state_->mu);
+  state_->not_found[std::move(instance_id)] = count;
+}
+
+void Ec2TestServer::clear_faults() {
+  std::lock_guard lock(state_->mu);
+  state_->failure = {};
+  state_->throttles = 0;
+  state_->not_found.clear();
+}
+
+void Ec2TestServer::set_latency(std::chrono::milliseconds fixed, std::chrono::microseconds per_instance) {
+  std::lock_guard lock(state_->mu);
+  state_->latency = fixed;
+  state_->latency_per_instance = per_instance;
+}
+
+void Ec2TestServer::set_bucket(int burst, double refill_per_s) {
+  std::lock_guard lock(state_->mu);
+  state_->reset_bucket(burst, refill_per_s);
+}
+
+Ec2ServerStats Ec2TestServer::stats() const {
+  std::lock_guard lock(state_->mu);
+  return state_->stats;
+}
+
+std::vector<Ec2ServerRequest> Ec2TestServer::request_log() const {
+  std::lock_guard lock(state_->mu);
+  return {state_->log.begin(), state_->log.end()};
+}
+
+void Ec2TestServer::reset_counters() {
+  std::lock_guard lock(state_->mu);
+  state_->stats = {};
+  state_->log.clear();
+}
+
+}  // namespace rcc

@@ -7,5 +7,6 @@
 namespace rcc::cli {
 
 void add_replay_command(CLI::App& app, int& exit_code);
+void add_simulate_command(CLI::App& app, int& exit_code);
 
 }  // namespace rcc::cli

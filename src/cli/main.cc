@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
 
   int exit_code = 0;
   rcc::cli::add_replay_command(app, exit_code);
+  rcc::cli::add_simulate_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

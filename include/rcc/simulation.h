@@ -1,0 +1,192 @@
+// The simulator: a fleet day replayed through the real counter, reconcile and reader code, in virtual time.
+//
+// One run simulates the same workload twice with the same seed, each time in its own simulated account:
+//  - baseline: every scale-up decision counts the key's active runners with a filtered DescribeInstances
+//    (what terraform-aws-github-runner's scale-up does today);
+//  - cache: every decision asks RunnerCountReader, which reads the table kept by apply_event (fed by
+//    simulated EventBridge deliveries) and reconcile (on a simulated schedule), and falls back to EC2 when
+//    the table cannot vouch for itself.
+// Job arrivals and every job's durations are drawn from streams keyed by the seed and the job, so both runs
+// see the same jobs; the fleets differ only where the strategies' decisions differ. Each account has its
+// own EC2 token bucket, shared by every EC2 caller of that run (scale-up, tag lookups, reconcile, reader
+// fallbacks). Nothing sleeps and nothing reads the wall clock: a seed gives the same result on every run.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "rcc/status.h"
+#include "rcc/store.h"
+
+namespace rcc {
+
+struct SimulationOptions {
+  std::uint64_t seed = 1;
+
+  // Workload.
+  std::int64_t runners_per_day = 20000;  // jobs per day, each served by one ephemeral runner
+  double hours = 24;                     // length of the simulated window (the day/night cycle spans it)
+  int owners = 12;                       // owners (orgs or repos), Zipf-weighted
+  double repo_owner_share = 0.25;        // share of owners scaled as Repo runners (the rest Org)
+  double non_runner_share = 0.1;         // share of the account's launches that are not runners of the env
+  double burst_share = 0.2;              // share of jobs arriving in bursts (a matrix build, a monorepo push)
+  int bursts_per_day = 24;
+  double job_median_s = 360;             // job duration: lognormal with this median ...
+  double job_sigma = 0.9;                // ... and shape, capped at 4 h
+  double boot_failure_rate = 0.02;       // instances that fail at boot (pending -> shutting-down)
+  double stop_start_rate = 0.01;         // instances stopped and started once before their job
+
+  // Scale-up.
+  std::int64_t max_runners = 120;        // runners_maximum_count per key
+  std::int64_t batch_window_ms = 5000;   // SQS batching window: a decision waits this long for more jobs
+  int batch_size = 10;                   // at most this many jobs per decision
+  std::int64_t requeue_delay_ms = 30000; // jobs not launched (max reached, count failed) retry after this
+
+  // EC2.
+  double ec2_burst = 100;                // non-mutating token bucket: size ...
+  double ec2_refill_per_s = 20;          // ... and refill rate
+  double ec2_base_ms = 400;              // filtered DescribeInstances latency: fixed part ...
+  double ec2_per_instance_ms = 8;        // ... per instance the account lists ...
+  double ec2_per_result_ms = 25;         // ... per instance on the page ...
+  double ec2_jitter_sigma = 0.25;        // ... times lognormal jitter of this shape
+  double ec2_by_id_min_ms = 100;         // DescribeInstances by id: uniform latency
+  double ec2_by_id_max_ms = 300;
+  double ec2_visibility_mean_ms = 300;   // mean delay before a new instance is visible to the API
+  int ec2_max_attempts = 8;              // throttled attempts before a call gives up
+  double ec2_backoff_base_ms = 500;      // backoff: uniform(0, min(cap, base * 2^attempt))
+  double ec2_backoff_cap_ms = 20000;
+
+  // EventBridge and Lambda.
+  double delivery_median_ms = 500;       // delivery latency: lognormal with this median ...
+  double delivery_sigma = 0.9;           // ... and shape (long tail; out-of-order delivery falls out of it)
+  double duplicate_rate = 0.01;          // deliveries delivered twice
+  double drop_rate = 0.001;              // events never delivered (reconcile repairs them)
+  std::int64_t lambda_retry_delay_ms = 60000;  // a failed invocation is retried after this, then twice it
+  int lambda_retries = 2;                // Lambda's async retries; then the event goes to the dead-letter queue
+
+  // Counter and reader.
+  std::string environment = "prod";
+  std::int64_t tick_interval_ms = 60000;        // the schedule rule
+  std::int64_t reconcile_interval_s = 300;      // RECONCILE_INTERVAL_S
+  std::int64_t stale_threshold_ms = 60000;      // RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS
+  std::int64_t grace_ms = 120000;               // reconcile grace window
+
+  // DynamoDB model: read latency and on-demand prices (us-east-1 since 2024-11-01).
+  double dynamo_read_min_ms = 5;
+  double dynamo_read_max_ms = 10;
+  double price_per_million_wru = 0.625;
+  double price_per_million_rru = 0.125;
+};
+
+// Returns InvalidArgument naming the first option out of range, else ok.
+Status validate_simulation_options(const SimulationOptions& options);
+
+struct LatencyFigures {
+  double p50_ms = 0;
+  double p99_ms = 0;
+  double max_ms = 0;
+};
+
+// The figures of one strategy's run.
+struct StrategyFigures {
+  std::int64_t jobs = 0;             // jobs that arrived
+  std::int64_t decisions = 0;        // scale-up decisions made
+  std::int64_t failed_decisions = 0; // decisions whose count failed (EC2 throttled beyond its retries)
+  std::int64_t launched = 0;         // runners launched
+  std::int64_t over_max = 0;         // decisions after which the key had more than max_runners active
+  std::int64_t over_max_runners = 0; // runners launched beyond the maximum, summed over those decisions
+  std::int64_t ec2_calls = 0;        // every DescribeInstances request of the account (pages, retries)
+  std::int64_t ec2_filtered_calls = 0;  // of which filtered listings (scale-up, fallback, reconcile scan)
+  std::int64_t ec2_by_id_calls = 0;     // of which lookups by instance id (tag lookups, reconcile checks)
+  std::int64_t ec2_throttled = 0;    // requests answered RequestLimitExceeded
+  double ec2_busy_s = 0;             // total modelled EC2 latency of those requests
+  LatencyFigures decision_latency;   // time from a decision's start to its count
+  LatencyFigures job_wait;           // time from a job's arrival to its runner's launch
+};
+
+struct CountErrorFigures {
+  // Cached count (the table's index count for the decision's key) minus the true active count, sampled at
+  // every decision of the cache run. max and p99 are of the absolute value.
+  std::int64_t max = 0;
+  std::int64_t p99 = 0;
+  double mean_abs = 0;
+  std::int64_t samples = 0;
+  std::int64_t exact_samples = 0;
+  // At quiescence (the fleet frozen at the end of the window, every delivery and retry done, one final
+  // reconcile run): the sum over keys of |cached - true|. Must be 0.
+  std::int64_t final = 0;
+  std::int64_t final_true_active = 0;
+};
+
+struct CounterFigures {
+  std::int64_t events = 0;           // state changes EC2 emitted
+  std::int64_t deliveries = 0;       // invocations by EventBridge (duplicates included, drops excluded)
+  std::int64_t duplicates = 0;
+  std::int64_t dropped = 0;
+  std::int64_t failed_invocations = 0;  // invocations that failed and were retried by Lambda
+  std::int64_t dead_lettered = 0;       // events that failed every retry
+  std::int64_t tag_lookups = 0;
+  std::int64_t ticks = 0;
+  std::int64_t reconciles = 0;
+  std::int64_t reconcile_failures = 0;
+  std::int64_t reconcile_added = 0;
+  std::int64_t reconcile_removed = 0;
+  LatencyFigures invocation_latency; // modelled duration of event invocations (tag lookups, backoff)
+};
+
+struct DynamoFigures {
+  double read_units = 0;     // read request units billed by the cache run (measurement reads excluded)
+  double write_units = 0;    // write request units, index maintenance included
+  std::int64_t reads = 0;    // read requests
+  std::int64_t writes = 0;   // write requests
+  double monthly_cost_usd = 0;  // (units per hour of the window) x 730 h at the option prices
+};
+
+// One minute of the window.
+struct MinuteSample {
+  std::int64_t minute = 0;
+  std::int64_t true_active = 0;       // cache run: the environment's true active runners
+  std::int64_t cached_active = 0;     // cache run: active entries of the environment in the table
+  std::int64_t baseline_true_active = 0;
+  std::int64_t ec2_calls_baseline = 0;
+  std::int64_t ec2_calls_cache = 0;
+  std::int64_t decisions_baseline = 0;
+  std::int64_t decisions_cache = 0;
+  std::int64_t fallbacks = 0;
+};
+
+struct SimulationResult {
+  SimulationOptions options;
+  StrategyFigures baseline;
+  StrategyFigures cache;
+  std::map<std::string, std::int64_t> fallbacks;  // cache decisions answered by EC2, by reason_name()
+  CountErrorFigures count_error;
+  CounterFigures counter;
+  DynamoFigures dynamo;
+  std::vector<MinuteSample> minutes;
+};
+
+// Called with the share of the work done, in [0, 1], at most a few hundred times per run.
+using SimulationProgress = std::function<void(double done)>;
+
+// Runs both strategies. `cache_store` is the table of the cache run; it must be empty (a fresh MemoryStore,
+// or a new DynamoDB table). Returns InvalidArgument for bad options, or the store's error when the table
+// fails in a way the counter cannot retry past (the simulation does not hide store failures).
+Result<SimulationResult> run_simulation(const SimulationOptions& options, Store& cache_store,
+                                        const SimulationProgress& progress = {});
+
+// The result as one JSON object (members documented in docs/simulator.md).
+std::string simulation_json(const SimulationResult& result);
+// The summary table printed by `rcc simulate`.
+std::string simulation_table(const SimulationResult& result);
+// The per-minute CSV: a header line, then one line per minute.
+std::string simulation_csv(const SimulationResult& result);
+// A self-contained SVG chart: true active vs cached count, and EC2 calls per minute of both strategies.
+std::string simulation_svg(const SimulationResult& result);
+// Writes simulate.csv, simulate.svg and simulate.json into `dir` (created when missing). IoError on failure.
+Status write_simulation_report(const SimulationResult& result, const std::string& dir);
+
+}  // namespace rcc

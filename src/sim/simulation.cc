@@ -1,0 +1,620 @@
+// The discrete-event engine of the simulator: one priority queue of timestamped events per run.
+#include "rcc/simulation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <queue>
+
+#include "fleet.h"
+#include "metered_store.h"
+#include "random.h"
+#include "rcc/counter.h"
+#include "rcc/reader.h"
+#include "rcc/reconcile.h"
+#include "rcc/tag_source.h"
+#include "workload.h"
+
+namespace rcc {
+namespace {
+
+using sim::Ec2Purpose;
+using sim::SimEc2;
+using sim::SimFleet;
+using sim::SimRandom;
+using sim::Stream;
+
+// The counter stamps the heartbeat at most this often from event invocations (DESIGN 5).
+constexpr std::int64_t kHeartbeatEveryMs = 10000;
+
+enum class Strategy { kBaseline, kCache };
+
+enum class Kind : std::uint8_t {
+  kJobArrival,   // a: job
+  kRequeue,      // a: job
+  kBatchFire,    // a: owner
+  kLaunch,       // a: decision
+  kTransition,   // a: instance, b: step of its plan
+  kOtherLaunch,  // a: other instance
+  kDelivery,     // a: delivery
+  kTick,
+  kMinute,       // a: minute
+};
+
+struct Event {
+  std::int64_t t = 0;
+  std::uint64_t seq = 0;
+  Kind kind = Kind::kTick;
+  std::int64_t a = 0;
+  std::int64_t b = 0;
+};
+
+struct Later {
+  bool operator()(const Event& x, const Event& y) const { return x.t != y.t ? x.t > y.t : x.seq > y.seq; }
+};
+
+struct Decision {
+  int owner = 0;
+  std::vector<std::int64_t> jobs;
+  std::optional<std::int64_t> count;  // nullopt when the count failed
+};
+
+struct Delivery {
+  InstanceEvent event;
+  int attempt = 0;
+};
+
+// A planned state change of an instance.
+struct Step {
+  std::int64_t t = 0;
+  InstanceState state = InstanceState::kPending;
+};
+
+double percentile(std::vector<double>& values, double p) {
+  if (values.empty()) return 0;
+  const auto k = static_cast<std::size_t>(std::ceil(p * static_cast<double>(values.size()))) - 1;
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(std::min(k, values.size() - 1)),
+                   values.end());
+  return values[std::min(k, values.size() - 1)];
+}
+
+LatencyFigures latency_figures(std::vector<double> values) {
+  LatencyFigures f;
+  if (values.empty()) return f;
+  f.max_ms = *std::max_element(values.begin(), values.end());
+  f.p99_ms = percentile(values, 0.99);
+  f.p50_ms = percentile(values, 0.50);
+  return f;
+}
+
+std::string environment_prefix(const std::string& environment) {
+  std::string key = RunnerKey{environment, "", ""}.str();  // "<env>##"
+  key.pop_back();
+  return key;
+}
+
+// One strategy's run over the shared workload.
+class Run {
+ public:
+  Run(Strategy strategy, const SimulationOptions& options, const sim::Workload& workload, Store* cache_store,
+      SimulationResult& result, const std::function<void(double)>& progress)
+      : strategy_(strategy),
+        options_(options),
+        workload_(workload),
+        result_(result),
+        figures_(strategy == Strategy::kBaseline ? result.baseline : result.cache),
+        progress_(progress),
+        minutes_((workload.end_ms + 59999) / 60000),
+        calls_per_minute_(static_cast<std::size_t>(minutes_), 0),
+        fleet_(owner_keys(workload), static_cast<std::int64_t>(options.ec2_visibility_mean_ms), options.seed),
+        ec2_(fleet_, options, options.seed + (strategy == Strategy::kCache ? 1 : 0), &calls_per_minute_),
+        dynamo_random_(options.seed, Stream::kDynamo, 0),
+        delivery_random_(options.seed, Stream::kDelivery, 0),
+        queues_(workload.owners.size()),
+        fire_pending_(workload.owners.size(), false),
+        env_prefix_(environment_prefix(options.environment)) {
+    if (strategy_ == Strategy::kCache) {
+      metered_ = std::make_unique<sim::MeteredStore>(*cache_store);
+      tags_ = std::make_unique<Ec2TagSource>(ec2_, Ec2TagSource::Options{},
+                                             [this](std::int64_t ms) { ec2_.sleep(ms); });
+      ReaderOptions reader_options;
+      reader_options.stale_threshold_ms = options.stale_threshold_ms;
+      reader_options.reconcile_interval_ms = options.reconcile_interval_s * 1000;
+      reader_ = std::make_unique<RunnerCountReader>(*metered_, ec2_, reader_options, [this] { return now_; });
+    }
+    if (result_.minutes.size() != static_cast<std::size_t>(minutes_)) {
+      result_.minutes.assign(static_cast<std::size_t>(minutes_), MinuteSample{});
+      for (std::int64_t m = 0; m < minutes_; ++m) result_.minutes[static_cast<std::size_t>(m)].minute = m;
+    }
+  }
+
+  Status run(double progress_from, double progress_to) {
+    for (std::size_t j = 0; j < workload_.jobs.size(); ++j) {
+      push(workload_.jobs[j].arrival_ms, Kind::kJobArrival, static_cast<std::int64_t>(j));
+    }
+    for (std::size_t k = 0; k < workload_.others.size(); ++k) {
+      push(workload_.others[k].launch_ms, Kind::kOtherLaunch, static_cast<std::int64_t>(k));
+    }
+    for (std::int64_t m = 0; m < minutes_; ++m) push(m * 60000, Kind::kMinute, m);
+    if (strategy_ == Strategy::kCache) {
+      for (std::int64_t t = 0; t < workload_.end_ms; t += options_.tick_interval_ms) {
+        // The schedule fires on time; the invocation starts a moment later.
+        push(t + static_cast<std::int64_t>(delivery_random_.uniform(100, 1500)), Kind::kTick);
+      }
+    }
+    figures_.jobs = static_cast<std::int64_t>(workload_.jobs.size());
+
+    std::int64_t last_delivery_ms = 0;
+    double reported = -1;
+    while (!queue_.empty()) {
+      const Event e = queue_.top();
+      queue_.pop();
+      now_ = e.t;
+      // At the end of the window the fleet freezes: only deliveries (and Lambda's retries) still run.
+      if (e.t >= workload_.end_ms && e.kind != Kind::kDelivery) continue;
+      if (progress_ && e.t < workload_.end_ms) {
+        const double done = static_cast<double>(e.t) / static_cast<double>(workload_.end_ms);
+        if (done - reported >= 0.01) {
+          reported = done;
+          progress_(progress_from + (progress_to - progress_from) * done);
+        }
+      }
+      switch (e.kind) {
+        case Kind::kJobArrival: enqueue(e.a, workload_.jobs[static_cast<std::size_t>(e.a)].owner); break;
+        case Kind::kRequeue: enqueue(e.a, workload_.jobs[static_cast<std::size_t>(e.a)].owner); break;
+        case Kind::kBatchFire: RCC_RETURN_IF_ERROR(fire(static_cast<int>(e.a))); break;
+        case Kind::kLaunch: launch(e.a); break;
+        case Kind::kTransition: transition(e.a, static_cast<std::size_t>(e.b)); break;
+        case Kind::kOtherLaunch: launch_other(e.a); break;
+        case Kind::kDelivery:
+          last_delivery_ms = e.t;
+          RCC_RETURN_IF_ERROR(deliver(e.a));
+          break;
+        case Kind::kTick: RCC_RETURN_IF_ERROR(tick(false)); break;
+        case Kind::kMinute: RCC_RETURN_IF_ERROR(sample_minute(e.a)); break;
+      }
+    }
+
+    if (strategy_ == Strategy::kCache) {
+      // Quiescence: every delivery and retry is done; one reconcile once the grace window has passed.
+      now_ = std::max(workload_.end_ms, last_delivery_ms) + options_.grace_ms + 1000;
+      RCC_RETURN_IF_ERROR(tick(true));
+      RCC_RETURN_IF_ERROR(final_error());
+      finish_cache_figures();
+    }
+    finish_strategy_figures();
+    if (progress_) progress_(progress_to);
+    return Status();
+  }
+
+ private:
+  static std::vector<std::string> owner_keys(const sim::Workload& w) {
+    std::vector<std::string> keys;
+    for (const auto& o : w.owners) keys.push_back(o.key_str);
+    return keys;
+  }
+
+  void push(std::int64_t t, Kind kind, std::int64_t a = 0, std::int64_t b = 0) {
+    queue_.push(Event{t, next_seq_++, kind, a, b});
+  }
+
+  // ---- Scale-up ----
+
+  void enqueue(std::int64_t job, int owner) {
+    queues_[static_cast<std::size_t>(owner)].push_back(job);
+    if (!fire_pending_[static_cast<std::size_t>(owner)]) {
+      fire_pending_[static_cast<std::size_t>(owner)] = true;
+      push(now_ + options_.batch_window_ms, Kind::kBatchFire, owner);
+    }
+  }
+
+  Status fire(int owner) {
+    auto& queue = queues_[static_cast<std::size_t>(owner)];
+    fire_pending_[static_cast<std::size_t>(owner)] = false;
+    if (queue.empty()) return Status();
+    Decision decision;
+    decision.owner = owner;
+    while (!queue.empty() && decision.jobs.size() < static_cast<std::size_t>(options_.batch_size)) {
+      decision.jobs.push_back(queue.front());
+      queue.pop_front();
+    }
+    if (!queue.empty()) {  // a full batch: the next one is delivered to another invocation right away
+      fire_pending_[static_cast<std::size_t>(owner)] = true;
+      push(now_, Kind::kBatchFire, owner);
+    }
+
+    ++figures_.decisions;
+    const auto minute = static_cast<std::size_t>(now_ / 60000);
+    const sim::SimOwner& o = workload_.owners[static_cast<std::size_t>(owner)];
+    double latency_ms = 0;
+    if (strategy_ == Strategy::kBaseline) {
+      if (minute < result_.minutes.size()) ++result_.minutes[minute].decisions_baseline;
+      ec2_.begin(now_, Ec2Purpose::kScaleUp);
+      const std::vector<Ec2Filter> filters = {
+          {"instance-state-name", {"pending", "running"}},
+          {"tag:" + std::string(kTagApplication), {std::string(kRunnerApplication)}},
+          {"tag:" + std::string(kTagEnvironment), {o.key.environment}},
+          {"tag:" + std::string(kTagType), {o.key.type}},
+          {"tag:" + std::string(kTagOwner), {o.key.owner}},
+      };
+      auto listed = ec2_.describe_instances(filters);
+      latency_ms = static_cast<double>(ec2_.clock_ms() - now_);
+      if (listed.ok()) decision.count = count_matching_runners(*listed, o.key);
+    } else {
+      if (minute < result_.minutes.size()) ++result_.minutes[minute].decisions_cache;
+      // The error the cache would make here, whatever the reader decides.
+      auto cached = metered_->inner().count_active(o.key_str);
+      if (!cached.ok()) return cached.status().with_context("measuring the cached count");
+      const std::int64_t error = *cached - fleet_.active(owner);
+      count_errors_.push_back(static_cast<double>(std::llabs(error)));
+
+      // Two DynamoDB reads in flight together: the slower one decides.
+      const double reads_ms = std::max(dynamo_random_.uniform(options_.dynamo_read_min_ms, options_.dynamo_read_max_ms),
+                                       dynamo_random_.uniform(options_.dynamo_read_min_ms, options_.dynamo_read_max_ms));
+      ec2_.begin(now_, Ec2Purpose::kReaderFallback);
+      auto answer = reader_->count(o.key);
+      latency_ms = reads_ms + static_cast<double>(ec2_.clock_ms() - now_);
+      if (answer.ok()) {
+        decision.count = answer->count;
+        if (answer->source == CountSource::kEc2) {
+          ++result_.fallbacks[std::string(reason_name(answer->reason))];
+          if (minute < result_.minutes.size()) ++result_.minutes[minute].fallbacks;
+        }
+      } else {
+        ++result_.fallbacks["failed"];
+      }
+    }
+    decision_latency_.push_back(latency_ms);
+    if (!decision.count) ++figures_.failed_decisions;
+    decisions_.push_back(std::move(decision));
+    push(now_ + static_cast<std::int64_t>(latency_ms), Kind::kLaunch, static_cast<std::int64_t>(decisions_.size() - 1));
+    return Status();
+  }
+
+  void launch(std::int64_t d) {
+    Decision& decision = decisions_[static_cast<std::size_t>(d)];
+    std::size_t n = 0;
+    if (decision.count) {
+      const std::int64_t room = std::max<std::int64_t>(0, options_.max_runners - *decision.count);
+      n = std::min<std::size_t>(decision.jobs.size(), static_cast<std::size_t>(room));
+    }
+    if (n > 0) {
+      const std::int64_t after = fleet_.active(decision.owner) + static_cast<std::int64_t>(n);
+      if (after > options_.max_runners) {
+        ++figures_.over_max;
+        figures_.over_max_runners += std::min<std::int64_t>(static_cast<std::int64_t>(n), after - options_.max_runners);
+      }
+    }
+    const sim::SimOwner& owner = workload_.owners[static_cast<std::size_t>(decision.owner)];
+    for (std::size_t i = 0; i < decision.jobs.size(); ++i) {
+      const std::int64_t job = decision.jobs[i];
+      if (i >= n) {
+        push(now_ + options_.requeue_delay_ms, Kind::kRequeue, job);
+        continue;
+      }
+      ++figures_.launched;
+      job_wait_.push_back(static_cast<double>(now_ - workload_.jobs[static_cast<std::size_t>(job)].arrival_ms));
+      const std::int64_t index = fleet_.launch(sim::runner_tags(owner), decision.owner, now_);
+      plan_runner(index, job);
+    }
+    decisions_[static_cast<std::size_t>(d)].jobs.clear();
+  }
+
+  // ---- The fleet ----
+
+  // Plans the life of a runner launched now for `job`: boot, maybe a failure or a stop/start, the job,
+  // termination. The durations come from the job's own stream, the same in both runs.
+  void plan_runner(std::int64_t index, std::int64_t job) {
+    const std::int64_t attempt = attempts_[job]++;
+    SimRandom r(options_.seed, Stream::kJob, static_cast<std::uint64_t>(job), static_cast<std::uint64_t>(attempt));
+    auto s = [](double seconds) { return static_cast<std::int64_t>(seconds * 1000); };
+    std::vector<Step> steps;
+    std::int64_t t = now_;
+    emit(index, InstanceState::kPending, t);
+    if (r.chance(options_.boot_failure_rate)) {
+      t += s(r.uniform(5, 40));
+      steps.push_back({t, InstanceState::kShuttingDown});
+      push(t, Kind::kRequeue, job);  // the job is still queued at GitHub: the scale-up tries again
+      t += s(r.uniform(20, 90));
+      steps.push_back({t, InstanceState::kTerminated});
+    } else {
+      t += s(r.uniform(15, 45));
+      steps.push_back({t, InstanceState::kRunning});
+      if (r.chance(options_.stop_start_rate)) {
+        t += s(r.uniform(30, 240));
+        steps.push_back({t, InstanceState::kStopping});
+        t += s(r.uniform(10, 40));
+        steps.push_back({t, InstanceState::kStopped});
+        t += s(r.uniform(60, 600));
+        steps.push_back({t, InstanceState::kPending});
+        t += s(r.uniform(15, 45));
+        steps.push_back({t, InstanceState::kRunning});
+      }
+      t += s(r.uniform(10, 40));  // the runner registers and picks up the job
+      t += s(std::min(4.0 * 3600, r.lognormal(options_.job_median_s, options_.job_sigma)));
+      steps.push_back({t, InstanceState::kShuttingDown});
+      t += s(r.uniform(20, 90));
+      steps.push_back({t, InstanceState::kTerminated});
+    }
+    schedule_plan(index, std::move(steps));
+  }
+
+  void launch_other(std::int64_t k) {
+    const sim::SimOtherInstance& other = workload_.others[static_cast<std::size_t>(k)];
+    const std::int64_t index = fleet_.launch(other.tags, -1, now_);
+    SimRandom r(options_.seed, Stream::kNonRunner, static_cast<std::uint64_t>(k));
+    emit(index, InstanceState::kPending, now_);
+    std::int64_t t = now_ + static_cast<std::int64_t>(r.uniform(15000, 45000));
+    std::vector<Step> steps{{t, InstanceState::kRunning}};
+    t += other.lifetime_ms;
+    steps.push_back({t, InstanceState::kShuttingDown});
+    t += static_cast<std::int64_t>(r.uniform(20000, 90000));
+    steps.push_back({t, InstanceState::kTerminated});
+    schedule_plan(index, std::move(steps));
+  }
+
+  void schedule_plan(std::int64_t index, std::vector<Step> steps) {
+    if (plans_.size() <= static_cast<std::size_t>(index)) plans_.resize(static_cast<std::size_t>(index) + 1);
+    for (std::size_t i = 0; i < steps.size(); ++i) push(steps[i].t, Kind::kTransition, index, static_cast<std::int64_t>(i));
+    plans_[static_cast<std::size_t>(index)] = std::move(steps);
+  }
+
+  void transition(std::int64_t index, std::size_t step) {
+    const InstanceState state = plans_[static_cast<std::size_t>(index)][step].state;
+    fleet_.transition(index, state, now_);
+    emit(index, state, now_);
+    if (state == InstanceState::kTerminated) plans_[static_cast<std::size_t>(index)].clear();
+  }
+
+  // ---- EventBridge and the counter ----
+
+  // EC2 emits the state change; EventBridge delivers it (late, twice, or never).
+  void emit(std::int64_t index, InstanceState state, std::int64_t t) {
+    if (strategy_ != Strategy::kCache) return;  // the baseline account runs no counter
+    ++result_.counter.events;
+    if (delivery_random_.chance(options_.drop_rate)) {
+      ++result_.counter.dropped;
+      return;
+    }
+    InstanceEvent event{fleet_.instance(index).id, state, t / 1000, ""};
+    const int copies = delivery_random_.chance(options_.duplicate_rate) ? 2 : 1;
+    if (copies == 2) ++result_.counter.duplicates;
+    for (int c = 0; c < copies; ++c) {
+      const auto latency = static_cast<std::int64_t>(
+          delivery_random_.lognormal(options_.delivery_median_ms, options_.delivery_sigma));
+      deliveries_.push_back(Delivery{event, 0});
+      push(t + latency, Kind::kDelivery, static_cast<std::int64_t>(deliveries_.size() - 1));
+    }
+  }
+
+  Status deliver(std::int64_t d) {
+    Delivery& delivery = deliveries_[static_cast<std::size_t>(d)];
+    ++result_.counter.deliveries;
+    if (!last_heartbeat_ms_ || now_ - *last_heartbeat_ms_ >= kHeartbeatEveryMs) {
+      if (metered_->stamp_heartbeat(now_).ok()) last_heartbeat_ms_ = now_;
+    }
+    ec2_.begin(now_, Ec2Purpose::kTagLookup);
+    const CounterOptions counter_options{options_.environment, 86400};
+    auto report = apply_event(*metered_, *tags_, delivery.event, counter_options, now_);
+    double duration_ms = static_cast<double>(ec2_.clock_ms() - now_);
+    if (report.ok()) {
+      if (report->tag_lookup) ++result_.counter.tag_lookups;
+      duration_ms += report->store_round_trips * 7.5;
+      invocation_latency_.push_back(duration_ms);
+      return Status();
+    }
+    invocation_latency_.push_back(duration_ms);
+    // Lambda retries every failed invocation; a failure no retry can cure (a broken store) stops the run.
+    if (!report.status().retryable()) {
+      return report.status().with_context("the counter failed on " + delivery.event.instance_id);
+    }
+    ++result_.counter.failed_invocations;
+    if (delivery.attempt >= options_.lambda_retries) {
+      ++result_.counter.dead_lettered;
+      return Status();
+    }
+    Delivery retry{delivery.event, delivery.attempt + 1};
+    deliveries_.push_back(retry);
+    push(now_ + options_.lambda_retry_delay_ms * retry.attempt, Kind::kDelivery,
+         static_cast<std::int64_t>(deliveries_.size() - 1));
+    return Status();
+  }
+
+  // A schedule tick: the heartbeat, then a reconcile when one is due (always for the final one).
+  Status tick(bool final) {
+    ++result_.counter.ticks;
+    RCC_RETURN_IF_ERROR(metered_->stamp_heartbeat(now_).with_context("tick heartbeat"));
+    last_heartbeat_ms_ = now_;
+    auto meta = metered_->get_meta();
+    if (!meta.ok()) return meta.status().with_context("tick meta read");
+    const bool due = final || !meta->has_value() || !(*meta)->reconciled_ms ||
+                     now_ - *(*meta)->reconciled_ms >= options_.reconcile_interval_s * 1000;
+    if (!due) return Status();
+    ec2_.begin(now_, Ec2Purpose::kReconcile);
+    ReconcileOptions reconcile_options;
+    reconcile_options.environment = options_.environment;
+    reconcile_options.grace_ms = options_.grace_ms;
+    auto reconciled = reconcile(*metered_, ec2_, reconcile_options, [this] { return ec2_.clock_ms(); });
+    if (!reconciled.ok()) {
+      if (!reconciled.status().retryable()) return reconciled.status();
+      ++result_.counter.reconcile_failures;
+      return Status();
+    }
+    ++result_.counter.reconciles;
+    result_.counter.reconcile_added += reconciled->report.added;
+    result_.counter.reconcile_removed += reconciled->report.removed;
+    return Status();
+  }
+
+  // ---- Measurements ----
+
+  Status sample_minute(std::int64_t m) {
+    MinuteSample& sample = result_.minutes[static_cast<std::size_t>(m)];
+    if (strategy_ == Strategy::kBaseline) {
+      sample.baseline_true_active = fleet_.active_total();
+      return Status();
+    }
+    sample.true_active = fleet_.active_total();
+    auto listed = metered_->inner().list_active(env_prefix_);
+    if (!listed.ok()) return listed.status().with_context("measuring the cached total");
+    sample.cached_active = static_cast<std::int64_t>(listed->size());
+    return Status();
+  }
+
+  Status final_error() {
+    auto listed = metered_->inner().list_active(env_prefix_);
+    if (!listed.ok()) return listed.status().with_context("measuring the final count");
+    std::map<std::string, std::int64_t> cached;
+    for (const auto& entry : *listed) ++cached[entry.active_key];
+    std::int64_t error = 0;
+    for (std::size_t o = 0; o < workload_.owners.size(); ++o) {
+      const auto it = cached.find(workload_.owners[o].key_str);
+      const std::int64_t c = it == cached.end() ? 0 : it->second;
+      if (it != cached.end()) cached.erase(it);
+      error += std::llabs(c - fleet_.active(static_cast<int>(o)));
+    }
+    for (const auto& [key, c] : cached) error += c;  // keys no owner has
+    result_.count_error.final = error;
+    result_.count_error.final_true_active = fleet_.active_total();
+    return Status();
+  }
+
+  void finish_cache_figures() {
+    CountErrorFigures& e = result_.count_error;
+    e.samples = static_cast<std::int64_t>(count_errors_.size());
+    double sum = 0;
+    for (double v : count_errors_) {
+      sum += v;
+      if (v == 0) ++e.exact_samples;
+    }
+    e.mean_abs = count_errors_.empty() ? 0 : sum / static_cast<double>(count_errors_.size());
+    if (!count_errors_.empty()) {
+      e.max = static_cast<std::int64_t>(*std::max_element(count_errors_.begin(), count_errors_.end()));
+      e.p99 = static_cast<std::int64_t>(percentile(count_errors_, 0.99));
+    }
+    result_.counter.invocation_latency = latency_figures(std::move(invocation_latency_));
+    DynamoFigures& d = result_.dynamo;
+    d.read_units = metered_->read_units();
+    d.write_units = metered_->write_units();
+    d.reads = metered_->reads();
+    d.writes = metered_->writes();
+    const double dollars = (d.write_units * options_.price_per_million_wru + d.read_units * options_.price_per_million_rru) / 1e6;
+    d.monthly_cost_usd = dollars * 730.0 / options_.hours;
+  }
+
+  void finish_strategy_figures() {
+    const sim::Ec2Tally& tally = ec2_.tally();
+    for (int p = 0; p < sim::kEc2Purposes; ++p) {
+      figures_.ec2_calls += tally.requests[p];
+      figures_.ec2_throttled += tally.throttled[p];
+    }
+    figures_.ec2_by_id_calls = tally.by_id_requests;
+    figures_.ec2_filtered_calls = figures_.ec2_calls - tally.by_id_requests;
+    figures_.ec2_busy_s = static_cast<double>(tally.busy_ms) / 1000.0;
+    figures_.decision_latency = latency_figures(std::move(decision_latency_));
+    figures_.job_wait = latency_figures(std::move(job_wait_));
+    for (std::int64_t m = 0; m < minutes_; ++m) {
+      MinuteSample& sample = result_.minutes[static_cast<std::size_t>(m)];
+      (strategy_ == Strategy::kBaseline ? sample.ec2_calls_baseline : sample.ec2_calls_cache) =
+          calls_per_minute_[static_cast<std::size_t>(m)];
+    }
+  }
+
+  Strategy strategy_;
+  const SimulationOptions& options_;
+  const sim::Workload& workload_;
+  SimulationResult& result_;
+  StrategyFigures& figures_;
+  const std::function<void(double)>& progress_;
+  std::int64_t minutes_;
+  std::vector<std::int64_t> calls_per_minute_;
+  SimFleet fleet_;
+  SimEc2 ec2_;
+  SimRandom dynamo_random_;
+  SimRandom delivery_random_;
+  std::unique_ptr<sim::MeteredStore> metered_;
+  std::unique_ptr<Ec2TagSource> tags_;
+  std::unique_ptr<RunnerCountReader> reader_;
+
+  std::priority_queue<Event, std::vector<Event>, Later> queue_;
+  std::uint64_t next_seq_ = 0;
+  std::int64_t now_ = 0;
+
+  std::vector<std::deque<std::int64_t>> queues_;  // queued jobs per owner
+  std::vector<bool> fire_pending_;
+  std::vector<Decision> decisions_;
+  std::map<std::int64_t, std::int64_t> attempts_;  // launches per job
+  std::vector<std::vector<Step>> plans_;
+  std::deque<Delivery> deliveries_;
+  std::optional<std::int64_t> last_heartbeat_ms_;
+  std::string env_prefix_;
+
+  std::vector<double> decision_latency_;
+  std::vector<double> job_wait_;
+  std::vector<double> count_errors_;
+  std::vector<double> invocation_latency_;
+};
+
+}  // namespace
+
+Status validate_simulation_options(const SimulationOptions& o) {
+  auto bad = [](std::string what) { return Status::InvalidArgument(std::move(what)); };
+  if (o.runners_per_day < 1 || o.runners_per_day > 5'000'000) return bad("runners-per-day must be in 1..5000000");
+  if (!(o.hours > 0 && o.hours <= 24 * 14)) return bad("hours must be > 0 and <= 336");
+  if (o.owners < 1 || o.owners > 10000) return bad("owners must be in 1..10000");
+  auto share = [](double v) { return v >= 0 && v <= 1; };
+  if (!share(o.repo_owner_share)) return bad("repo-owner-share must be in [0, 1]");
+  if (!(o.non_runner_share >= 0 && o.non_runner_share < 1)) return bad("non-runner-share must be in [0, 1)");
+  if (!share(o.burst_share)) return bad("burst-share must be in [0, 1]");
+  if (o.bursts_per_day < 0) return bad("bursts-per-day must be >= 0");
+  if (!(o.job_median_s > 0) || !(o.job_sigma >= 0)) return bad("job-median-s must be > 0 and job-sigma >= 0");
+  if (!share(o.boot_failure_rate) || !share(o.stop_start_rate)) return bad("boot-failure-rate and stop-start-rate must be in [0, 1]");
+  if (o.max_runners < 1) return bad("max-runners must be >= 1");
+  if (o.batch_window_ms < 0) return bad("batch-window must be >= 0");
+  if (o.batch_size < 1) return bad("batch-size must be >= 1");
+  if (o.requeue_delay_ms < 1) return bad("requeue-delay must be > 0");
+  if (!(o.ec2_burst >= 1) || !(o.ec2_refill_per_s > 0)) return bad("ec2-burst must be >= 1 and ec2-refill-per-s > 0");
+  if (o.ec2_base_ms < 0 || o.ec2_per_instance_ms < 0 || o.ec2_per_result_ms < 0 || o.ec2_jitter_sigma < 0) {
+    return bad("the EC2 latency parameters must be >= 0");
+  }
+  if (!(o.ec2_by_id_min_ms >= 0 && o.ec2_by_id_max_ms >= o.ec2_by_id_min_ms)) {
+    return bad("ec2-by-id latency needs 0 <= min <= max");
+  }
+  if (o.ec2_visibility_mean_ms < 0) return bad("ec2-visibility-mean-ms must be >= 0");
+  if (o.ec2_max_attempts < 1) return bad("ec2-max-attempts must be >= 1");
+  if (o.ec2_backoff_base_ms < 0 || o.ec2_backoff_cap_ms < 0) return bad("the EC2 backoff must be >= 0");
+  if (!(o.delivery_median_ms > 0) || !(o.delivery_sigma >= 0)) return bad("delivery-median-ms must be > 0, delivery-sigma >= 0");
+  if (!share(o.duplicate_rate) || !share(o.drop_rate)) return bad("duplicate-rate and drop-rate must be in [0, 1]");
+  if (o.lambda_retry_delay_ms < 1 || o.lambda_retries < 0) return bad("lambda retries need delay > 0 and count >= 0");
+  if (o.environment.empty()) return bad("environment must not be empty");
+  if (o.tick_interval_ms < 1000) return bad("tick interval must be >= 1 s");
+  if (o.reconcile_interval_s < 1) return bad("reconcile-interval-s must be >= 1");
+  if (o.stale_threshold_ms < 0) return bad("stale-threshold-ms must be >= 0");
+  if (o.grace_ms < 0) return bad("grace must be >= 0");
+  if (!(o.dynamo_read_min_ms >= 0 && o.dynamo_read_max_ms >= o.dynamo_read_min_ms)) {
+    return bad("dynamodb read latency needs 0 <= min <= max");
+  }
+  if (o.price_per_million_wru < 0 || o.price_per_million_rru < 0) return bad("prices must be >= 0");
+  return Status();
+}
+
+Result<SimulationResult> run_simulation(const SimulationOptions& options, Store& cache_store,
+                                        const SimulationProgress& progress) {
+  RCC_RETURN_IF_ERROR(validate_simulation_options(options));
+  const sim::Workload workload = sim::make_workload(options);
+  SimulationResult result;
+  result.options = options;
+  {
+    Run baseline(Strategy::kBaseline, options, workload, nullptr, result, progress);
+    RCC_RETURN_IF_ERROR(baseline.run(0.0, 0.3).with_context("baseline run"));
+  }
+  {
+    Run cache(Strategy::kCache, options, workload, &cache_store, result, progress);
+    RCC_RETURN_IF_ERROR(cache.run(0.3, 1.0).with_context("cache run"));
+  }
+  return result;
+}
+
+}  // namespace rcc

@@ -1,0 +1,170 @@
+#include "rcc/simulation.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <pugixml.hpp>
+
+#include "rcc/memory_store.h"
+
+namespace rcc {
+namespace {
+
+SimulationOptions small(std::uint64_t seed = 1) {
+  SimulationOptions o;
+  o.seed = seed;
+  o.runners_per_day = 6000;
+  o.hours = 4;
+  o.max_runners = 30;
+  return o;
+}
+
+SimulationResult run(const SimulationOptions& options) {
+  MemoryStore store;
+  auto result = run_simulation(options, store);
+  EXPECT_TRUE(result.ok()) << result.status().to_string();
+  return result.ok() ? *result : SimulationResult{};
+}
+
+TEST(Simulation, SameSeedGivesIdenticalJson) {
+  const std::string a = simulation_json(run(small(7)));
+  const std::string b = simulation_json(run(small(7)));
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, simulation_json(run(small(8))));
+}
+
+TEST(Simulation, QuiescenceErrorIsZeroForSeveralSeeds) {
+  for (std::uint64_t seed : {1, 2, 3, 4, 5}) {
+    const SimulationResult r = run(small(seed));
+    EXPECT_EQ(r.count_error.final, 0) << "seed " << seed;
+    EXPECT_GT(r.count_error.samples, 100) << "seed " << seed;
+    EXPECT_GT(r.counter.events, 1000) << "seed " << seed;
+  }
+}
+
+TEST(Simulation, QuiescenceErrorIsZeroWithDropsAndDuplicatesTurnedUp) {
+  for (std::uint64_t seed : {11, 12, 13}) {
+    SimulationOptions o = small(seed);
+    o.drop_rate = 0.05;
+    o.duplicate_rate = 0.3;
+    o.delivery_sigma = 1.8;  // a long tail: many events arrive out of order
+    o.stop_start_rate = 0.2;
+    o.boot_failure_rate = 0.1;
+    const SimulationResult r = run(o);
+    EXPECT_GT(r.counter.dropped, 50) << "seed " << seed;
+    EXPECT_GT(r.counter.duplicates, 300) << "seed " << seed;
+    EXPECT_GT(r.counter.reconcile_added + r.counter.reconcile_removed, 0) << "seed " << seed;
+    EXPECT_EQ(r.count_error.final, 0) << "seed " << seed;
+    EXPECT_GT(r.count_error.final_true_active, 0) << "seed " << seed;
+  }
+}
+
+TEST(Simulation, DropsWithoutReconcileLeaveDriftThatReconcileRepairs) {
+  // With reconcile pushed past the window, only the final reconcile repairs the dropped events: the
+  // error during the day shows the drift, the final error is still 0.
+  SimulationOptions o = small(21);
+  o.drop_rate = 0.05;
+  o.reconcile_interval_s = 86400;
+  o.stale_threshold_ms = 86400000;
+  const SimulationResult r = run(o);
+  EXPECT_GT(r.count_error.max, 0);
+  EXPECT_EQ(r.count_error.final, 0);
+}
+
+TEST(Simulation, CacheSparesEc2TheSlowListings) {
+  const SimulationResult r = run(small(3));
+  ASSERT_GT(r.baseline.decisions, 500);
+  // Baseline: one filtered listing per decision. Cache: only reconcile scans and fallbacks.
+  EXPECT_GE(r.baseline.ec2_filtered_calls, r.baseline.decisions);
+  EXPECT_LT(r.cache.ec2_filtered_calls * 5, r.baseline.ec2_filtered_calls);
+  EXPECT_LT(r.cache.ec2_busy_s * 5, r.baseline.ec2_busy_s);
+  EXPECT_LT(r.cache.decision_latency.p99_ms * 20, r.baseline.decision_latency.p50_ms);
+  // The cache's own EC2 requests are the tag lookups, about one per instance.
+  EXPECT_GE(r.cache.ec2_by_id_calls, r.counter.tag_lookups);
+  EXPECT_GT(r.dynamo.write_units, 0);
+  EXPECT_GT(r.dynamo.read_units, 0);
+  EXPECT_GT(r.dynamo.monthly_cost_usd, 0);
+}
+
+TEST(Simulation, StaleCacheFallsBackToEc2) {
+  SimulationOptions o = small(4);
+  o.stale_threshold_ms = 0;  // every heartbeat is too old by the time a decision reads it
+  const SimulationResult r = run(o);
+  std::int64_t fallbacks = 0;
+  for (const auto& [reason, n] : r.fallbacks) fallbacks += n;
+  EXPECT_GT(r.fallbacks.count("heartbeat_stale"), 0u);
+  EXPECT_GT(fallbacks, r.cache.decisions / 2);
+  EXPECT_GT(r.cache.ec2_filtered_calls, r.cache.decisions / 2);
+}
+
+TEST(Simulation, ThrottlingIsCountedWhenTheBucketIsSmall) {
+  SimulationOptions o = small(5);
+  o.ec2_burst = 2;
+  o.ec2_refill_per_s = 0.05;
+  const SimulationResult r = run(o);
+  EXPECT_GT(r.baseline.ec2_throttled, 0);
+  EXPECT_GT(r.cache.ec2_throttled, 0);
+  EXPECT_EQ(r.count_error.final, 0);  // throttled lookups fail the invocation; Lambda's retries recover
+}
+
+TEST(Simulation, JsonHasTheDocumentedMembers) {
+  const auto j = nlohmann::json::parse(simulation_json(run(small())));
+  ASSERT_TRUE(j.contains("decisions"));
+  EXPECT_TRUE(j["decisions"].is_number_integer());
+  for (const char* strategy : {"baseline", "cache"}) {
+    EXPECT_TRUE(j["ec2_calls"][strategy].is_number_integer()) << strategy;
+    EXPECT_TRUE(j["decision_latency_ms"][strategy]["p50"].is_number()) << strategy;
+    EXPECT_TRUE(j["decision_latency_ms"][strategy]["p99"].is_number()) << strategy;
+    EXPECT_TRUE(j["over_max"][strategy].is_number_integer()) << strategy;
+  }
+  EXPECT_TRUE(j["count_error"]["max"].is_number_integer());
+  EXPECT_EQ(j["count_error"]["final"], 0);
+  EXPECT_TRUE(j["dynamodb"]["monthly_cost_usd"].is_number());
+}
+
+TEST(Simulation, RejectsBadOptions) {
+  MemoryStore store;
+  SimulationOptions o = small();
+  o.hours = 0;
+  EXPECT_EQ(run_simulation(o, store).status().code(), Code::kInvalidArgument);
+  o = small();
+  o.drop_rate = 1.5;
+  EXPECT_EQ(run_simulation(o, store).status().code(), Code::kInvalidArgument);
+}
+
+TEST(SimulationReport, WritesCsvAndWellFormedSvg) {
+  const SimulationResult r = run(small());
+  const auto dir = std::filesystem::temp_directory_path() / ("rcc_sim_report_" + std::to_string(::getpid()));
+  ASSERT_TRUE(write_simulation_report(r, dir.string()).ok());
+
+  std::ifstream csv(dir / "simulate.csv");
+  std::string header;
+  ASSERT_TRUE(std::getline(csv, header));
+  EXPECT_EQ(header.rfind("minute,hour,true_active,cached_active,", 0), 0u);
+  std::size_t lines = 0;
+  for (std::string line; std::getline(csv, line);) ++lines;
+  EXPECT_EQ(lines, 240u);  // one per minute of 4 hours
+
+  pugi::xml_document svg;
+  const pugi::xml_parse_result parsed = svg.load_file((dir / "simulate.svg").c_str());
+  ASSERT_TRUE(parsed) << parsed.description();
+  const pugi::xml_node root = svg.child("svg");
+  ASSERT_TRUE(root);
+  EXPECT_STREQ(root.attribute("xmlns").value(), "http://www.w3.org/2000/svg");
+  EXPECT_EQ(svg.select_nodes("//polyline").size(), 4u);  // true, cached, calls baseline, calls cache
+  std::string text;
+  for (const auto& node : svg.select_nodes("//text")) text += std::string(node.node().text().get()) + "|";
+  EXPECT_NE(text.find("true active runners"), std::string::npos);
+  EXPECT_NE(text.find("cached count"), std::string::npos);
+  EXPECT_NE(text.find("baseline"), std::string::npos);
+  EXPECT_NE(text.find("4 h"), std::string::npos) << "hour ticks span the window";
+  EXPECT_TRUE(svg.select_node("//*[@href or @xlink:href]") == nullptr) << "self-contained";
+  EXPECT_TRUE(nlohmann::json::accept(std::ifstream(dir / "simulate.json")));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace rcc

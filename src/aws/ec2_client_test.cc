@@ -251,8 +251,9 @@ TEST_F(Ec2QueryClientTest, UnreachableEndpointIsUnavailable) {
 class Ec2TagSourceOverQueryClient : public Ec2QueryClientTest {
  protected:
   Ec2TagSource tag_source(Ec2QueryClient& client) {
-    return Ec2TagSource(client, Ec2TagSource::Options{}, [this](std::int64_t ms) { sleeps_.push_back(ms); });
+    return Ec2TagSource(client, options_, [this](std::int64_t ms) { sleeps_.push_back(ms); });
   }
+  Ec2TagSource::Options options_{.not_found_retries = 3, .not_found_backoff_ms = 200};
   std::vector<std::int64_t> sleeps_;
 };
 
@@ -298,7 +299,7 @@ TEST_F(Ec2TagSourceOverQueryClient, NotFoundThatPersistsFailsRetryably) {
   Result<std::optional<Tags>> tags = source.lookup("i-0123456789abcdef0", /*expect_exists=*/true);
   ASSERT_FALSE(tags.ok());
   EXPECT_TRUE(tags.status().retryable()) << tags.status().to_string();
-  EXPECT_EQ(client.requests_sent(), 1 + Ec2TagSource::Options{}.not_found_retries);
+  EXPECT_EQ(client.requests_sent(), 1 + options_.not_found_retries);
 }
 
 TEST_F(Ec2TagSourceOverQueryClient, PersistentFailureSurfacesAsAFailedCall) {

@@ -128,9 +128,8 @@ class Ec2TestServer {
   std::vector<Ec2ServerRequest> request_log() const;
   void reset_counters();
 
-  struct State;  // shared with the connection threads
-
  private:
+  struct State;  // shared with the accept and connection threads
   explicit Ec2TestServer(std::shared_ptr<State> state);
   std::shared_ptr<State> state_;
 };

@@ -30,6 +30,15 @@ namespace http = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 using boost::system::error_code;
 
+// HttpResponse is declared in rcc/http.h, without a source file of its own in core; its one out-of-line
+// member lives here, beside the client that fills it.
+std::string_view HttpResponse::header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (beast::iequals(key, beast::string_view(name.data(), name.size()))) return value;
+  }
+  return {};
+}
+
 std::string default_ca_file(const EnvLookup& env) {
   if (auto value = env("SSL_CERT_FILE")) return *value;
   for (const char* path : {"/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt"}) {
@@ -263,7 +272,9 @@ struct BeastHttpClient::Impl {
     HttpResponse out;
     out.status = static_cast<int>(res.result_int());
     for (const auto& field : res) {
-      out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+      const auto name = field.name_string();
+      const auto value = field.value();
+      out.headers.emplace_back(std::string(name.data(), name.size()), std::string(value.data(), value.size()));
     }
     out.body = std::move(res.body());
     if (!res.keep_alive() || !options.keep_alive) conn.close();
@@ -290,7 +301,7 @@ Result<HttpResponse> BeastHttpClient::send(const HttpRequest& request, const Htt
   const auto verb = http::string_to_verb(request.method);
   if (verb == http::verb::unknown) return Status::InvalidArgument("unknown HTTP method " + request.method);
   req.method(verb);
-  req.target(url->target);
+  req.target(beast::string_view(url->target));
   req.version(11);
   bool has_host = false;
   bool has_user_agent = false;

@@ -1,0 +1,488 @@
+#include "rcc/dynamo_store.h"
+
+#include <charconv>
+#include <thread>
+#include <tuple>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+namespace rcc {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kContentType = "application/x-amz-json-1.0";
+
+// Every attribute goes through an expression name: several (state, order, type, owner, ttl) are
+// DynamoDB reserved words.
+json attribute_names() {
+  return {{"#pk", "pk"},           {"#state", "state"},     {"#order", "order"},  {"#env", "env"},
+          {"#type", "type"},       {"#owner", "owner"},     {"#rkey", "rkey"},    {"#runner", "runner"},
+          {"#updated", "updated_ms"}, {"#active", "active_key"}, {"#ttl", "ttl"}};
+}
+
+json S(std::string_view value) { return {{"S", std::string(value)}}; }
+json N(std::int64_t value) { return {{"N", std::to_string(value)}}; }
+json B(bool value) { return {{"BOOL", value}}; }
+
+json key_of(std::string_view pk) { return {{"pk", S(pk)}}; }
+
+Result<json> parse_body(const std::string& body, std::string_view operation) {
+  json parsed = json::parse(body, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object()) {
+    return Status::ProtocolError("DynamoDB " + std::string(operation) + ": response is not a JSON object");
+  }
+  return parsed;
+}
+
+// The string of attribute `name` of `item`; nullopt when absent; ProtocolError when of another type.
+Result<std::optional<std::string>> get_s(const json& item, const char* name) {
+  auto it = item.find(name);
+  if (it == item.end()) return std::optional<std::string>();
+  auto s = it->find("S");
+  if (s == it->end() || !s->is_string()) return Status::ProtocolError(std::string("attribute ") + name + " is not S");
+  return std::optional<std::string>(s->get<std::string>());
+}
+
+Result<std::optional<std::int64_t>> get_n(const json& item, const char* name) {
+  auto it = item.find(name);
+  if (it == item.end()) return std::optional<std::int64_t>();
+  auto n = it->find("N");
+  if (n == it->end() || !n->is_string()) return Status::ProtocolError(std::string("attribute ") + name + " is not N");
+  const std::string& text = n->get_ref<const std::string&>();
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    return Status::ProtocolError(std::string("attribute ") + name + " is not an integer: " + text);
+  }
+  return std::optional<std::int64_t>(value);
+}
+
+Result<InstanceItem> parse_instance_item(const json& item) {
+  InstanceItem out;
+  auto pk = get_s(item, "pk");
+  if (!pk.ok()) return pk.status();
+  if (!pk->has_value()) return Status::ProtocolError("item without pk");
+  out.instance_id = **pk;
+  auto state = get_s(item, "state");
+  if (!state.ok()) return state.status();
+  auto parsed_state = state->has_value() ? parse_state(**state) : std::nullopt;
+  if (!parsed_state) return Status::ProtocolError("item " + out.instance_id + ": missing or unknown state");
+  out.state = *parsed_state;
+  auto order = get_n(item, "order");
+  if (!order.ok()) return order.status();
+  if (!order->has_value()) return Status::ProtocolError("item " + out.instance_id + ": missing order");
+  out.order = **order;
+  auto runner = item.find("runner");
+  if (runner == item.end() || !runner->contains("BOOL") || !(*runner)["BOOL"].is_boolean()) {
+    return Status::ProtocolError("item " + out.instance_id + ": missing runner flag");
+  }
+  out.identity.runner = (*runner)["BOOL"].get<bool>();
+  for (auto [name, field] : {std::pair{"env", &out.identity.tagged.environment},
+                             std::pair{"type", &out.identity.tagged.type},
+                             std::pair{"owner", &out.identity.tagged.owner}}) {
+    auto value = get_s(item, name);
+    if (!value.ok()) return value.status();
+    *field = value->value_or("");
+  }
+  auto updated = get_n(item, "updated_ms");
+  if (!updated.ok()) return updated.status();
+  out.updated_ms = updated->value_or(0);
+  auto active = get_s(item, "active_key");
+  if (!active.ok()) return active.status();
+  out.active_key = *active;
+  auto ttl = get_n(item, "ttl");
+  if (!ttl.ok()) return ttl.status();
+  out.ttl_s = *ttl;
+  return out;
+}
+
+bool contains_code(std::string_view code, std::initializer_list<std::string_view> codes) {
+  for (std::string_view c : codes) {
+    if (c == code) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+ServiceError parse_dynamodb_error(const HttpResponse& response) {
+  ServiceError error;
+  error.http_status = response.status;
+  json body = json::parse(response.body, nullptr, false);
+  if (body.is_object()) {
+    if (auto type = body.find("__type"); type != body.end() && type->is_string()) {
+      const std::string& text = type->get_ref<const std::string&>();
+      const std::size_t hash = text.rfind('#');
+      error.code = hash == std::string::npos ? text : text.substr(hash + 1);
+    }
+    for (const char* key : {"message", "Message"}) {
+      if (auto m = body.find(key); m != body.end() && m->is_string()) error.message = m->get<std::string>();
+    }
+  } else {
+    error.message = response.body.substr(0, 200);
+  }
+  std::string what = error.code.empty() ? "HTTP " + std::to_string(response.status) : error.code;
+  if (!error.message.empty()) what += ": " + error.message;
+  const std::string_view code = error.code;
+
+  if (contains_code(code, {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+                           "LimitExceededException", "ItemCollectionSizeLimitExceededException"})) {
+    error.status = Status::Throttled(what);
+  } else if (contains_code(code, {"InternalServerError", "InternalFailure", "ServiceUnavailable",
+                                  "ServiceUnavailableException", "TransactionConflictException",
+                                  "ReplicatedWriteConflictException", "InvalidEndpointException"})) {
+    error.status = Status::Unavailable(what);
+  } else if (response.status >= 500) {
+    error.status = Status::Unavailable(what);
+  } else if (contains_code(code, {"ConditionalCheckFailedException", "TransactionCanceledException",
+                                  "ValidationException", "SerializationException", "UnknownOperationException",
+                                  "ResourceInUseException", "IdempotentParameterMismatchException"})) {
+    error.status = Status::InvalidArgument(what);
+  } else if (contains_code(code, {"ResourceNotFoundException", "TableNotFoundException"})) {
+    error.status = Status::NotFound(what);
+  } else if (contains_code(code, {"AccessDeniedException", "UnrecognizedClientException",
+                                  "MissingAuthenticationTokenException", "MissingAuthenticationToken",
+                                  "IncompleteSignatureException", "InvalidSignatureException", "ExpiredTokenException",
+                                  "InvalidClientTokenId", "RequestExpired", "NotAuthorized", "OptInRequired"})) {
+    error.status = Status::PermissionDenied(what);
+  } else {
+    error.status = status_for_http(response.status, what);
+  }
+  return error;
+}
+
+bool is_conditional_check_failed(const ServiceError& error) {
+  return error.code == "ConditionalCheckFailedException";
+}
+
+Result<std::string> dynamodb_call(AwsClient& client, std::string_view operation, std::string body,
+                                  ServiceError* error) {
+  const HttpHeaders headers = {{"X-Amz-Target", std::string(kDynamoTargetPrefix) + std::string(operation)},
+                               {"Content-Type", std::string(kContentType)}};
+  auto response = client.post(headers, std::move(body), parse_dynamodb_error, error);
+  if (!response.ok()) return response.status().with_context(operation);
+  return std::move(response->body);
+}
+
+DynamoStore::DynamoStore(AwsClient client, DynamoStoreOptions options)
+    : client_(std::move(client)), options_(std::move(options)) {}
+
+Result<HttpResponse> DynamoStore::call(std::string_view operation, std::string body, ServiceError* error) {
+  const HttpHeaders headers = {{"X-Amz-Target", std::string(kDynamoTargetPrefix) + std::string(operation)},
+                               {"Content-Type", std::string(kContentType)}};
+  auto response = client_.post(headers, std::move(body), parse_dynamodb_error, error);
+  if (!response.ok()) return response.status().with_context(operation);
+  return response;
+}
+
+Result<WriteOutcome> DynamoStore::apply(const Transition& t) {
+  json values = {{":order", N(t.order)},
+                 {":terminated", S(state_name(InstanceState::kTerminated))},
+                 {":state", S(state_name(t.state))},
+                 {":updated", N(t.updated_ms)}};
+  std::vector<std::string> set = {"#state = :state", "#order = :order", "#updated = :updated"};
+  std::vector<std::string> remove;
+  std::string condition;
+  const bool active = is_active(t.state);
+  switch (t.mode) {
+    case WriteMode::kUpsert: {
+      condition = "attribute_not_exists(#pk) OR (#order < :order AND #state <> :terminated)";
+      const RunnerKey& tagged = t.identity.tagged;
+      set.push_back("#runner = :runner");
+      values[":runner"] = B(t.identity.runner);
+      // Empty tag values are left out (REMOVEd): not every DynamoDB implementation accepts empty strings.
+      for (auto [placeholder, name, value] : {std::tuple{":env", "#env", &tagged.environment},
+                                              std::tuple{":type", "#type", &tagged.type},
+                                              std::tuple{":owner", "#owner", &tagged.owner}}) {
+        if (value->empty()) {
+          remove.push_back(name);
+        } else {
+          set.push_back(std::string(name) + " = " + placeholder);
+          values[placeholder] = S(*value);
+        }
+      }
+      if (t.identity.runner) {
+        values[":rkey"] = S(tagged.str());
+        set.push_back("#rkey = :rkey");
+        if (active) {
+          set.push_back("#active = :rkey");
+        }
+      } else {
+        remove.push_back("#rkey");
+      }
+      if (!(t.identity.runner && active)) remove.push_back("#active");
+      break;
+    }
+    case WriteMode::kKnownRunner:
+      condition = "attribute_exists(#pk) AND #runner = :true AND #order < :order AND #state <> :terminated";
+      values[":true"] = B(true);
+      if (active) {
+        set.push_back("#active = #rkey");
+      } else {
+        remove.push_back("#active");
+      }
+      break;
+    case WriteMode::kKnownNonRunner:
+      condition = "attribute_exists(#pk) AND #runner = :false AND #order < :order AND #state <> :terminated";
+      values[":false"] = B(false);
+      remove.push_back("#active");
+      break;
+  }
+  const bool active_runner = active && (t.mode == WriteMode::kKnownRunner ||
+                                        (t.mode == WriteMode::kUpsert && t.identity.runner));
+  if (active_runner) {
+    remove.push_back("#ttl");
+  } else {
+    set.push_back("#ttl = :ttl");
+    values[":ttl"] = N(t.ttl_s);
+  }
+
+  std::string update = "SET ";
+  for (std::size_t i = 0; i < set.size(); ++i) update += (i ? ", " : "") + set[i];
+  if (!remove.empty()) {
+    update += " REMOVE ";
+    for (std::size_t i = 0; i < remove.size(); ++i) update += (i ? ", " : "") + remove[i];
+  }
+  // Only the names the expressions use may be sent.
+  json names = json::object();
+  const json all_names = attribute_names();
+  for (const auto& [placeholder, attribute] : all_names.items()) {
+    if (update.find(placeholder) != std::string::npos || condition.find(placeholder) != std::string::npos) {
+      names[placeholder] = attribute;
+    }
+  }
+  json request = {{"TableName", options_.table},
+                  {"Key", key_of(t.instance_id)},
+                  {"UpdateExpression", update},
+                  {"ConditionExpression", condition},
+                  {"ExpressionAttributeNames", names},
+                  {"ExpressionAttributeValues", values}};
+  ServiceError error;
+  auto response = call("UpdateItem", request.dump(), &error);
+  if (response.ok()) return WriteOutcome::kApplied;
+  if (is_conditional_check_failed(error)) return WriteOutcome::kSuperseded;
+  return response.status();
+}
+
+Result<std::optional<InstanceItem>> DynamoStore::get(std::string_view instance_id) {
+  json request = {{"TableName", options_.table}, {"Key", key_of(instance_id)}, {"ConsistentRead", true}};
+  auto response = call("GetItem", request.dump());
+  if (!response.ok()) return response.status();
+  auto body = parse_body(response->body, "GetItem");
+  if (!body.ok()) return body.status();
+  auto item = body->find("Item");
+  if (item == body->end()) return std::optional<InstanceItem>();
+  auto parsed = parse_instance_item(*item);
+  if (!parsed.ok()) return parsed.status().with_context("GetItem");
+  return std::optional<InstanceItem>(std::move(*parsed));
+}
+
+Result<std::int64_t> DynamoStore::count_active(std::string_view key) {
+  json request = {{"TableName", options_.table},
+                  {"IndexName", kActiveIndexName},
+                  {"KeyConditionExpression", "#active = :key"},
+                  {"ExpressionAttributeNames", {{"#active", "active_key"}}},
+                  {"ExpressionAttributeValues", {{":key", S(key)}}},
+                  {"Select", "COUNT"}};
+  if (options_.page_limit > 0) request["Limit"] = options_.page_limit;
+  std::int64_t total = 0;
+  for (;;) {
+    auto response = call("Query", request.dump());
+    if (!response.ok()) return response.status();
+    auto body = parse_body(response->body, "Query");
+    if (!body.ok()) return body.status();
+    auto count = body->find("Count");
+    if (count == body->end() || !count->is_number_integer()) return Status::ProtocolError("Query: no Count");
+    total += count->get<std::int64_t>();
+    auto last = body->find("LastEvaluatedKey");
+    if (last == body->end() || last->empty()) return total;
+    request["ExclusiveStartKey"] = *last;
+  }
+}
+
+Result<std::vector<ActiveEntry>> DynamoStore::list_active(std::string_view key_prefix) {
+  json request = {{"TableName", options_.table}, {"IndexName", kActiveIndexName}};
+  if (!key_prefix.empty()) {
+    request["FilterExpression"] = "begins_with(#active, :prefix)";
+    request["ExpressionAttributeNames"] = {{"#active", "active_key"}};
+    request["ExpressionAttributeValues"] = {{":prefix", S(key_prefix)}};
+  }
+  if (options_.page_limit > 0) request["Limit"] = options_.page_limit;
+  std::vector<ActiveEntry> out;
+  for (;;) {
+    auto response = call("Scan", request.dump());
+    if (!response.ok()) return response.status();
+    auto body = parse_body(response->body, "Scan");
+    if (!body.ok()) return body.status();
+    if (auto items = body->find("Items"); items != body->end() && items->is_array()) {
+      for (const json& item : *items) {
+        auto pk = get_s(item, "pk");
+        auto key = get_s(item, "active_key");
+        if (!pk.ok() || !key.ok() || !pk->has_value() || !key->has_value()) {
+          return Status::ProtocolError("Scan of the active index: entry without pk or active_key");
+        }
+        out.push_back(ActiveEntry{**pk, **key});
+      }
+    }
+    auto last = body->find("LastEvaluatedKey");
+    if (last == body->end() || last->empty()) return out;
+    request["ExclusiveStartKey"] = *last;
+  }
+}
+
+Result<std::vector<InstanceItem>> DynamoStore::list_items() {
+  json request = {{"TableName", options_.table}, {"ConsistentRead", true}};
+  if (options_.page_limit > 0) request["Limit"] = options_.page_limit;
+  std::vector<InstanceItem> out;
+  for (;;) {
+    auto response = call("Scan", request.dump());
+    if (!response.ok()) return response.status();
+    auto body = parse_body(response->body, "Scan");
+    if (!body.ok()) return body.status();
+    if (auto items = body->find("Items"); items != body->end() && items->is_array()) {
+      for (const json& item : *items) {
+        auto pk = get_s(item, "pk");
+        if (pk.ok() && pk->has_value() && **pk == kMetaPk) continue;
+        auto parsed = parse_instance_item(item);
+        if (!parsed.ok()) return parsed.status().with_context("Scan");
+        out.push_back(std::move(*parsed));
+      }
+    }
+    auto last = body->find("LastEvaluatedKey");
+    if (last == body->end() || last->empty()) return out;
+    request["ExclusiveStartKey"] = *last;
+  }
+}
+
+Result<std::optional<MetaItem>> DynamoStore::get_meta() {
+  json request = {{"TableName", options_.table}, {"Key", key_of(kMetaPk)}, {"ConsistentRead", true}};
+  auto response = call("GetItem", request.dump());
+  if (!response.ok()) return response.status();
+  auto body = parse_body(response->body, "GetItem");
+  if (!body.ok()) return body.status();
+  auto item = body->find("Item");
+  if (item == body->end()) return std::optional<MetaItem>();
+  MetaItem meta;
+  auto heartbeat = get_n(*item, "heartbeat_ms");
+  auto reconciled = get_n(*item, "reconciled_ms");
+  if (!heartbeat.ok()) return heartbeat.status();
+  if (!reconciled.ok()) return reconciled.status();
+  meta.heartbeat_ms = *heartbeat;
+  meta.reconciled_ms = *reconciled;
+  if (item->contains("reconcile_finished_ms")) {
+    ReconcileReport report;
+    for (auto [name, field] : {std::pair{"reconcile_started_ms", &report.started_ms},
+                               std::pair{"reconcile_finished_ms", &report.finished_ms},
+                               std::pair{"reconcile_ec2_active", &report.ec2_active},
+                               std::pair{"reconcile_table_active", &report.table_active},
+                               std::pair{"reconcile_added", &report.added},
+                               std::pair{"reconcile_removed", &report.removed},
+                               std::pair{"reconcile_left_for_grace", &report.left_for_grace},
+                               std::pair{"reconcile_ec2_calls", &report.ec2_calls}}) {
+      auto value = get_n(*item, name);
+      if (!value.ok()) return value.status();
+      *field = value->value_or(0);
+    }
+    meta.last_reconcile = report;
+  }
+  return std::optional<MetaItem>(meta);
+}
+
+Status DynamoStore::stamp_heartbeat(std::int64_t now_ms) {
+  json request = {{"TableName", options_.table},
+                  {"Key", key_of(kMetaPk)},
+                  {"UpdateExpression", "SET #hb = :now"},
+                  {"ConditionExpression", "attribute_not_exists(#hb) OR #hb < :now"},
+                  {"ExpressionAttributeNames", {{"#hb", "heartbeat_ms"}}},
+                  {"ExpressionAttributeValues", {{":now", N(now_ms)}}}};
+  ServiceError error;
+  auto response = call("UpdateItem", request.dump(), &error);
+  if (response.ok() || is_conditional_check_failed(error)) return Status();
+  return response.status();
+}
+
+Status DynamoStore::record_reconcile(const ReconcileReport& report) {
+  json request = {{"TableName", options_.table},
+                  {"Key", key_of(kMetaPk)},
+                  {"UpdateExpression",
+                   "SET reconciled_ms = :finished, reconcile_started_ms = :started, reconcile_finished_ms = :finished, "
+                   "reconcile_ec2_active = :ec2_active, reconcile_table_active = :table_active, "
+                   "reconcile_added = :added, reconcile_removed = :removed, "
+                   "reconcile_left_for_grace = :grace, reconcile_ec2_calls = :calls"},
+                  {"ExpressionAttributeValues",
+                   {{":finished", N(report.finished_ms)},
+                    {":started", N(report.started_ms)},
+                    {":ec2_active", N(report.ec2_active)},
+                    {":table_active", N(report.table_active)},
+                    {":added", N(report.added)},
+                    {":removed", N(report.removed)},
+                    {":grace", N(report.left_for_grace)},
+                    {":calls", N(report.ec2_calls)}}}};
+  auto response = call("UpdateItem", request.dump());
+  return response.ok() ? Status() : response.status();
+}
+
+Result<CreateTableOutcome> create_table(AwsClient& client, std::string_view table) {
+  json request = {
+      {"TableName", table},
+      {"AttributeDefinitions",
+       json::array({{{"AttributeName", "pk"}, {"AttributeType", "S"}},
+                    {{"AttributeName", "active_key"}, {"AttributeType", "S"}}})},
+      {"KeySchema", json::array({{{"AttributeName", "pk"}, {"KeyType", "HASH"}}})},
+      {"GlobalSecondaryIndexes",
+       json::array({{{"IndexName", kActiveIndexName},
+                     {"KeySchema", json::array({{{"AttributeName", "active_key"}, {"KeyType", "HASH"}}})},
+                     {"Projection", {{"ProjectionType", "KEYS_ONLY"}}}}})},
+      {"BillingMode", "PAY_PER_REQUEST"}};
+  ServiceError error;
+  auto body = dynamodb_call(client, "CreateTable", request.dump(), &error);
+  if (body.ok()) return CreateTableOutcome::kCreated;
+  if (error.code == "ResourceInUseException") return CreateTableOutcome::kAlreadyExists;
+  return body.status();
+}
+
+Status wait_table_active(AwsClient& client, std::string_view table, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const json request = {{"TableName", table}};
+  for (;;) {
+    auto body = dynamodb_call(client, "DescribeTable", request.dump());
+    if (!body.ok()) return body.status();
+    json parsed = json::parse(*body, nullptr, false);
+    const json* description = parsed.is_object() && parsed.contains("Table") ? &parsed["Table"] : nullptr;
+    if (description == nullptr) return Status::ProtocolError("DescribeTable: no Table in the answer");
+    bool active = description->value("TableStatus", "") == "ACTIVE";
+    if (auto indexes = description->find("GlobalSecondaryIndexes"); indexes != description->end()) {
+      for (const json& index : *indexes) active = active && index.value("IndexStatus", "ACTIVE") == "ACTIVE";
+    }
+    if (active) return Status();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::Timeout("table " + std::string(table) + " is not ACTIVE yet");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+}
+
+Result<TtlOutcome> enable_ttl(AwsClient& client, std::string_view table) {
+  json request = {{"TableName", table},
+                  {"TimeToLiveSpecification", {{"AttributeName", "ttl"}, {"Enabled", true}}}};
+  ServiceError error;
+  auto body = dynamodb_call(client, "UpdateTimeToLive", request.dump(), &error);
+  if (body.ok()) return TtlOutcome::kEnabled;
+  if (error.code == "UnknownOperationException") return TtlOutcome::kUnsupported;
+  // Enabling TTL twice is refused with "TimeToLive is already enabled".
+  if (error.code == "ValidationException" && error.message.find("already enabled") != std::string::npos) {
+    return TtlOutcome::kEnabled;
+  }
+  return body.status();
+}
+
+Status delete_table(AwsClient& client, std::string_view table) {
+  ServiceError error;
+  auto body = dynamodb_call(client, "DeleteTable", json{{"TableName", table}}.dump(), &error);
+  if (body.ok() || error.code == "ResourceNotFoundException") return Status();
+  return body.status();
+}
+
+}  // namespace rcc

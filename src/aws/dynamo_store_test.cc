@@ -1,0 +1,385 @@
+// DynamoStore: the shared Store contract on dynalite, pagination on dynalite, and the error mapping and
+// request shapes through a scripted HttpClient answering the shared fixture bodies.
+#include "rcc/dynamo_store.h"
+
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "dynalite.h"
+#include "rcc/http_client.h"
+#include "store_contract.h"
+
+namespace rcc {
+namespace {
+
+using nlohmann::json;
+using testing::Dynalite;
+
+// A fresh table on the process's dynalite for every test; a failure to start dynalite fails the test.
+std::unique_ptr<Store> make_dynalite_store(int page_limit = 0) {
+  auto dynalite = Dynalite::shared();
+  if (!dynalite.ok()) {
+    ADD_FAILURE() << dynalite.status().to_string();
+    return std::make_unique<DynamoStore>(
+        AwsClient(std::make_shared<BeastHttpClient>(), "http://127.0.0.1:1", "dynamodb", "us-east-1",
+                  AwsCredentials{"fake", "fake", ""}),
+        DynamoStoreOptions{"unavailable", page_limit});
+  }
+  AwsClient client = (*dynalite)->client();
+  const std::string table = testing::unique_table_name("contract");
+  Status s = testing::create_runner_table(client, table);
+  EXPECT_TRUE(s.ok()) << s.to_string();
+  return std::make_unique<DynamoStore>(std::move(client), DynamoStoreOptions{table, page_limit});
+}
+
+INSTANTIATE_TEST_SUITE_P(Dynalite, StoreContract, ::testing::Values(StoreFactory([] { return make_dynalite_store(); })));
+
+// The contract again with one-item pages, so every listing and count follows LastEvaluatedKey.
+INSTANTIATE_TEST_SUITE_P(DynaliteOneItemPages, StoreContract,
+                         ::testing::Values(StoreFactory([] { return make_dynalite_store(1); })));
+
+InstanceIdentity runner(std::string owner) { return InstanceIdentity{true, RunnerKey{"prod", "Org", std::move(owner)}}; }
+
+std::string instance_id(int i) {
+  char id[32];
+  std::snprintf(id, sizeof id, "i-%017x", 0x1000 + i);
+  return id;
+}
+
+TEST(DynamoStoreOnDynalite, CountActiveFollowsEveryPage) {
+  auto store_ptr = make_dynalite_store(2);
+  auto& store = static_cast<DynamoStore&>(*store_ptr);
+  for (int i = 0; i < 7; ++i) {
+    auto t = make_transition(WriteMode::kUpsert, instance_id(i), InstanceState::kRunning, 100, 1000, 60, runner("acme"));
+    ASSERT_EQ(*store.apply(t), WriteOutcome::kApplied);
+  }
+  store.client().reset_stats();
+  auto n = store.count_active("prod#Org#acme");
+  ASSERT_TRUE(n.ok()) << n.status().to_string();
+  EXPECT_EQ(*n, 7);
+  EXPECT_GE(store.stats().requests_sent, 4);  // pages of 2: 2+2+2+1
+  EXPECT_GT(store.stats().bytes_received, 0);
+
+  auto listed = store.list_active("prod#Org#");
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 7u);
+  auto items = store.list_items();
+  ASSERT_TRUE(items.ok());
+  EXPECT_EQ(items->size(), 7u);
+}
+
+TEST(DynamoStoreOnDynalite, ItemAttributesFollowTheDesign) {
+  auto dynalite = Dynalite::shared();
+  ASSERT_TRUE(dynalite.ok()) << dynalite.status().to_string();
+  AwsClient client = (*dynalite)->client();
+  const std::string table = testing::unique_table_name("layout");
+  ASSERT_TRUE(testing::create_runner_table(client, table).ok());
+  DynamoStore store((*dynalite)->client(), {table, 0});
+
+  const std::string id = instance_id(1);
+  ASSERT_EQ(*store.apply(make_transition(WriteMode::kUpsert, id, InstanceState::kRunning, 100, 5000, 60, runner("acme"))),
+            WriteOutcome::kApplied);
+  auto raw = dynamodb_call(client, "GetItem", json{{"TableName", table}, {"Key", {{"pk", {{"S", id}}}}}}.dump());
+  ASSERT_TRUE(raw.ok()) << raw.status().to_string();
+  json item = json::parse(*raw)["Item"];
+  EXPECT_EQ(item["state"]["S"], "running");
+  EXPECT_EQ(item["order"]["N"], std::to_string(event_order(100, InstanceState::kRunning)));
+  EXPECT_EQ(item["env"]["S"], "prod");
+  EXPECT_EQ(item["type"]["S"], "Org");
+  EXPECT_EQ(item["owner"]["S"], "acme");
+  EXPECT_EQ(item["runner"]["BOOL"], true);
+  EXPECT_EQ(item["updated_ms"]["N"], "5000");
+  EXPECT_EQ(item["active_key"]["S"], "prod#Org#acme");
+  EXPECT_FALSE(item.contains("ttl"));
+
+  // A known-runner write to an inactive state drops the key and sets the TTL.
+  ASSERT_EQ(*store.apply(make_transition(WriteMode::kKnownRunner, id, InstanceState::kStopped, 200, 6000, 60)),
+            WriteOutcome::kApplied);
+  raw = dynamodb_call(client, "GetItem", json{{"TableName", table}, {"Key", {{"pk", {{"S", id}}}}}}.dump());
+  ASSERT_TRUE(raw.ok());
+  item = json::parse(*raw)["Item"];
+  EXPECT_FALSE(item.contains("active_key"));
+  EXPECT_EQ(item["ttl"]["N"], std::to_string(6 + 60));
+  // ... and a later known-runner start copies the stored key back.
+  ASSERT_EQ(*store.apply(make_transition(WriteMode::kKnownRunner, id, InstanceState::kPending, 300, 7000, 60)),
+            WriteOutcome::kApplied);
+  EXPECT_EQ(*store.count_active("prod#Org#acme"), 1);
+}
+
+TEST(DynamoTable, CreateIsIdempotentAndTtlIsUnsupportedOnDynalite) {
+  auto dynalite = Dynalite::shared();
+  ASSERT_TRUE(dynalite.ok()) << dynalite.status().to_string();
+  AwsClient client = (*dynalite)->client();
+  const std::string table = testing::unique_table_name("create");
+  auto first = create_table(client, table);
+  ASSERT_TRUE(first.ok()) << first.status().to_string();
+  EXPECT_EQ(*first, CreateTableOutcome::kCreated);
+  ASSERT_TRUE(wait_table_active(client, table, std::chrono::seconds(10)).ok());
+  auto second = create_table(client, table);
+  ASSERT_TRUE(second.ok()) << second.status().to_string();
+  EXPECT_EQ(*second, CreateTableOutcome::kAlreadyExists);
+
+  auto described = dynamodb_call(client, "DescribeTable", json{{"TableName", table}}.dump());
+  ASSERT_TRUE(described.ok());
+  const json t = json::parse(*described)["Table"];
+  EXPECT_EQ(t["KeySchema"][0]["AttributeName"], "pk");
+  EXPECT_EQ(t["GlobalSecondaryIndexes"][0]["IndexName"], "active");
+  EXPECT_EQ(t["GlobalSecondaryIndexes"][0]["Projection"]["ProjectionType"], "KEYS_ONLY");
+  EXPECT_EQ(t["BillingModeSummary"]["BillingMode"], "PAY_PER_REQUEST");
+
+  auto ttl = enable_ttl(client, table);
+  ASSERT_TRUE(ttl.ok()) << ttl.status().to_string();
+  EXPECT_EQ(*ttl, TtlOutcome::kUnsupported);
+  EXPECT_TRUE(delete_table(client, table).ok());
+  EXPECT_TRUE(delete_table(client, table).ok());
+}
+
+TEST(DynamoStoreOnDynalite, MissingTableIsNotFound) {
+  auto dynalite = Dynalite::shared();
+  ASSERT_TRUE(dynalite.ok()) << dynalite.status().to_string();
+  DynamoStore store((*dynalite)->client(), {"no-such-table", 0});
+  auto n = store.count_active("prod#Org#acme");
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.status().code(), Code::kNotFound) << n.status().to_string();
+}
+
+// ---- Error mapping and request shapes, through a scripted HttpClient ----
+
+std::string fixture(const std::string& name) {
+  const char* shared = std::getenv("RCC_SHARED_DIR");
+  const std::filesystem::path path =
+      std::filesystem::path(shared != nullptr ? shared : "../shared") / "fixtures" / "dynamodb" / name;
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  EXPECT_FALSE(text.str().empty()) << "missing fixture " << path;
+  return text.str();
+}
+
+// Answers each request with the next scripted response, and records the requests.
+class ScriptedHttp : public HttpClient {
+ public:
+  std::deque<Result<HttpResponse>> answers;
+  std::vector<HttpRequest> requests;
+
+  Result<HttpResponse> send(const HttpRequest& request, const HttpTimeouts&) override {
+    requests.push_back(request);
+    if (answers.empty()) return Status::Internal("no scripted answer left");
+    auto next = answers.front();
+    answers.pop_front();
+    return next;
+  }
+};
+
+HttpResponse answer(int status, std::string body) { return HttpResponse{status, {}, std::move(body)}; }
+
+struct ScriptedStore {
+  std::shared_ptr<ScriptedHttp> http = std::make_shared<ScriptedHttp>();
+  std::vector<std::chrono::milliseconds> sleeps;
+  std::unique_ptr<DynamoStore> store;
+
+  ScriptedStore() {
+    RetryEnv env;
+    env.now = [this] {
+      std::chrono::milliseconds total{0};
+      for (auto s : sleeps) total += s;
+      return std::chrono::steady_clock::time_point(total);
+    };
+    env.sleep = [this](std::chrono::milliseconds d) { sleeps.push_back(d); };
+    env.uniform = [] { return 0.5; };
+    AwsClientOptions options;
+    options.retry.max_attempts = 4;
+    store = std::make_unique<DynamoStore>(
+        AwsClient(http, "https://dynamodb.us-east-1.amazonaws.com", "dynamodb", "us-east-1",
+                  AwsCredentials{"AKID", "SECRET", "TOKEN"}, options, env),
+        DynamoStoreOptions{"runners", 0});
+  }
+};
+
+Transition running_upsert() {
+  return make_transition(WriteMode::kUpsert, instance_id(1), InstanceState::kRunning, 100, 1000, 60, runner("acme"));
+}
+
+TEST(DynamoErrors, EveryFixtureMaps) {
+  struct Case {
+    std::string file;
+    std::string code;
+    Code status;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"error-conditional-check-failed.json", "ConditionalCheckFailedException", Code::kInvalidArgument},
+           {"error-provisioned-throughput-exceeded.json", "ProvisionedThroughputExceededException", Code::kThrottled},
+           {"error-throttling.json", "ThrottlingException", Code::kThrottled},
+           {"error-validation.json", "ValidationException", Code::kInvalidArgument}}) {
+    ServiceError e = parse_dynamodb_error(answer(400, fixture(c.file)));
+    EXPECT_EQ(e.code, c.code) << c.file;
+    EXPECT_EQ(e.status.code(), c.status) << c.file << ": " << e.status.to_string();
+    EXPECT_FALSE(e.message.empty()) << c.file;
+  }
+  EXPECT_TRUE(is_conditional_check_failed(parse_dynamodb_error(answer(400, fixture("error-conditional-check-failed.json")))));
+}
+
+TEST(DynamoErrors, DocumentedCodesAreClassified) {
+  const auto code_of = [](int http, const std::string& name) {
+    return parse_dynamodb_error(answer(http, R"({"__type":"com.amazonaws.dynamodb.v20120810#)" + name +
+                                                 R"(","message":"m"})"))
+        .status.code();
+  };
+  for (const char* name : {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+                           "LimitExceededException", "ItemCollectionSizeLimitExceededException"}) {
+    EXPECT_EQ(code_of(400, name), Code::kThrottled) << name;
+  }
+  for (const char* name : {"TransactionConflictException", "InvalidEndpointException"}) {
+    EXPECT_EQ(code_of(400, name), Code::kUnavailable) << name;
+  }
+  EXPECT_EQ(code_of(500, "InternalServerError"), Code::kUnavailable);
+  EXPECT_EQ(code_of(503, "ServiceUnavailable"), Code::kUnavailable);
+  EXPECT_EQ(code_of(400, "ResourceNotFoundException"), Code::kNotFound);
+  for (const char* name : {"AccessDeniedException", "UnrecognizedClientException", "MissingAuthenticationTokenException",
+                           "IncompleteSignatureException", "InvalidSignatureException", "ExpiredTokenException"}) {
+    EXPECT_EQ(code_of(400, name), Code::kPermissionDenied) << name;
+  }
+  for (const char* name : {"ValidationException", "SerializationException", "ResourceInUseException",
+                           "ConditionalCheckFailedException", "UnknownOperationException"}) {
+    EXPECT_EQ(code_of(400, name), Code::kInvalidArgument) << name;
+  }
+  // No JSON body at all: the HTTP status decides.
+  EXPECT_EQ(parse_dynamodb_error(answer(502, "<html>bad gateway</html>")).status.code(), Code::kUnavailable);
+  EXPECT_EQ(parse_dynamodb_error(answer(413, "")).status.code(), Code::kInvalidArgument);
+}
+
+TEST(DynamoStoreErrors, ThrottlingIsRetriedThenSucceeds) {
+  ScriptedStore s;
+  s.http->answers = {answer(400, fixture("error-throttling.json")),
+                     answer(400, fixture("error-provisioned-throughput-exceeded.json")), answer(200, "{}")};
+  auto outcome = s.store->apply(running_upsert());
+  ASSERT_TRUE(outcome.ok()) << outcome.status().to_string();
+  EXPECT_EQ(*outcome, WriteOutcome::kApplied);
+  EXPECT_EQ(s.http->requests.size(), 3u);
+  EXPECT_EQ(s.sleeps.size(), 2u);
+  EXPECT_EQ(s.store->stats().requests_sent, 3);
+  EXPECT_EQ(s.store->stats().retries, 2);
+}
+
+TEST(DynamoStoreErrors, PersistentThrottlingFailsAfterTheBudget) {
+  ScriptedStore s;
+  for (int i = 0; i < 10; ++i) s.http->answers.push_back(answer(400, fixture("error-throttling.json")));
+  auto outcome = s.store->apply(running_upsert());
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_EQ(outcome.status().code(), Code::kThrottled);
+  EXPECT_EQ(s.http->requests.size(), 4u);  // max_attempts
+}
+
+TEST(DynamoStoreErrors, TransportFailuresAndServerErrorsAreRetried) {
+  ScriptedStore s;
+  s.http->answers = {Status::Unavailable("connection reset"), Status::Timeout("deadline"),
+                     answer(500, R"({"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError"})"),
+                     answer(200, R"({"Count":3,"ScannedCount":3})")};
+  auto n = s.store->count_active("prod#Org#acme");
+  ASSERT_TRUE(n.ok()) << n.status().to_string();
+  EXPECT_EQ(*n, 3);
+  EXPECT_EQ(s.store->stats().transport_errors, 2);
+}
+
+TEST(DynamoStoreErrors, ValidationIsReturnedAtOnce) {
+  ScriptedStore s;
+  s.http->answers = {answer(400, fixture("error-validation.json")), answer(200, "{}")};
+  auto outcome = s.store->apply(running_upsert());
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_EQ(outcome.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(outcome.status().message().find("ValidationException"), std::string::npos);
+  EXPECT_EQ(s.http->requests.size(), 1u);
+}
+
+TEST(DynamoStoreErrors, ConditionalCheckFailedIsSuperseded) {
+  ScriptedStore s;
+  s.http->answers = {answer(400, fixture("error-conditional-check-failed.json"))};
+  auto outcome = s.store->apply(running_upsert());
+  ASSERT_TRUE(outcome.ok()) << outcome.status().to_string();
+  EXPECT_EQ(*outcome, WriteOutcome::kSuperseded);
+  EXPECT_EQ(s.http->requests.size(), 1u);
+}
+
+TEST(DynamoStoreErrors, HeartbeatConditionFailureIsOk) {
+  ScriptedStore s;
+  s.http->answers = {answer(400, fixture("error-conditional-check-failed.json"))};
+  EXPECT_TRUE(s.store->stamp_heartbeat(5).ok());
+}
+
+std::string header(const HttpRequest& r, std::string_view name) {
+  for (const auto& [n, v] : r.headers) {
+    if (n == name) return v;
+  }
+  return "";
+}
+
+TEST(DynamoStoreRequests, UpdateItemShapePerMode) {
+  ScriptedStore s;
+  for (int i = 0; i < 3; ++i) s.http->answers.push_back(answer(200, "{}"));
+  ASSERT_TRUE(s.store->apply(running_upsert()).ok());
+  ASSERT_TRUE(s.store->apply(make_transition(WriteMode::kKnownRunner, instance_id(1), InstanceState::kPending, 200, 1, 60)).ok());
+  ASSERT_TRUE(s.store->apply(make_transition(WriteMode::kKnownNonRunner, instance_id(1), InstanceState::kRunning, 300, 1, 60)).ok());
+  ASSERT_EQ(s.http->requests.size(), 3u);
+
+  const HttpRequest& first = s.http->requests[0];
+  EXPECT_EQ(first.method, "POST");
+  EXPECT_EQ(first.url, "https://dynamodb.us-east-1.amazonaws.com/");
+  EXPECT_EQ(header(first, "X-Amz-Target"), "DynamoDB_20120810.UpdateItem");
+  EXPECT_EQ(header(first, "Content-Type"), "application/x-amz-json-1.0");
+  EXPECT_EQ(header(first, "X-Amz-Security-Token"), "TOKEN");
+  EXPECT_TRUE(header(first, "Authorization").starts_with("AWS4-HMAC-SHA256 Credential=AKID/"));
+
+  const json upsert = json::parse(first.body);
+  EXPECT_EQ(upsert["TableName"], "runners");
+  EXPECT_EQ(upsert["Key"]["pk"]["S"], instance_id(1));
+  EXPECT_EQ(upsert["ConditionExpression"], "attribute_not_exists(#pk) OR (#order < :order AND #state <> :terminated)");
+  EXPECT_EQ(upsert["ExpressionAttributeNames"]["#order"], "order");
+  EXPECT_EQ(upsert["ExpressionAttributeValues"][":order"]["N"], std::to_string(event_order(100, InstanceState::kRunning)));
+  EXPECT_EQ(upsert["ExpressionAttributeValues"][":terminated"]["S"], "terminated");
+  EXPECT_NE(upsert["UpdateExpression"].get<std::string>().find("#active = :rkey"), std::string::npos);
+  EXPECT_NE(upsert["UpdateExpression"].get<std::string>().find("REMOVE #ttl"), std::string::npos);
+
+  const json known_runner = json::parse(s.http->requests[1].body);
+  EXPECT_EQ(known_runner["ConditionExpression"],
+            "attribute_exists(#pk) AND #runner = :true AND #order < :order AND #state <> :terminated");
+  EXPECT_NE(known_runner["UpdateExpression"].get<std::string>().find("#active = #rkey"), std::string::npos);
+
+  const json known_non_runner = json::parse(s.http->requests[2].body);
+  EXPECT_EQ(known_non_runner["ConditionExpression"],
+            "attribute_exists(#pk) AND #runner = :false AND #order < :order AND #state <> :terminated");
+  EXPECT_NE(known_non_runner["UpdateExpression"].get<std::string>().find("#ttl = :ttl"), std::string::npos);
+  EXPECT_NE(known_non_runner["UpdateExpression"].get<std::string>().find("REMOVE #active"), std::string::npos);
+}
+
+TEST(DynamoStoreRequests, QueryShapeAndPagination) {
+  ScriptedStore s;
+  s.http->answers = {answer(200, R"({"Count":2,"LastEvaluatedKey":{"pk":{"S":"i-1"},"active_key":{"S":"k"}}})"),
+                     answer(200, R"({"Count":1})")};
+  auto n = s.store->count_active("prod#Org#acme");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 3);
+  const json first = json::parse(s.http->requests[0].body);
+  EXPECT_EQ(first["IndexName"], "active");
+  EXPECT_EQ(first["Select"], "COUNT");
+  EXPECT_EQ(first["KeyConditionExpression"], "#active = :key");
+  EXPECT_FALSE(first.contains("ExclusiveStartKey"));
+  const json second = json::parse(s.http->requests[1].body);
+  EXPECT_EQ(second["ExclusiveStartKey"]["pk"]["S"], "i-1");
+}
+
+TEST(DynamoStoreRequests, MalformedAnswerIsProtocolError) {
+  ScriptedStore s;
+  s.http->answers = {answer(200, "not json")};
+  EXPECT_EQ(s.store->count_active("k").status().code(), Code::kProtocolError);
+  s.http->answers = {answer(200, R"({"Item":{"pk":{"S":"i-1"},"state":{"S":"flying"}}})")};
+  EXPECT_EQ(s.store->get("i-1").status().code(), Code::kProtocolError);
+}
+
+}  // namespace
+}  // namespace rcc

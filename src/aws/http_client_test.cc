@@ -1,0 +1,260 @@
+// BeastHttpClient against a Beast HTTP server running inside the test process on 127.0.0.1.
+#include "rcc/http_client.h"
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <gtest/gtest.h>
+
+namespace rcc {
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+// Answers by path: /ok (200, keep-alive), /500, /slow (waits 1.5 s), /reset (drops the connection without an
+// answer), /close-after (answers, then closes the connection as an idle-timeout would), /echo (the request
+// body and Host header). Counts accepted connections.
+class TestServer {
+ public:
+  TestServer() : acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    port_ = acceptor_.local_endpoint().port();
+    accept_thread_ = std::thread([this] { accept_loop(); });
+  }
+
+  ~TestServer() {
+    stopping_ = true;
+    boost::system::error_code ec;
+    {
+      // Wake the blocking accept with one last connection.
+      tcp::socket poke(ioc_);
+      poke.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ec);
+    }
+    accept_thread_.join();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
+    }
+    for (auto& t : connection_threads_) t.join();
+  }
+
+  std::string url(std::string_view path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
+  }
+  int connections() const { return connections_.load(); }
+
+ private:
+  void accept_loop() {
+    for (;;) {
+      tcp::socket socket(ioc_);
+      boost::system::error_code ec;
+      acceptor_.accept(socket, ec);
+      if (stopping_ || ec) return;
+      ++connections_;
+      std::lock_guard<std::mutex> lock(mutex_);
+      open_fds_.push_back(socket.native_handle());
+      connection_threads_.emplace_back([this, s = std::move(socket)]() mutable { serve(std::move(s)); });
+    }
+  }
+
+  void serve(tcp::socket socket) {
+    boost::beast::flat_buffer buffer;
+    for (;;) {
+      http::request<http::string_body> req;
+      boost::system::error_code ec;
+      http::read(socket, buffer, req, ec);
+      if (ec) break;
+      const std::string target(req.target());
+      if (target == "/reset") {
+        socket.set_option(asio::socket_base::linger(true, 0), ec);
+        break;
+      }
+      if (target == "/slow") std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+      http::response<http::string_body> res;
+      res.version(11);
+      res.keep_alive(req.keep_alive());
+      if (target == "/500") {
+        res.result(http::status::internal_server_error);
+        res.body() = "boom";
+      } else if (target == "/echo") {
+        res.result(http::status::ok);
+        res.body() = std::string(req[http::field::host]) + "|" + req.body();
+      } else {
+        res.result(http::status::ok);
+        res.body() = "hello";
+      }
+      res.set("X-Test", "yes");
+      res.prepare_payload();
+      http::write(socket, res, ec);
+      if (ec || !req.keep_alive() || target == "/close-after") break;
+    }
+    boost::system::error_code ignored;
+    socket.close(ignored);
+  }
+
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> connections_{0};
+  std::thread accept_thread_;
+  std::mutex mutex_;
+  std::vector<int> open_fds_;
+  std::vector<std::thread> connection_threads_;
+};
+
+HttpTimeouts quick() { return {std::chrono::milliseconds(2000), std::chrono::milliseconds(5000)}; }
+
+TEST(BeastHttpClient, ReusesOneConnectionForManyRequests) {
+  TestServer server;
+  BeastHttpClient client;
+  for (int i = 0; i < 5; ++i) {
+    auto res = client.send({"GET", server.url("/ok"), {}, ""}, quick());
+    ASSERT_TRUE(res.ok()) << res.status().to_string();
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->body, "hello");
+    EXPECT_EQ(res->header("x-test"), "yes");
+  }
+  EXPECT_EQ(server.connections(), 1);
+  EXPECT_EQ(client.stats().connections_opened, 1);
+  EXPECT_EQ(client.stats().requests, 5);
+}
+
+TEST(BeastHttpClient, NewConnectionPerRequestWhenKeepAliveIsOff) {
+  TestServer server;
+  BeastHttpClientOptions options;
+  options.keep_alive = false;
+  BeastHttpClient client(options);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(client.send({"GET", server.url("/ok"), {}, ""}, quick()).ok());
+  EXPECT_EQ(server.connections(), 3);
+}
+
+TEST(BeastHttpClient, SendsBodyAndHost) {
+  TestServer server;
+  BeastHttpClient client;
+  auto res = client.send({"POST", server.url("/echo"), {{"Content-Type", "text/plain"}}, "payload"}, quick());
+  ASSERT_TRUE(res.ok()) << res.status().to_string();
+  EXPECT_EQ(res->body, "127.0.0.1:" + server.url("").substr(17) + "|payload");
+}
+
+TEST(BeastHttpClient, ServerErrorIsAResponse) {
+  TestServer server;
+  BeastHttpClient client;
+  auto res = client.send({"GET", server.url("/500"), {}, ""}, quick());
+  ASSERT_TRUE(res.ok()) << res.status().to_string();
+  EXPECT_EQ(res->status, 500);
+  EXPECT_EQ(res->body, "boom");
+}
+
+TEST(BeastHttpClient, ReconnectsOnceWhenTheReusedConnectionWasClosed) {
+  TestServer server;
+  BeastHttpClient client;
+  ASSERT_TRUE(client.send({"GET", server.url("/close-after"), {}, ""}, quick()).ok());
+  // Give the server time to close its end, so the next write or read on the reused socket fails.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto res = client.send({"GET", server.url("/ok"), {}, ""}, quick());
+  ASSERT_TRUE(res.ok()) << res.status().to_string();
+  EXPECT_EQ(res->body, "hello");
+  EXPECT_EQ(server.connections(), 2);
+}
+
+TEST(BeastHttpClient, ResetOnAFreshConnectionIsUnavailable) {
+  TestServer server;
+  BeastHttpClient client;
+  auto res = client.send({"GET", server.url("/reset"), {}, ""}, quick());
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), Code::kUnavailable) << res.status().to_string();
+  EXPECT_TRUE(res.status().retryable());
+  // The client recovers on the next request.
+  EXPECT_TRUE(client.send({"GET", server.url("/ok"), {}, ""}, quick()).ok());
+}
+
+TEST(BeastHttpClient, RequestDeadlineGivesTimeout) {
+  TestServer server;
+  BeastHttpClient client;
+  auto res = client.send({"GET", server.url("/slow"), {}, ""},
+                         {std::chrono::milliseconds(2000), std::chrono::milliseconds(200)});
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), Code::kTimeout) << res.status().to_string();
+  // A timed-out connection is not reused: the next request opens a new one and succeeds.
+  EXPECT_TRUE(client.send({"GET", server.url("/ok"), {}, ""}, quick()).ok());
+  EXPECT_EQ(server.connections(), 2);
+}
+
+TEST(BeastHttpClient, ZeroRequestTimeoutMeansNoDeadline) {
+  TestServer server;
+  BeastHttpClient client;
+  auto res = client.send({"GET", server.url("/slow"), {}, ""}, {std::chrono::milliseconds(2000), std::chrono::milliseconds(0)});
+  ASSERT_TRUE(res.ok()) << res.status().to_string();
+  EXPECT_EQ(res->body, "hello");
+}
+
+TEST(BeastHttpClient, RefusedConnectionIsUnavailable) {
+  std::uint16_t port = 0;
+  {
+    asio::io_context ioc;
+    tcp::acceptor acceptor(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    port = acceptor.local_endpoint().port();
+  }
+  BeastHttpClient client;
+  auto res = client.send({"GET", "http://127.0.0.1:" + std::to_string(port) + "/", {}, ""}, quick());
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), Code::kUnavailable) << res.status().to_string();
+}
+
+TEST(BeastHttpClient, BadUrlIsInvalidArgument) {
+  BeastHttpClient client;
+  EXPECT_EQ(client.send({"GET", "127.0.0.1:80/", {}, ""}, quick()).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(client.send({"GET", "http://:80/", {}, ""}, quick()).status().code(), Code::kInvalidArgument);
+}
+
+// A TLS handshake with a plain-HTTP server fails as a transport error, not a crash or a hang.
+TEST(BeastHttpClient, TlsToPlainServerIsUnavailable) {
+  TestServer server;
+  BeastHttpClientOptions options;
+  options.verify_peer = false;
+  BeastHttpClient client(options);
+  std::string url = server.url("/ok");
+  url.replace(0, 4, "https");
+  auto res = client.send({"GET", url, {}, ""}, quick());
+  ASSERT_FALSE(res.ok());
+  EXPECT_TRUE(res.status().code() == Code::kUnavailable || res.status().code() == Code::kTimeout)
+      << res.status().to_string();
+}
+
+TEST(ParseUrl, Parts) {
+  auto u = parse_url("https://dynamodb.us-east-1.amazonaws.com");
+  ASSERT_TRUE(u.ok());
+  EXPECT_TRUE(u->https);
+  EXPECT_EQ(u->host, "dynamodb.us-east-1.amazonaws.com");
+  EXPECT_EQ(u->port, 443);
+  EXPECT_EQ(u->target, "/");
+  EXPECT_TRUE(u->default_port);
+  auto v = parse_url("http://[::1]:8000/a/b?x=1");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->host, "::1");
+  EXPECT_EQ(v->port, 8000);
+  EXPECT_EQ(v->target, "/a/b?x=1");
+  EXPECT_FALSE(v->default_port);
+  EXPECT_FALSE(parse_url("http://host:99999/").ok());
+  EXPECT_FALSE(parse_url("http://host:x/").ok());
+}
+
+TEST(DefaultCaFile, SslCertFileWins) {
+  EXPECT_EQ(default_ca_file(map_env({{"SSL_CERT_FILE", "/custom/ca.pem"}})), "/custom/ca.pem");
+  const std::string found = default_ca_file(map_env({}));
+  EXPECT_TRUE(found.empty() || found == "/etc/pki/tls/certs/ca-bundle.crt" ||
+              found == "/etc/ssl/certs/ca-certificates.crt")
+      << found;
+}
+
+}  // namespace
+}  // namespace rcc

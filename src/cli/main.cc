@@ -6,6 +6,7 @@
 #include "commands.h"
 
 int main(int argc, char** argv) {
+  if (rcc::cli::invoked_as_bootstrap(argc, argv)) return rcc::cli::run_lambda_loop();
   CLI::App app{
       "rcc: an event-driven count of active GitHub Actions runners on EC2, kept in DynamoDB.\n"
       "Run `rcc <command> --help` for the flags of each command."};
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
 
   int exit_code = 0;
   rcc::cli::add_replay_command(app, exit_code);
+  rcc::cli::add_lambda_command(app, exit_code);
   rcc::cli::add_simulate_command(app, exit_code);
 
   try {

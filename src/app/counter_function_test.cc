@@ -1,0 +1,408 @@
+#include "rcc/counter_function.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "rcc/memory_store.h"
+
+namespace rcc {
+namespace {
+
+constexpr std::int64_t kT0 = 1700000000;  // event seconds
+constexpr std::int64_t kNowMs = 1700000100000;
+
+Tags runner_tags(const std::string& env, const std::string& type, const std::string& owner) {
+  return Tags{{"ghr:Application", "github-action-runner"}, {"ghr:environment", env}, {"ghr:Type", type},
+              {"ghr:Owner", owner}};
+}
+
+// EC2 over a map: describe by id (NotFound when unknown), describe by the active-runner filters.
+// Fails the next `fail_next` calls with `failure`. Counts requests like EC2 bills them.
+class FakeEc2 : public Ec2 {
+ public:
+  Result<Ec2Instance> describe_instance(std::string_view instance_id) override {
+    ++requests_;
+    if (fail_next > 0) {
+      --fail_next;
+      return failure;
+    }
+    auto it = instances.find(std::string(instance_id));
+    if (it == instances.end()) return Status::NotFound("InvalidInstanceID.NotFound");
+    return it->second;
+  }
+
+  Result<std::vector<Ec2Instance>> describe_instances(const std::vector<Ec2Filter>& filters) override {
+    ++requests_;
+    if (fail_next > 0) {
+      --fail_next;
+      return failure;
+    }
+    std::vector<Ec2Instance> out;
+    for (const auto& [id, instance] : instances) {
+      bool match = true;
+      for (const Ec2Filter& f : filters) {
+        std::string value;
+        if (f.name == "instance-state-name") {
+          value = std::string(state_name(instance.state));
+        } else if (f.name == "instance-id") {
+          value = id;
+        } else if (f.name.rfind("tag:", 0) == 0) {
+          auto tag = instance.tags.find(f.name.substr(4));
+          if (tag == instance.tags.end()) {
+            match = false;
+            break;
+          }
+          value = tag->second;
+        }
+        bool any = false;
+        for (const std::string& v : f.values) any = any || v == value;
+        match = match && any;
+      }
+      if (match) out.push_back(instance);
+    }
+    return out;
+  }
+
+  std::int64_t requests_sent() const override { return requests_; }
+
+  void add(const std::string& id, InstanceState state, Tags tags) {
+    instances[id] = Ec2Instance{id, state, std::move(tags), 0};
+  }
+
+  std::map<std::string, Ec2Instance> instances;
+  int fail_next = 0;
+  Status failure = Status::Throttled("RequestLimitExceeded: Request limit exceeded.");
+
+ private:
+  std::int64_t requests_ = 0;
+};
+
+// A MemoryStore whose next `fail_writes` apply() calls fail with Unavailable.
+class FailingStore : public Store {
+ public:
+  Result<WriteOutcome> apply(const Transition& t) override {
+    if (fail_writes > 0) {
+      --fail_writes;
+      return Status::Unavailable("injected: ServiceUnavailable");
+    }
+    return inner.apply(t);
+  }
+  Result<std::optional<InstanceItem>> get(std::string_view id) override { return inner.get(id); }
+  Result<std::int64_t> count_active(std::string_view key) override { return inner.count_active(key); }
+  Result<std::vector<ActiveEntry>> list_active(std::string_view p) override { return inner.list_active(p); }
+  Result<std::vector<InstanceItem>> list_items() override { return inner.list_items(); }
+  Result<std::optional<MetaItem>> get_meta() override { return inner.get_meta(); }
+  Status stamp_heartbeat(std::int64_t now_ms) override { return inner.stamp_heartbeat(now_ms); }
+  Status record_reconcile(const ReconcileReport& r) override { return inner.record_reconcile(r); }
+
+  MemoryStore inner;
+  int fail_writes = 0;
+};
+
+std::string event_json(const std::string& id, InstanceState state, std::int64_t time_s) {
+  return format_instance_event(InstanceEvent{id, state, time_s, "evt-" + id});
+}
+
+std::string scheduled_json(std::int64_t time_s) {
+  return R"({"version":"0","id":"89d1a02d-5ec7-412e-82f5-13505f849b41","detail-type":"Scheduled Event",)"
+         R"("source":"aws.events","account":"123456789012","time":")" +
+         format_rfc3339(time_s * 1000) +
+         R"(","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/tick"],"detail":{}})";
+}
+
+class CounterFunctionTest : public ::testing::Test {
+ protected:
+  CounterFunctionTest()
+      : tags_(ec2_, Ec2TagSource::Options{}, [this](std::int64_t ms) { slept_ms_ += ms; }),
+        log_(LogLevel::kDebug, [this](std::string_view l) { log_lines_.emplace_back(l); }),
+        metrics_("RunnerCountCache", {{"Environment", "prod"}},
+                 [this](std::string_view l) { metric_lines_.emplace_back(l); }) {
+    config_.table_name = "t";
+    config_.environment = "prod";
+  }
+
+  CounterFunction make(Store& store) {
+    return CounterFunction(config_, store, ec2_, tags_, log_, metrics_, [this] { return now_ms_; });
+  }
+
+  std::int64_t round_trips() const { return store_.reads() + store_.writes(); }
+
+  // The last log line whose message is `message`.
+  nlohmann::json last_log(const std::string& message) const {
+    for (auto it = log_lines_.rbegin(); it != log_lines_.rend(); ++it) {
+      auto parsed = nlohmann::json::parse(*it);
+      if (parsed["message"] == message) return parsed;
+    }
+    return nlohmann::json();
+  }
+
+  CounterFunctionConfig config_;
+  MemoryStore store_;
+  FakeEc2 ec2_;
+  std::int64_t slept_ms_ = 0;
+  Ec2TagSource tags_;
+  std::vector<std::string> log_lines_;
+  std::vector<std::string> metric_lines_;
+  Logger log_;
+  Metrics metrics_;
+  std::int64_t now_ms_ = kNowMs;
+};
+
+TEST_F(CounterFunctionTest, BudgetNewInstanceThenKnownRunner) {
+  ec2_.add("i-0000000000000000a", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
+  CounterFunction fn = make(store_);
+
+  // New instance: one EC2 call and three store round trips, plus this process's first heartbeat stamp.
+  auto first = fn.handle("r1", event_json("i-0000000000000000a", InstanceState::kPending, kT0));
+  ASSERT_TRUE(first.ok()) << first.status().to_string();
+  EXPECT_EQ(ec2_.requests_sent(), 1);
+  EXPECT_EQ(round_trips(), 3 + 1);
+  EXPECT_EQ(fn.stats().heartbeats, 1);
+
+  // Known runner, within the heartbeat interval: exactly one store round trip, no EC2 call.
+  now_ms_ += 1000;
+  const std::int64_t before = round_trips();
+  auto second = fn.handle("r2", event_json("i-0000000000000000a", InstanceState::kRunning, kT0 + 5));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(round_trips() - before, 1);
+  EXPECT_EQ(ec2_.requests_sent(), 1);
+  EXPECT_EQ(store_.count_active("prod#Org#acme").value(), 1);
+  EXPECT_EQ(nlohmann::json::parse(*second)["outcome"], "applied");
+}
+
+TEST_F(CounterFunctionTest, StampsTheHeartbeatAtMostOncePerTenSeconds) {
+  ec2_.add("i-0000000000000000a", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
+  CounterFunction fn = make(store_);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(fn.handle("r", event_json("i-0000000000000000a", InstanceState::kRunning, kT0 + i)).ok());
+    now_ms_ += 2000;  // 0, 2, 4, 6, 8 s: one stamp
+  }
+  EXPECT_EQ(fn.stats().heartbeats, 1);
+  EXPECT_EQ(store_.get_meta().value()->heartbeat_ms, kNowMs);
+  now_ms_ = kNowMs + kHeartbeatIntervalMs;
+  ASSERT_TRUE(fn.handle("r", event_json("i-0000000000000000a", InstanceState::kRunning, kT0 + 9)).ok());
+  EXPECT_EQ(fn.stats().heartbeats, 2);
+  EXPECT_EQ(store_.get_meta().value()->heartbeat_ms, kNowMs + kHeartbeatIntervalMs);
+}
+
+TEST_F(CounterFunctionTest, DuplicatesAndReorderingGiveExactCounts) {
+  ec2_.add("i-0000000000000000a", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
+  ec2_.add("i-0000000000000000b", InstanceState::kRunning, runner_tags("prod", "Repo", "acme/app"));
+  ec2_.add("i-0000000000000000c", InstanceState::kRunning, {{"Name", "web"}});
+  CounterFunction fn = make(store_);
+  const std::vector<std::string> events = {
+      event_json("i-0000000000000000a", InstanceState::kRunning, kT0 + 2),
+      event_json("i-0000000000000000a", InstanceState::kPending, kT0),      // late
+      event_json("i-0000000000000000b", InstanceState::kTerminated, kT0 + 50),
+      event_json("i-0000000000000000b", InstanceState::kRunning, kT0 + 3),  // after its end
+      event_json("i-0000000000000000a", InstanceState::kRunning, kT0 + 2),  // duplicate
+      event_json("i-0000000000000000c", InstanceState::kRunning, kT0),      // not a runner
+      event_json("i-0000000000000000c", InstanceState::kStopped, kT0 + 9),
+  };
+  for (const std::string& e : events) ASSERT_TRUE(fn.handle("r", e).ok());
+  EXPECT_EQ(store_.active_counts(), (std::map<std::string, std::int64_t>{{"prod#Org#acme", 1}}));
+  // The non-runner cost one lookup in its life; b's terminated event was its first, one lookup too.
+  EXPECT_EQ(ec2_.requests_sent(), 3);
+}
+
+TEST_F(CounterFunctionTest, LogsOneJsonObjectPerEventWithRequestIdKeyAndOutcome) {
+  ec2_.add("i-0000000000000000a", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
+  CounterFunction fn = make(store_);
+  ASSERT_TRUE(fn.handle("req-42", event_json("i-0000000000000000a", InstanceState::kRunning, kT0)).ok());
+  const auto line = last_log("event applied");
+  ASSERT_FALSE(line.is_null());
+  EXPECT_EQ(line["level"], "info");
+  EXPECT_EQ(line["request_id"], "req-42");
+  EXPECT_EQ(line["instance_id"], "i-0000000000000000a");
+  EXPECT_EQ(line["key"], "prod#Org#acme");
+  EXPECT_EQ(line["outcome"], "applied");
+  EXPECT_EQ(line["tag_lookup"], true);
+
+  ASSERT_EQ(metric_lines_.size(), 1u);
+  const auto emf = nlohmann::json::parse(metric_lines_[0]);
+  EXPECT_EQ(emf["_aws"]["CloudWatchMetrics"][0]["Namespace"], "RunnerCountCache");
+  EXPECT_EQ(emf["Events"], 1);
+  EXPECT_EQ(emf["TransitionsApplied"], 1);
+  EXPECT_EQ(emf["TagLookups"], 1);
+}
+
+TEST_F(CounterFunctionTest, AcknowledgesMalformedAndForeignEvents) {
+  CounterFunction fn = make(store_);
+  const std::vector<std::string> payloads = {
+      "not json",
+      R"({"source":"aws.s3","detail-type":"Object Created","time":"2021-11-11T21:29:54Z","detail":{}})",
+      R"({"source":"aws.ec2","detail-type":"EC2 Instance State-change Notification","id":"x",)"
+      R"("time":"2021-11-11T21:29:54Z","detail":{"instance-id":"i-123","state":"running"}})",
+  };
+  for (const std::string& p : payloads) {
+    auto result = fn.handle("r-bad", p);
+    ASSERT_TRUE(result.ok()) << p;
+    EXPECT_TRUE(nlohmann::json::parse(*result).contains("ignored")) << *result;
+    const auto line = last_log("event ignored");
+    EXPECT_EQ(line["level"], "warn");
+    EXPECT_EQ(line["request_id"], "r-bad");
+    EXPECT_FALSE(line["reason"].get<std::string>().empty());
+  }
+  EXPECT_EQ(fn.stats().malformed_events, 3);
+  EXPECT_EQ(ec2_.requests_sent(), 0);
+  EXPECT_EQ(store_.writes(), 0);
+  EXPECT_EQ(nlohmann::json::parse(metric_lines_.back())["MalformedEvents"], 1);
+}
+
+TEST_F(CounterFunctionTest, LookupFailureFailsTheInvocationWithItsCode) {
+  ec2_.add("i-0000000000000000a", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
+  ec2_.fail_next = 1;
+  CounterFunction fn = make(store_);
+  auto result = fn.handle("r1", event_json("i-0000000000000000a", InstanceState::kRunning, kT0));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), Code::kThrottled);
+  EXPECT_EQ(last_log("event failed")["outcome"], "failed");
+  EXPECT_EQ(last_log("event failed")["error_type"], "throttled");
+  EXPECT_EQ(nlohmann::json::parse(metric_lines_.back())["Failures"], 1);
+  EXPECT_EQ(store_.count_active("prod#Org#acme").value(), 0);
+
+  // Lambda retries the event: it lands exactly once.
+  auto retried = fn.handle("r1", event_json("i-0000000000000000a", InstanceState::kRunning, kT0));
+  ASSERT_TRUE(retried.ok());
+  EXPECT_EQ(store_.count_active("prod#Org#acme").value(), 1);
+}
+
+TEST_F(CounterFunctionTest, StoreWriteFailureFailsTheInvocation) {
+  FailingStore store;
+  store.fail_writes = 1;
+  CounterFunction fn = make(store);
+  auto result = fn.handle("r1", event_json("i-0000000000000000a", InstanceState::kRunning, kT0));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), Code::kUnavailable);
+  EXPECT_EQ(fn.stats().failures, 1);
+}
+
+TEST_F(CounterFunctionTest, FirstTickReconcilesAndSeedsTheTable) {
+  ec2_.add("i-0000000000000000a", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
+  ec2_.add("i-0000000000000000b", InstanceState::kPending, runner_tags("prod", "Org", "acme"));
+  ec2_.add("i-0000000000000000c", InstanceState::kRunning, runner_tags("staging", "Org", "acme"));
+  CounterFunction fn = make(store_);
+
+  auto tick = fn.handle("tick-1", scheduled_json(kNowMs / 1000));
+  ASSERT_TRUE(tick.ok()) << tick.status().to_string();
+  EXPECT_EQ(nlohmann::json::parse(*tick)["reconciled"], 1);
+  EXPECT_EQ(store_.count_active("prod#Org#acme").value(), 2);
+  const auto meta = store_.get_meta().value();
+  ASSERT_TRUE(meta.has_value());
+  EXPECT_EQ(meta->heartbeat_ms, kNowMs);
+  EXPECT_EQ(meta->reconciled_ms, kNowMs);
+  EXPECT_EQ(last_log("reconciled")["added"], 2);
+  EXPECT_EQ(nlohmann::json::parse(metric_lines_.back())["ReconcileDrift"], 2);
+}
+
+TEST_F(CounterFunctionTest, TicksReconcileOnlyWhenTheIntervalPassed) {
+  config_.reconcile_interval_s = 300;
+  CounterFunction fn = make(store_);
+  ASSERT_TRUE(fn.handle("t1", scheduled_json(kNowMs / 1000)).ok());
+  EXPECT_EQ(fn.stats().reconciles, 1);
+
+  now_ms_ = kNowMs + 60000;
+  auto second = fn.handle("t2", scheduled_json(now_ms_ / 1000));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(nlohmann::json::parse(*second)["reconciled"], 0);
+  EXPECT_EQ(fn.stats().reconciles, 1);
+  EXPECT_EQ(store_.get_meta().value()->heartbeat_ms, now_ms_);
+
+  now_ms_ = kNowMs + 300000;
+  ASSERT_TRUE(fn.handle("t3", scheduled_json(now_ms_ / 1000)).ok());
+  EXPECT_EQ(fn.stats().reconciles, 2);
+  EXPECT_EQ(store_.get_meta().value()->reconciled_ms, now_ms_);
+}
+
+TEST_F(CounterFunctionTest, ReconcileFailureFailsTheTick) {
+  ec2_.fail_next = 1;
+  ec2_.failure = Status::Unavailable("InternalError");
+  CounterFunction fn = make(store_);
+  auto tick = fn.handle("t1", scheduled_json(kNowMs / 1000));
+  ASSERT_FALSE(tick.ok());
+  EXPECT_EQ(tick.status().code(), Code::kUnavailable);
+  EXPECT_EQ(store_.get_meta().value()->heartbeat_ms, kNowMs);  // the stamp landed before
+}
+
+std::function<std::optional<std::string>(std::string_view)> env_of(std::map<std::string, std::string> values) {
+  return [values = std::move(values)](std::string_view name) -> std::optional<std::string> {
+    auto it = values.find(std::string(name));
+    if (it == values.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+TEST(CounterFunctionConfig, HasExactlyTheSevenVariables) {
+  std::vector<std::string> names;
+  for (const FunctionVariable& v : function_variables()) names.emplace_back(v.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"RUNNER_COUNT_CACHE_TABLE_NAME", "RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS",
+                                             "ENVIRONMENT_FILTER", "RECONCILE_INTERVAL_S", "TTL_SECONDS", "LOG_LEVEL",
+                                             "METRICS_NAMESPACE"}));
+}
+
+TEST(CounterFunctionConfig, AppliesDefaults) {
+  auto config = config_from_env(env_of({{"RUNNER_COUNT_CACHE_TABLE_NAME", "tbl"}, {"ENVIRONMENT_FILTER", "prod"}}));
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  EXPECT_EQ(config->table_name, "tbl");
+  EXPECT_EQ(config->environment, "prod");
+  EXPECT_EQ(config->stale_threshold_ms, 60000);
+  EXPECT_EQ(config->reconcile_interval_s, 300);
+  EXPECT_EQ(config->ttl_seconds, 86400);
+  EXPECT_EQ(config->log_level, LogLevel::kInfo);
+  EXPECT_EQ(config->metrics_namespace, "RunnerCountCache");
+}
+
+TEST(CounterFunctionConfig, ReadsEveryVariable) {
+  auto config = config_from_env(env_of({{"RUNNER_COUNT_CACHE_TABLE_NAME", "tbl"},
+                                        {"RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS", "90000"},
+                                        {"ENVIRONMENT_FILTER", "prod"},
+                                        {"RECONCILE_INTERVAL_S", "600"},
+                                        {"TTL_SECONDS", "3600"},
+                                        {"LOG_LEVEL", "DEBUG"},
+                                        {"METRICS_NAMESPACE", "Custom/Runners"}}));
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->stale_threshold_ms, 90000);
+  EXPECT_EQ(config->reconcile_interval_s, 600);
+  EXPECT_EQ(config->ttl_seconds, 3600);
+  EXPECT_EQ(config->log_level, LogLevel::kDebug);
+  EXPECT_EQ(config->metrics_namespace, "Custom/Runners");
+}
+
+TEST(CounterFunctionConfig, RejectsMissingAndMalformedValuesNamingTheVariable) {
+  const std::map<std::string, std::string> base = {{"RUNNER_COUNT_CACHE_TABLE_NAME", "tbl"},
+                                                   {"ENVIRONMENT_FILTER", "prod"}};
+  struct Case {
+    std::string name;
+    std::optional<std::string> value;  // nullopt: remove it
+  };
+  const std::vector<Case> cases = {
+      {"RUNNER_COUNT_CACHE_TABLE_NAME", std::nullopt},
+      {"ENVIRONMENT_FILTER", std::nullopt},
+      {"ENVIRONMENT_FILTER", ""},
+      {"RECONCILE_INTERVAL_S", "5m"},
+      {"RECONCILE_INTERVAL_S", "0"},
+      {"TTL_SECONDS", "-1"},
+      {"TTL_SECONDS", "99999999999999999999"},
+      {"RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS", " 60000"},
+      {"LOG_LEVEL", "verbose"},
+  };
+  for (const Case& c : cases) {
+    auto env = base;
+    if (c.value) {
+      env[c.name] = *c.value;
+    } else {
+      env.erase(c.name);
+    }
+    auto config = config_from_env(env_of(env));
+    ASSERT_FALSE(config.ok()) << c.name;
+    EXPECT_EQ(config.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(config.status().message().find(c.name), std::string::npos) << config.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace rcc

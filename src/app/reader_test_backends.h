@@ -1,6 +1,6 @@
-// Table backends for the reader's integration tests and benchmarks: the embedded MemoryStore and (when the
-// dynalite helper is present) DynamoStore on a dynalite server, each with two handles on one table (the
-// reader's concurrent reads) and ways to make reads fail.
+// Table backends for the reader's integration tests and benchmarks: the embedded MemoryStore and
+// DynamoStore on dynalite, each with two handles on one table (the reader's concurrent reads) and ways to
+// make reads fail.
 #pragma once
 
 #include <memory>
@@ -10,6 +10,13 @@
 #include <utility>
 #include <vector>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dynalite.h"
+#include "rcc/dynamo_store.h"
+#include "rcc/http_client.h"
 #include "rcc/memory_store.h"
 #include "rcc/store.h"
 
@@ -128,11 +135,78 @@ inline Result<std::unique_ptr<Backend>> MemoryBackend::broken(int fault) {
   return std::unique_ptr<Backend>(std::make_unique<PartlyBrokenBackend>(std::move(store), std::move(meta)));
 }
 
-inline std::vector<BackendKind> all_backends() { return {BackendKind::kMemory}; }
+// "http://127.0.0.1:<port>" where nothing listens: a port bound and released at once.
+inline std::string stopped_endpoint() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+}
+
+// A fresh table on the process's dynalite, with two DynamoStore handles (each its own connection).
+class DynaliteBackend : public Backend {
+ public:
+  static Result<std::unique_ptr<Backend>> create(int page_limit = 0) {
+    auto dynalite = Dynalite::shared();
+    if (!dynalite.ok()) return dynalite.status();
+    AwsClient admin = (*dynalite)->client();
+    const std::string table = unique_table_name("reader");
+    RCC_RETURN_IF_ERROR(create_runner_table(admin, table));
+    return std::unique_ptr<Backend>(new DynaliteBackend(**dynalite, table, page_limit));
+  }
+
+  Store& store() override { return store_; }
+  Store& meta_store() override { return meta_store_; }
+  DynamoStore& dynamo_store() { return store_; }
+  DynamoStore& dynamo_meta_store() { return meta_store_; }
+
+  std::vector<std::pair<int, std::string>> read_faults() override {
+    return {{0, "the table does not exist"}, {1, "the endpoint is stopped"}};
+  }
+
+  Result<std::unique_ptr<Backend>> broken(int fault) override {
+    if (fault == 0) {
+      return std::unique_ptr<Backend>(std::make_unique<PartlyBrokenBackend>(
+          std::make_unique<DynamoStore>(dynalite_.client(), DynamoStoreOptions{"no-such-table"}),
+          std::make_unique<DynamoStore>(dynalite_.client(), DynamoStoreOptions{"no-such-table"})));
+    }
+    const std::string endpoint = stopped_endpoint();
+    auto client = [&] {
+      AwsClientOptions options;
+      options.retry.max_attempts = 2;
+      options.retry.base_delay = std::chrono::milliseconds(1);
+      return AwsClient(std::make_shared<BeastHttpClient>(), endpoint, "dynamodb", "us-east-1",
+                       AwsCredentials{"fake", "fake", ""}, options);
+    };
+    return std::unique_ptr<Backend>(std::make_unique<PartlyBrokenBackend>(
+        std::make_unique<DynamoStore>(client(), DynamoStoreOptions{table_}),
+        std::make_unique<DynamoStore>(client(), DynamoStoreOptions{table_})));
+  }
+
+ private:
+  DynaliteBackend(Dynalite& dynalite, std::string table, int page_limit)
+      : dynalite_(dynalite),
+        table_(std::move(table)),
+        store_(dynalite.client(), DynamoStoreOptions{table_, page_limit}),
+        meta_store_(dynalite.client(), DynamoStoreOptions{table_, page_limit}) {}
+
+  Dynalite& dynalite_;
+  std::string table_;
+  DynamoStore store_;
+  DynamoStore meta_store_;
+};
+
+inline std::vector<BackendKind> all_backends() { return {BackendKind::kMemory, BackendKind::kDynalite}; }
 
 inline Result<std::unique_ptr<Backend>> make_backend(BackendKind kind) {
   if (kind == BackendKind::kMemory) return std::unique_ptr<Backend>(std::make_unique<MemoryBackend>());
-  return Status::NotFound("the dynalite backend needs src/testing/dynalite.h");
+  return DynaliteBackend::create();
 }
 
 }  // namespace rcc::testing

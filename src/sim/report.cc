@@ -140,8 +140,8 @@ void panel(std::ostringstream& svg, double x0, double y0, double w, double h, do
   // Legend, top right inside the panel.
   double ly = y0 + 8;
   for (const auto& s : series) {
-    const double lx = x0 + w - 250;
-    svg << format("<rect x=\"%.1f\" y=\"%.1f\" width=\"244\" height=\"18\" fill=\"white\" fill-opacity=\"0.85\"/>\n",
+    const double lx = x0 + w - 300;
+    svg << format("<rect x=\"%.1f\" y=\"%.1f\" width=\"300\" height=\"18\" fill=\"white\" fill-opacity=\"0.85\"/>\n",
                   lx - 4, ly - 2);
     svg << "<line x1=\"" << format("%.1f", lx) << "\" y1=\"" << format("%.1f", ly + 7) << "\" x2=\""
         << format("%.1f", lx + 26) << "\" y2=\"" << format("%.1f", ly + 7) << "\" stroke=\"" << s.color

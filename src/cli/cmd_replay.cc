@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "aws_options.h"
 #include "commands.h"
 #include "rcc/counter.h"
 #include "rcc/memory_store.h"
@@ -22,6 +23,9 @@ struct ReplayFlags {
   std::int64_t ttl_seconds = 86400;
   bool json = false;
   bool strict = false;
+  std::string store = "memory";  // or "dynamodb"
+  std::string table;
+  AwsOverrides aws;
 };
 
 struct ReplayTally {
@@ -123,14 +127,47 @@ int run_replay(const ReplayFlags& flags) {
     in = &file;
   }
 
-  MemoryStore store;
+  MemoryStore memory;
+  std::unique_ptr<DynamoStore> dynamo;
+  if (flags.store == "dynamodb") {
+    if (flags.table.empty()) {
+      std::cerr << "rcc replay: --store dynamodb needs --table (or RUNNER_COUNT_CACHE_TABLE_NAME)\n";
+      return 2;
+    }
+    auto config = resolve_aws_options(flags.aws);
+    if (!config.ok()) {
+      std::cerr << "rcc replay: " << config.status().to_string() << '\n';
+      return 2;
+    }
+    dynamo = make_dynamo_store(*config, flags.table);
+  }
+  Store& store = dynamo ? static_cast<Store&>(*dynamo) : memory;
   const CounterOptions options{flags.environment, flags.ttl_seconds};
   const ReplayTally tally = replay_lines(*in, flags.events == "-" ? "stdin" : flags.events, store, *inventory, options);
   if (in->bad()) {
     std::cerr << "rcc replay: read error on " << flags.events << '\n';
     return 1;
   }
-  const auto counts = store.active_counts();
+  std::map<std::string, std::int64_t> counts;
+  if (dynamo) {
+    // The keys from the active index, each counted the way the reader counts (Query, Select=COUNT).
+    auto entries = dynamo->list_active("");
+    if (!entries.ok()) {
+      std::cerr << "rcc replay: " << entries.status().to_string() << '\n';
+      return 1;
+    }
+    for (const auto& entry : *entries) counts[entry.active_key] = 0;
+    for (auto& [key, n] : counts) {
+      auto counted = dynamo->count_active(key);
+      if (!counted.ok()) {
+        std::cerr << "rcc replay: " << counted.status().to_string() << '\n';
+        return 1;
+      }
+      n = *counted;
+    }
+  } else {
+    counts = memory.active_counts();
+  }
   if (flags.json) {
     print_json(tally, counts);
   } else {
@@ -169,6 +206,11 @@ void add_replay_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_flag("--json", flags->json, "Print one JSON object: {\"counts\":{key:n,...}, and the tallies}");
   cmd->add_flag("--strict", flags->strict, "Exit 1 when any line was rejected or failed");
+  cmd->add_option("--store", flags->store, "Where the items live: memory (embedded) or dynamodb (--table)")
+      ->check(CLI::IsMember({"memory", "dynamodb"}))
+      ->capture_default_str();
+  add_table_option(cmd, flags->table);
+  add_aws_options(cmd, flags->aws);
   cmd->callback([flags, &exit_code] { exit_code = run_replay(*flags); });
 }
 

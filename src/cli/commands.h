@@ -7,6 +7,7 @@
 namespace rcc::cli {
 
 void add_replay_command(CLI::App& app, int& exit_code);
+void add_table_command(CLI::App& app, int& exit_code);
 void add_lambda_command(CLI::App& app, int& exit_code);
 // The Lambda runtime loop (`rcc lambda`, and the packaged `bootstrap` started with no arguments); exit status.
 int run_lambda_loop();

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
 
   int exit_code = 0;
   rcc::cli::add_replay_command(app, exit_code);
+  rcc::cli::add_table_command(app, exit_code);
   rcc::cli::add_lambda_command(app, exit_code);
   rcc::cli::add_simulate_command(app, exit_code);
 

@@ -1,0 +1,121 @@
+// `rcc table create` and `rcc replay --store dynamodb` against dynalite, run as the real binary.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "dynalite.h"
+
+namespace rcc {
+namespace {
+
+using nlohmann::json;
+
+struct RccRun {
+  int status = -1;
+  std::string out;
+};
+
+// Runs `rcc <args>` with fake credentials pointed at `endpoint`, stdout captured, stderr shown.
+RccRun rcc(const std::string& endpoint, const std::string& args) {
+  const std::string command = "env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL -u RUNNER_COUNT_CACHE_TABLE_NAME "
+                              "AWS_ACCESS_KEY_ID=fake AWS_SECRET_ACCESS_KEY=fake AWS_REGION=us-east-1 "
+                              "AWS_ENDPOINT_URL_DYNAMODB=" + endpoint + " " RCC_BINARY " " + args;
+  RccRun run;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return run;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) run.out.append(buf, n);
+  const int raw = ::pclose(pipe);
+  run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return run;
+}
+
+std::string trace_dir() {
+  const char* source = std::getenv("RCC_SOURCE_DIR");
+  return std::string(source != nullptr ? source : ".") + "/examples/fleet-trace";
+}
+
+std::string endpoint() {
+  auto dynalite = testing::Dynalite::shared();
+  EXPECT_TRUE(dynalite.ok()) << dynalite.status().to_string();
+  return dynalite.ok() ? (*dynalite)->endpoint() : "http://127.0.0.1:1";
+}
+
+TEST(CliTableCreate, CreatesThenReportsExisting) {
+  const std::string url = endpoint();
+  const std::string table = testing::unique_table_name("cli-table");
+  RccRun first = rcc(url, "table create --table " + table);
+  EXPECT_EQ(first.status, 0) << first.out;
+  EXPECT_NE(first.out.find("created table " + table), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("is ACTIVE"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("does not support UpdateTimeToLive"), std::string::npos) << first.out;
+  RccRun second = rcc(url, "table create --table " + table);
+  EXPECT_EQ(second.status, 0) << second.out;
+  EXPECT_NE(second.out.find("already exists"), std::string::npos) << second.out;
+}
+
+TEST(CliTableCreate, UsageErrors) {
+  const std::string url = endpoint();
+  EXPECT_EQ(rcc(url, "table create 2>/dev/null").status, 2);
+  RccRun help = rcc(url, "table create --help");
+  EXPECT_EQ(help.status, 0);
+  for (const char* flag : {"--table", "--region", "--profile", "--endpoint-url", "--wait-seconds", "KEYS_ONLY"}) {
+    EXPECT_NE(help.out.find(flag), std::string::npos) << flag << " missing from:\n" << help.out;
+  }
+}
+
+// The sample trace carries 5% duplicates and up to 90 s of reordering.
+TEST(CliReplay, DynamoDbGivesTheSameCountsAsTheEmbeddedStore) {
+  const std::string url = endpoint();
+  const std::string table = testing::unique_table_name("cli-replay");
+  ASSERT_EQ(rcc(url, "table create --table " + table).status, 0);
+  const std::string common = "replay --environment prod --inventory " + trace_dir() + "/inventory.json --events " +
+                             trace_dir() + "/events.jsonl --json";
+  RccRun memory = rcc(url, common + " --store memory");
+  ASSERT_EQ(memory.status, 0) << memory.out;
+  RccRun dynamo = rcc(url, common + " --store dynamodb --table " + table);
+  ASSERT_EQ(dynamo.status, 0) << dynamo.out;
+
+  const json m = json::parse(memory.out, nullptr, false);
+  const json d = json::parse(dynamo.out, nullptr, false);
+  ASSERT_FALSE(m.is_discarded()) << memory.out;
+  ASSERT_FALSE(d.is_discarded()) << dynamo.out;
+  EXPECT_EQ(d["counts"], m["counts"]);
+  for (const char* tally : {"events", "applied", "duplicate_or_late", "non_runner", "tag_lookups", "failed"}) {
+    EXPECT_EQ(d[tally], m[tally]) << tally;
+  }
+  EXPECT_GT(d["duplicate_or_late"].get<int>(), 0);
+  EXPECT_EQ(d["failed"], 0);
+
+  std::FILE* f = std::fopen((trace_dir() + "/expected-counts.json").c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  std::string text;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  std::fclose(f);
+  EXPECT_EQ(d["counts"], json::parse(text));
+
+  // Replaying the same trace again changes nothing: every event is now a duplicate.
+  RccRun again = rcc(url, common + " --store dynamodb --table " + table);
+  ASSERT_EQ(again.status, 0);
+  const json a = json::parse(again.out);
+  EXPECT_EQ(a["counts"], m["counts"]);
+  EXPECT_EQ(a["applied"], 0);
+}
+
+TEST(CliReplay, DynamoDbNeedsATable) {
+  EXPECT_EQ(rcc(endpoint(), "replay --environment prod --inventory " + trace_dir() + "/inventory.json --events " +
+                                trace_dir() + "/events.jsonl --store dynamodb 2>/dev/null")
+                .status,
+            2);
+}
+
+}  // namespace
+}  // namespace rcc

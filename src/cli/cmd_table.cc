@@ -1,0 +1,85 @@
+// rcc table create: the cache table as the Terraform module declares it, for local endpoints and tests.
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "aws_options.h"
+#include "commands.h"
+
+namespace rcc::cli {
+namespace {
+
+struct TableFlags {
+  std::string table;
+  AwsOverrides aws;
+  int wait_s = 60;
+};
+
+int run_table_create(const TableFlags& flags) {
+  if (flags.table.empty()) {
+    std::cerr << "rcc table create: --table (or RUNNER_COUNT_CACHE_TABLE_NAME) is required\n";
+    return 2;
+  }
+  auto config = resolve_aws_options(flags.aws);
+  if (!config.ok()) {
+    std::cerr << "rcc table create: " << config.status().to_string() << '\n';
+    return config.status().code() == Code::kInvalidArgument ? 2 : 1;
+  }
+  AwsClient client = make_dynamodb_client(*config);
+  auto created = create_table(client, flags.table);
+  if (!created.ok()) {
+    std::cerr << "rcc table create: " << created.status().to_string() << '\n';
+    return 1;
+  }
+  if (*created == CreateTableOutcome::kAlreadyExists) {
+    std::cout << "table " << flags.table << " already exists at " << config->dynamodb_endpoint
+              << "; nothing to do\n";
+    return 0;
+  }
+  std::cout << "created table " << flags.table << " at " << config->dynamodb_endpoint
+            << ": hash key pk (S), GSI active on active_key (KEYS_ONLY), PAY_PER_REQUEST\n";
+  Status active = wait_table_active(client, flags.table, std::chrono::seconds(flags.wait_s));
+  if (!active.ok()) {
+    std::cerr << "rcc table create: " << active.to_string() << '\n';
+    return 1;
+  }
+  std::cout << "table " << flags.table << " is ACTIVE\n";
+  auto ttl = enable_ttl(client, flags.table);
+  if (!ttl.ok()) {
+    std::cerr << "rcc table create: enabling TTL on attribute ttl: " << ttl.status().to_string() << '\n';
+    return 1;
+  }
+  if (*ttl == TtlOutcome::kEnabled) {
+    std::cout << "TTL enabled on attribute ttl\n";
+  } else {
+    std::cout << "TTL not enabled: the endpoint does not support UpdateTimeToLive (dynalite does not); "
+                 "items keep their ttl attribute but do not expire there\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_table_command(CLI::App& app, int& exit_code) {
+  CLI::App* table = app.add_subcommand("table", "Manage the cache table (for local endpoints and tests).");
+  table->require_subcommand(1);
+  auto flags = std::make_shared<TableFlags>();
+  CLI::App* create = table->add_subcommand(
+      "create",
+      "Create the cache table exactly as the Terraform module declares it: hash key pk (S), attribute\n"
+      "active_key (S), global secondary index `active` on active_key with projection KEYS_ONLY, billing\n"
+      "PAY_PER_REQUEST. Waits until the table is ACTIVE, then enables TTL on attribute `ttl` when the\n"
+      "endpoint supports UpdateTimeToLive. When the table exists already, says so and exits 0.\n"
+      "In production the Terraform module owns the table; this command is for local endpoints such as\n"
+      "dynalite (--endpoint-url http://127.0.0.1:PORT) and tests.\n"
+      "Exit status: 0 created or already there, 1 AWS failure, 2 usage error.");
+  add_table_option(create, flags->table);
+  add_aws_options(create, flags->aws);
+  create->add_option("--wait-seconds", flags->wait_s, "How long to wait for the table to become ACTIVE")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  create->callback([flags, &exit_code] { exit_code = run_table_create(*flags); });
+}
+
+}  // namespace rcc::cli

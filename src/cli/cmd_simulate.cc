@@ -227,7 +227,7 @@ void add_simulate_command(CLI::App& app, int& exit_code) {
       ->check(CLI::IsMember({"memory"}))->capture_default_str();
   cmd->add_option("--report", flags->report_dir, "Write simulate.csv, simulate.svg and simulate.json into DIR");
   cmd->add_flag("--json", flags->json, "Print the figures as one JSON object instead of the table");
-  cmd->add_flag("--no-progress{false}", flags->progress, "Never draw the progress bar");
+  cmd->add_flag_callback("--no-progress", [flags] { flags->progress = false; }, "Never draw the progress bar");
   cmd->callback([flags, &exit_code] { exit_code = run_simulate(*flags); });
 }
 

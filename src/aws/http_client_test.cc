@@ -1,14 +1,22 @@
 // BeastHttpClient against a Beast HTTP server running inside the test process on 127.0.0.1.
 #include "rcc/http_client.h"
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <gtest/gtest.h>
@@ -228,6 +236,197 @@ TEST(BeastHttpClient, TlsToPlainServerIsUnavailable) {
   ASSERT_FALSE(res.ok());
   EXPECT_TRUE(res.status().code() == Code::kUnavailable || res.status().code() == Code::kTimeout)
       << res.status().to_string();
+}
+
+
+// ---- TLS: a self-signed certificate made at run time, served by a one-connection-at-a-time TLS server ----
+
+// A P-256 key and a self-signed certificate for `dns_name` (subject CN and subjectAltName), as PEM.
+struct TestCertificate {
+  std::string certificate_pem;
+  std::string key_pem;
+};
+
+TestCertificate make_certificate(const std::string& dns_name) {
+  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+  X509* cert = X509_new();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(dns_name.c_str()), -1,
+                             -1, 0);
+  X509_set_issuer_name(cert, name);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+  const std::string san = "DNS:" + dns_name;
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, san.c_str());
+  X509_add_ext(cert, ext, -1);
+  X509_EXTENSION_free(ext);
+  X509_EXTENSION* ca = X509V3_EXT_conf_nid(nullptr, &ctx, NID_basic_constraints, "critical,CA:TRUE");
+  X509_add_ext(cert, ca, -1);
+  X509_EXTENSION_free(ca);
+  X509_sign(cert, key, EVP_sha256());
+
+  TestCertificate out;
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(bio, cert);
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio, &data);
+  out.certificate_pem.assign(data, static_cast<std::size_t>(size));
+  BIO_free(bio);
+  bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  size = BIO_get_mem_data(bio, &data);
+  out.key_pem.assign(data, static_cast<std::size_t>(size));
+  BIO_free(bio);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return out;
+}
+
+// Serves HTTPS on 127.0.0.1 with `certificate`; answers "secure" to every request. Records the SNI name.
+class TlsTestServer {
+ public:
+  explicit TlsTestServer(const TestCertificate& certificate)
+      : ssl_(asio::ssl::context::tls_server),
+        acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    ssl_.use_certificate_chain(asio::buffer(certificate.certificate_pem));
+    ssl_.use_private_key(asio::buffer(certificate.key_pem), asio::ssl::context::pem);
+    SSL_CTX_set_tlsext_servername_callback(ssl_.native_handle(), &TlsTestServer::on_server_name);
+    SSL_CTX_set_tlsext_servername_arg(ssl_.native_handle(), this);
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] { serve(); });
+  }
+
+  ~TlsTestServer() {
+    stopping_ = true;
+    boost::system::error_code ec;
+    tcp::socket poke(ioc_);
+    poke.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ec);
+    poke.close(ec);
+    thread_.join();
+  }
+
+  std::uint16_t port() const { return port_; }
+  std::string server_name() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return server_name_;
+  }
+
+ private:
+  static int on_server_name(SSL* ssl, int*, void* arg) {
+    auto* self = static_cast<TlsTestServer*>(arg);
+    const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    std::lock_guard<std::mutex> lock(self->mutex_);
+    self->server_name_ = name != nullptr ? name : "";
+    return SSL_TLSEXT_ERR_OK;
+  }
+
+  void serve() {
+    for (;;) {
+      tcp::socket socket(ioc_);
+      boost::system::error_code ec;
+      acceptor_.accept(socket, ec);
+      if (stopping_ || ec) return;
+      asio::ssl::stream<tcp::socket> stream(std::move(socket), ssl_);
+      stream.handshake(asio::ssl::stream_base::server, ec);
+      if (ec) continue;  // the client refused our certificate
+      boost::beast::flat_buffer buffer;
+      for (;;) {
+        http::request<http::string_body> req;
+        http::read(stream, buffer, req, ec);
+        if (ec) break;
+        http::response<http::string_body> res{http::status::ok, 11};
+        res.body() = "secure";
+        res.keep_alive(req.keep_alive());
+        res.prepare_payload();
+        http::write(stream, res, ec);
+        if (ec || !req.keep_alive()) break;
+      }
+      stream.shutdown(ec);
+    }
+  }
+
+  asio::io_context ioc_;
+  asio::ssl::context ssl_;
+  tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+  std::mutex mutex_;
+  std::string server_name_;
+};
+
+// The certificate as a CA bundle file, removed at scope exit.
+struct CaFile {
+  explicit CaFile(const std::string& pem)
+      : path(std::filesystem::temp_directory_path() /
+             ("rcc-ca-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".pem")) {
+    std::ofstream(path) << pem;
+  }
+  ~CaFile() { std::filesystem::remove(path); }
+  std::filesystem::path path;
+  static inline int counter = 0;
+};
+
+TEST(BeastHttpClientTls, VerifiesTheChainAndTheHostNameAndSendsSni) {
+  const TestCertificate cert = make_certificate("localhost");
+  TlsTestServer server(cert);
+  CaFile ca(cert.certificate_pem);
+  BeastHttpClientOptions options;
+  options.ca_file = ca.path.string();
+  BeastHttpClient client(options);
+  const std::string url = "https://localhost:" + std::to_string(server.port()) + "/";
+  for (int i = 0; i < 2; ++i) {
+    auto res = client.send({"GET", url, {}, ""}, quick());
+    ASSERT_TRUE(res.ok()) << res.status().to_string();
+    EXPECT_EQ(res->body, "secure");
+  }
+  EXPECT_EQ(server.server_name(), "localhost");
+  EXPECT_EQ(client.stats().connections_opened, 1);
+}
+
+TEST(BeastHttpClientTls, RejectsACertificateForAnotherName) {
+  const TestCertificate cert = make_certificate("dynamodb.example.com");
+  TlsTestServer server(cert);
+  CaFile ca(cert.certificate_pem);
+  BeastHttpClientOptions options;
+  options.ca_file = ca.path.string();
+  BeastHttpClient client(options);
+  auto res = client.send({"GET", "https://localhost:" + std::to_string(server.port()) + "/", {}, ""}, quick());
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), Code::kUnavailable) << res.status().to_string();
+  EXPECT_NE(res.status().message().find("TLS handshake"), std::string::npos) << res.status().message();
+  EXPECT_NE(res.status().message().find("certificate verify failed"), std::string::npos) << res.status().message();
+}
+
+TEST(BeastHttpClientTls, RejectsAnUntrustedCertificate) {
+  const TestCertificate cert = make_certificate("localhost");
+  const TestCertificate other = make_certificate("localhost");
+  TlsTestServer server(cert);
+  CaFile ca(other.certificate_pem);  // trusts a different key
+  BeastHttpClientOptions options;
+  options.ca_file = ca.path.string();
+  BeastHttpClient client(options);
+  auto res = client.send({"GET", "https://localhost:" + std::to_string(server.port()) + "/", {}, ""}, quick());
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), Code::kUnavailable) << res.status().to_string();
+}
+
+TEST(BeastHttpClientTls, MissingCaFileIsAnIoError) {
+  const TestCertificate cert = make_certificate("localhost");
+  TlsTestServer server(cert);
+  BeastHttpClientOptions options;
+  options.ca_file = "/nonexistent/ca.pem";
+  BeastHttpClient client(options);
+  auto res = client.send({"GET", "https://localhost:" + std::to_string(server.port()) + "/", {}, ""}, quick());
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), Code::kIoError) << res.status().to_string();
+  EXPECT_NE(res.status().message().find("/nonexistent/ca.pem"), std::string::npos);
 }
 
 TEST(ParseUrl, Parts) {

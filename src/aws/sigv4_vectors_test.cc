@@ -27,12 +27,16 @@ std::string read_file(const fs::path& path) {
   return text.str();
 }
 
+// $RCC_SIGV4_VECTORS, else $RCC_SHARED_DIR/sigv4-vectors/v4 (rcc_test sets RCC_SHARED_DIR), else
+// ../shared/sigv4-vectors/v4 beside the source tree ($RCC_SOURCE_DIR), else relative to the working directory.
 fs::path vectors_dir() {
   if (const char* dir = std::getenv("RCC_SIGV4_VECTORS"); dir != nullptr && *dir != '\0') return dir;
   if (const char* shared = std::getenv("RCC_SHARED_DIR"); shared != nullptr && *shared != '\0') {
     return fs::path(shared) / "sigv4-vectors" / "v4";
   }
-  if (const char* fallback = std::getenv("RCC_SIGV4_VECTORS_FALLBACK"); fallback != nullptr) return fallback;
+  if (const char* source = std::getenv("RCC_SOURCE_DIR"); source != nullptr && *source != '\0') {
+    return fs::path(source) / ".." / "shared" / "sigv4-vectors" / "v4";
+  }
   return "../shared/sigv4-vectors/v4";
 }
 

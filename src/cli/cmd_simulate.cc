@@ -9,7 +9,9 @@
 #include <memory>
 #include <string>
 
+#include "aws_options.h"
 #include "commands.h"
+#include "rcc/dynamo_store.h"
 #include "rcc/memory_store.h"
 #include "rcc/simulation.h"
 
@@ -22,6 +24,7 @@ struct SimulateFlags {
   double requeue_delay_s = 30;
   std::string store = "memory";
   std::string table;
+  AwsOverrides aws;
   std::string report_dir;
   bool json = false;
   bool progress = true;
@@ -66,11 +69,39 @@ int run_simulate(SimulateFlags& flags) {
     std::cerr << "rcc simulate: " << valid.message() << '\n';
     return 2;
   }
-  if (flags.store != "memory") {
-    std::cerr << "rcc simulate: --store " << flags.store << " is not available in this build\n";
-    return 2;
+  MemoryStore memory;
+  std::unique_ptr<DynamoStore> dynamo;
+  if (flags.store == "dynamodb") {
+    if (flags.table.empty()) {
+      std::cerr << "rcc simulate: --store dynamodb needs --table (or RUNNER_COUNT_CACHE_TABLE_NAME)\n";
+      return 2;
+    }
+    auto config = resolve_aws_options(flags.aws);
+    if (!config.ok()) {
+      std::cerr << "rcc simulate: " << config.status().message() << '\n';
+      return 2;
+    }
+    dynamo = make_dynamo_store(*config, flags.table);
+    // The run's figures assume a table only it writes to.
+    auto items = dynamo->list_items();
+    if (!items.ok()) {
+      std::cerr << "rcc simulate: table " << flags.table << ": " << items.status().to_string()
+                << " (create it with `rcc table create --table " << flags.table << "`)\n";
+      return 1;
+    }
+    auto meta = dynamo->get_meta();
+    if (!items->empty() || !meta.ok() || meta->has_value()) {
+      std::cerr << "rcc simulate: table " << flags.table << " is not empty: the simulation needs a fresh table\n";
+      return 2;
+    }
+    const double jobs = static_cast<double>(options.runners_per_day) * options.hours / 24.0;
+    if (jobs > 5000) {
+      std::cerr << "rcc simulate: note: " << static_cast<long long>(jobs)
+                << " jobs against a DynamoDB endpoint make about " << static_cast<long long>(jobs * 14)
+                << " requests; a smaller window (e.g. --runners-per-day 2400 --hours 2) keeps it short\n";
+    }
   }
-  MemoryStore store;
+  Store& store = dynamo ? static_cast<Store&>(*dynamo) : memory;
   Result<SimulationResult> result = Status::Internal("not run");
   {
     ProgressBar bar(flags.progress);
@@ -223,8 +254,12 @@ void add_simulate_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--price-rru", o.price_per_million_rru, "USD per million read request units")
       ->check(CLI::NonNegativeNumber)->capture_default_str()->group(cost);
 
-  cmd->add_option("--store", flags->store, "Table of the cache run: memory (embedded)")
-      ->check(CLI::IsMember({"memory"}))->capture_default_str();
+  cmd->add_option("--store", flags->store,
+                  "Table of the cache run: memory (embedded) or dynamodb (--table, an empty table made by\n"
+                  "`rcc table create`; same figures, real requests; use a small window)")
+      ->check(CLI::IsMember({"memory", "dynamodb"}))->capture_default_str();
+  add_table_option(cmd, flags->table);
+  add_aws_options(cmd, flags->aws);
   cmd->add_option("--report", flags->report_dir, "Write simulate.csv, simulate.svg and simulate.json into DIR");
   cmd->add_flag("--json", flags->json, "Print the figures as one JSON object instead of the table");
   cmd->add_flag_callback("--no-progress", [flags] { flags->progress = false; }, "Never draw the progress bar");

@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "rcc/credentials.h"
+#include "aws_options.h"
 #include "rcc/http_client.h"
 
 namespace rcc::cli {
@@ -17,9 +17,7 @@ Result<ReaderOptions> CacheFlags::reader_options() const {
 }
 
 void add_cache_flags(CLI::App* cmd, CacheFlags& flags, bool environment_required, CacheFlagSet set) {
-  cmd->add_option("--table", flags.table, "The cache table (RUNNER_COUNT_CACHE_TABLE_NAME)")
-      ->required()
-      ->envname("RUNNER_COUNT_CACHE_TABLE_NAME");
+  add_table_option(cmd, flags.table)->required();
   auto* environment = cmd->add_option("--environment", flags.environment,
                                       "The runners' ghr:environment tag (ENVIRONMENT_FILTER)")
                           ->envname("ENVIRONMENT_FILTER");
@@ -38,23 +36,16 @@ void add_cache_flags(CLI::App* cmd, CacheFlags& flags, bool environment_required
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
   }
-  cmd->add_option("--region", flags.aws.region, "AWS region (else AWS_REGION, AWS_DEFAULT_REGION, the profile)");
-  cmd->add_option("--profile", flags.aws.profile, "Shared config/credentials profile (else AWS_PROFILE)");
-  cmd->add_option("--endpoint-url", flags.aws.endpoint_url,
-                  "Endpoint for both DynamoDB and EC2, e.g. http://127.0.0.1:8000 (else AWS_ENDPOINT_URL_DYNAMODB "
-                  "/ AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL)");
+  add_aws_options(cmd, flags.aws);
 }
 
 Result<std::unique_ptr<AwsHandles>> connect_aws(const CacheFlags& flags) {
-  auto config = resolve_aws_config(process_env(), flags.aws);
+  auto config = resolve_aws_options(flags.aws);
   if (!config.ok()) return config.status();
   auto handles = std::make_unique<AwsHandles>();
   handles->config = *config;
-  const DynamoStoreOptions store_options{flags.table};
-  handles->store = std::make_unique<DynamoStore>(
-      AwsClient::for_service(std::make_shared<BeastHttpClient>(), *config, AwsService::kDynamoDb), store_options);
-  handles->meta_store = std::make_unique<DynamoStore>(
-      AwsClient::for_service(std::make_shared<BeastHttpClient>(), *config, AwsService::kDynamoDb), store_options);
+  handles->store = make_dynamo_store(*config, flags.table);
+  handles->meta_store = make_dynamo_store(*config, flags.table);
   handles->ec2 = std::make_unique<Ec2QueryClient>(
       Ec2QueryClient::for_config(std::make_shared<BeastHttpClient>(), *config));
   return handles;

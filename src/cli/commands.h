@@ -14,5 +14,8 @@ int run_lambda_loop();
 // True when started as `bootstrap` (argv[0]'s basename) with no arguments: Lambda's custom-runtime entry.
 bool invoked_as_bootstrap(int argc, char** argv);
 void add_simulate_command(CLI::App& app, int& exit_code);
+void add_count_command(CLI::App& app, int& exit_code);
+void add_inspect_command(CLI::App& app, int& exit_code);
+void add_reconcile_command(CLI::App& app, int& exit_code);
 
 }  // namespace rcc::cli

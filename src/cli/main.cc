@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
   rcc::cli::add_table_command(app, exit_code);
   rcc::cli::add_lambda_command(app, exit_code);
   rcc::cli::add_simulate_command(app, exit_code);
+  rcc::cli::add_count_command(app, exit_code);
+  rcc::cli::add_inspect_command(app, exit_code);
+  rcc::cli::add_reconcile_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -84,6 +84,7 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
       line += row[i];
       if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
     }
+    line.erase(line.find_last_not_of(' ') + 1);
     std::cout << line << '\n';
   }
 }
@@ -113,7 +114,7 @@ void print_text(const std::vector<InstanceItem>& items, const std::optional<Meta
     std::cout << '\n';
   }
 
-  std::vector<std::vector<std::string>> m = {{"META", ""}};
+  std::vector<std::vector<std::string>> m = {{"META"}};
   if (!meta) {
     m.push_back({"item", "missing (the counter never ran against this table)"});
   } else {

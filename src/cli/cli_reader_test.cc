@@ -1,0 +1,288 @@
+// `rcc count`, `rcc inspect` and `rcc reconcile` run as the real binary against dynalite and the in-process
+// EC2 test server.
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "dynalite.h"
+#include "ec2_server.h"
+#include "rcc/dynamo_store.h"
+
+namespace rcc {
+namespace {
+
+using nlohmann::json;
+
+struct RccRun {
+  int status = -1;
+  std::string out;
+};
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string instance_id(int n) {
+  char id[32];
+  std::snprintf(id, sizeof id, "i-%017x", 0x5000 + n);
+  return id;
+}
+
+Tags runner_tags(const std::string& env, const std::string& type, const std::string& owner) {
+  return Tags{{"ghr:Application", "github-action-runner"},
+              {"ghr:environment", env},
+              {"ghr:Type", type},
+              {"ghr:Owner", owner}};
+}
+
+class CliReaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto dynalite = testing::Dynalite::shared();
+    ASSERT_TRUE(dynalite.ok()) << dynalite.status().to_string();
+    dynalite_ = *dynalite;
+    table_ = testing::unique_table_name("cli-reader");
+    AwsClient admin = dynalite_->client();
+    ASSERT_TRUE(testing::create_runner_table(admin, table_).ok());
+    store_ = std::make_unique<DynamoStore>(dynalite_->client(), DynamoStoreOptions{table_, 0});
+    Ec2ServerOptions options;
+    options.burst = 0;
+    auto server = Ec2TestServer::start(options);
+    ASSERT_TRUE(server.ok()) << server.status().to_string();
+    ec2_ = std::move(server).value();
+  }
+
+  // Runs `rcc <args>` with fake credentials, DynamoDB on dynalite and EC2 on the test server; stdout
+  // captured, stderr appended to it when `with_stderr`.
+  RccRun rcc(const std::string& args, const std::string& env = "", bool with_stderr = false) {
+    const std::string command =
+        "env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL -u RUNNER_COUNT_CACHE_TABLE_NAME "
+        "-u ENVIRONMENT_FILTER -u RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS -u RECONCILE_INTERVAL_S "
+        "AWS_ACCESS_KEY_ID=fake AWS_SECRET_ACCESS_KEY=fake AWS_REGION=us-east-1 AWS_ENDPOINT_URL_DYNAMODB=" +
+        dynalite_->endpoint() + " AWS_ENDPOINT_URL_EC2=" + ec2_->endpoint() + " " + env + " " RCC_BINARY " " +
+        args + (with_stderr ? " 2>&1" : "");
+    RccRun run;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (pipe == nullptr) return run;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) run.out.append(buf, n);
+    const int raw = ::pclose(pipe);
+    run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    return run;
+  }
+
+  void table_runner(int n, const std::string& owner, std::int64_t at_ms) {
+    const InstanceIdentity identity = identify(runner_tags("prod", "Org", owner), "prod");
+    auto written = store_->apply(
+        make_transition(WriteMode::kUpsert, instance_id(n), InstanceState::kRunning, at_ms / 1000, at_ms, 86400,
+                        identity));
+    ASSERT_TRUE(written.ok()) << written.status().to_string();
+  }
+
+  void ec2_runner(int n, const std::string& owner, InstanceState state = InstanceState::kRunning) {
+    ec2_->launch(Ec2Instance{instance_id(n), state, runner_tags("prod", "Org", owner), 0});
+  }
+
+  void stamp_fresh() {
+    const std::int64_t now = now_ms();
+    ASSERT_TRUE(store_->stamp_heartbeat(now).ok());
+    ReconcileReport report;
+    report.started_ms = now - 1000;
+    report.finished_ms = now;
+    report.ec2_active = 2;
+    report.table_active = 3;
+    report.removed = 1;
+    ASSERT_TRUE(store_->record_reconcile(report).ok());
+  }
+
+  std::string count_args(const std::string& owner = "acme") {
+    return "count --table " + table_ + " --environment prod --type Org --owner " + owner + " --json";
+  }
+
+  testing::Dynalite* dynalite_ = nullptr;
+  std::string table_;
+  std::unique_ptr<DynamoStore> store_;
+  std::unique_ptr<Ec2TestServer> ec2_;
+};
+
+TEST_F(CliReaderTest, CountFromAFreshCacheMakesNoEc2Call) {
+  stamp_fresh();
+  const std::int64_t now = now_ms();
+  for (int n = 0; n < 3; ++n) table_runner(n, "acme", now - 60000);
+  table_runner(3, "globex", now - 60000);
+  ec2_runner(9, "acme");
+  RccRun run = rcc(count_args());
+  ASSERT_EQ(run.status, 0) << run.out;
+  const json answer = json::parse(run.out);
+  EXPECT_EQ(answer["count"], 3);
+  EXPECT_EQ(answer["source"], "cache");
+  EXPECT_EQ(answer["reason"], "none");
+  EXPECT_TRUE(answer["age_ms"].is_number_integer());
+  EXPECT_GE(answer["age_ms"].get<std::int64_t>(), 0);
+  EXPECT_EQ(ec2_->requests(), 0);
+
+  RccRun text = rcc("count --table " + table_ + " --environment prod --type Org --owner acme");
+  ASSERT_EQ(text.status, 0);
+  EXPECT_EQ(text.out, "3\n");
+}
+
+TEST_F(CliReaderTest, CountFallsBackToEc2AndSaysWhy) {
+  table_runner(0, "acme", now_ms());
+  ec2_runner(1, "acme");
+  ec2_runner(2, "acme", InstanceState::kPending);
+  ec2_runner(3, "acme", InstanceState::kStopped);
+  ec2_runner(4, "globex");
+  RccRun run = rcc(count_args());
+  ASSERT_EQ(run.status, 0) << run.out;
+  json answer = json::parse(run.out);
+  EXPECT_EQ(answer["count"], 2);
+  EXPECT_EQ(answer["source"], "ec2");
+  EXPECT_EQ(answer["reason"], "meta_missing");
+  EXPECT_TRUE(answer["age_ms"].is_null());
+
+  // RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS mirrors --stale-threshold-ms: a heartbeat 5 s old is stale at 1 s.
+  ASSERT_TRUE(store_->stamp_heartbeat(now_ms() - 5000).ok());
+  ReconcileReport report;
+  report.finished_ms = now_ms();
+  ASSERT_TRUE(store_->record_reconcile(report).ok());
+  run = rcc(count_args(), "RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS=1000");
+  ASSERT_EQ(run.status, 0) << run.out;
+  answer = json::parse(run.out);
+  EXPECT_EQ(answer["reason"], "heartbeat_stale");
+  EXPECT_GE(answer["age_ms"].get<std::int64_t>(), 5000);
+  EXPECT_EQ(answer["count"], 2);
+  run = rcc(count_args() + " --stale-threshold-ms 600000");
+  answer = json::parse(run.out);
+  EXPECT_EQ(answer["source"], "cache");
+  EXPECT_EQ(answer["count"], 1);
+}
+
+TEST_F(CliReaderTest, TableAndEnvironmentComeFromTheEnvironment) {
+  stamp_fresh();
+  table_runner(0, "acme", now_ms());
+  RccRun run = rcc("count --type Org --owner acme --json",
+                   "RUNNER_COUNT_CACHE_TABLE_NAME=" + table_ + " ENVIRONMENT_FILTER=prod");
+  ASSERT_EQ(run.status, 0) << run.out;
+  EXPECT_EQ(json::parse(run.out)["count"], 1);
+}
+
+TEST_F(CliReaderTest, CountExitsOneWhenNeitherCanAnswer) {
+  ec2_->throttle_next(1000);
+  RccRun run = rcc("count --table no-such-table --environment prod --type Org --owner acme --json");
+  EXPECT_EQ(run.status, 1) << run.out;
+  const json error = json::parse(run.out);
+  EXPECT_EQ(error["code"], "throttled");
+  const std::string message = error["error"];
+  EXPECT_NE(message.find("cache_read_failed"), std::string::npos) << message;
+  EXPECT_NE(message.find("ResourceNotFoundException"), std::string::npos) << message;
+  EXPECT_NE(message.find("RequestLimitExceeded"), std::string::npos) << message;
+  EXPECT_GE(ec2_->stats().throttled, 2);  // the fallback retried
+}
+
+TEST_F(CliReaderTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(rcc("count --table t --environment prod --owner acme 2>/dev/null").status, 2);
+  EXPECT_EQ(rcc("count --table t --environment prod --type Team --owner acme 2>/dev/null").status, 2);
+  EXPECT_EQ(rcc("count --environment prod --type Org --owner acme 2>/dev/null").status, 2);
+  EXPECT_EQ(rcc("count --table t --environment prod --type Org --owner acme --stale-threshold-ms -5 2>/dev/null").status,
+            2);
+  EXPECT_EQ(rcc("inspect --table t --key not-a-key 2>/dev/null").status, 2);
+  EXPECT_EQ(rcc("reconcile --table t 2>/dev/null").status, 2);
+}
+
+TEST_F(CliReaderTest, EveryCommandHasACompleteHelp) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> expected = {
+      {"count",
+       {"--table", "--environment", "--type", "--owner", "--json", "--stale-threshold-ms", "--reconcile-interval-s",
+        "--region", "--profile", "--endpoint-url", "RUNNER_COUNT_CACHE_TABLE_NAME",
+        "RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS", "ENVIRONMENT_FILTER", "RECONCILE_INTERVAL_S", "Exit status"}},
+      {"inspect", {"--table", "--environment", "--key", "--active", "--json", "--endpoint-url", "Exit status"}},
+      {"reconcile", {"--table", "--environment", "--dry-run", "--json", "--grace-ms", "--ttl-seconds", "Exit status"}},
+  };
+  for (const auto& [command, flags] : expected) {
+    RccRun help = rcc(command + " --help");
+    EXPECT_EQ(help.status, 0);
+    for (const auto& flag : flags) EXPECT_NE(help.out.find(flag), std::string::npos) << command << ": " << flag;
+  }
+}
+
+TEST_F(CliReaderTest, InspectShowsItemsAndMeta) {
+  stamp_fresh();
+  const std::int64_t at = now_ms() - 30000;
+  table_runner(0, "acme", at);
+  table_runner(1, "globex", at);
+  RccRun run = rcc("inspect --table " + table_ + " --json");
+  ASSERT_EQ(run.status, 0) << run.out;
+  json out = json::parse(run.out);
+  ASSERT_EQ(out["items"].size(), 2u);
+  EXPECT_EQ(out["items"][0]["key"], "prod#Org#acme");
+  EXPECT_EQ(out["items"][0]["state"], "running");
+  EXPECT_EQ(out["items"][0]["active"], true);
+  EXPECT_EQ(out["items"][0]["last_event"], format_rfc3339(at / 1000 * 1000));
+  EXPECT_EQ(out["meta"]["present"], true);
+  EXPECT_EQ(out["meta"]["fresh"], true);
+  EXPECT_EQ(out["meta"]["last_reconcile"]["removed"], 1);
+
+  run = rcc("inspect --table " + table_ + " --key 'prod#Org#globex' --json");
+  ASSERT_EQ(run.status, 0) << run.out;
+  out = json::parse(run.out);
+  ASSERT_EQ(out["items"].size(), 1u);
+  EXPECT_EQ(out["items"][0]["instance_id"], instance_id(1));
+
+  run = rcc("inspect --table " + table_);
+  ASSERT_EQ(run.status, 0) << run.out;
+  for (const char* text : {"INSTANCE", "STATE", "KEY", "LAST EVENT", "UPDATED", "heartbeat", "last reconcile",
+                           "reconcile drift", "verdict", "fresh"}) {
+    EXPECT_NE(run.out.find(text), std::string::npos) << text << " missing from:\n" << run.out;
+  }
+  EXPECT_NE(run.out.find(instance_id(0)), std::string::npos) << run.out;
+  // Columns are aligned: the STATE header starts where every row's state starts.
+  const auto header_end = run.out.find('\n');
+  const auto state_col = run.out.find("STATE");
+  const auto row = run.out.substr(header_end + 1, run.out.find('\n', header_end + 1) - header_end - 1);
+  EXPECT_EQ(row.find("running"), state_col) << run.out;
+}
+
+TEST_F(CliReaderTest, ReconcileDryRunFindsThenReconcileRepairs) {
+  const std::int64_t long_ago = now_ms() - 3'600'000;
+  table_runner(0, "acme", long_ago);  // active in the table, terminated in EC2
+  ec2_->launch(Ec2Instance{instance_id(0), InstanceState::kTerminated, runner_tags("prod", "Org", "acme"), 0});
+  ec2_runner(1, "acme");  // running in EC2, unknown to the table
+  ec2_runner(2, "acme");
+
+  RccRun dry = rcc("reconcile --table " + table_ + " --environment prod --dry-run --json");
+  ASSERT_EQ(dry.status, 0) << dry.out;
+  json out = json::parse(dry.out);
+  EXPECT_EQ(out["dry_run"], true);
+  EXPECT_EQ(out["report"]["added"], 2);
+  EXPECT_EQ(out["report"]["removed"], 1);
+  for (const auto& finding : out["findings"]) EXPECT_EQ(finding["written"], false);
+  auto meta = store_->get_meta();
+  ASSERT_TRUE(meta.ok());
+  EXPECT_FALSE(meta->has_value()) << "a dry run wrote the meta item";
+  EXPECT_EQ(*store_->count_active("prod#Org#acme"), 1);
+
+  RccRun real = rcc("reconcile --table " + table_ + " --environment prod");
+  ASSERT_EQ(real.status, 0) << real.out;
+  EXPECT_NE(real.out.find("added " + instance_id(1)), std::string::npos) << real.out;
+  EXPECT_NE(real.out.find("removed " + instance_id(0)), std::string::npos) << real.out;
+  EXPECT_NE(real.out.find("repaired"), std::string::npos) << real.out;
+  EXPECT_EQ(*store_->count_active("prod#Org#acme"), 2);
+
+  ASSERT_TRUE(store_->stamp_heartbeat(now_ms()).ok());
+  RccRun count = rcc(count_args());
+  ASSERT_EQ(count.status, 0) << count.out;
+  const json answer = json::parse(count.out);
+  EXPECT_EQ(answer["source"], "cache") << count.out;
+  EXPECT_EQ(answer["count"], 2);
+}
+
+}  // namespace
+}  // namespace rcc

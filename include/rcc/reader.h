@@ -104,7 +104,8 @@ struct ReaderStats {
 //     {count, kEc2, age_ms (when the meta item was read), reason, detail}; reason is the staleness cause, or
 //     kCacheReadFailed when the meta item or the index could not be read (detail holds the store error).
 //     When EC2 fails too (its own retries spent), returns EC2's status (same code, so retryable() still
-//     tells throttling apart) with the message "cache <reason>: <detail>; EC2 fallback failed: <error>".
+//     tells throttling apart) with the message "cache <reason>: <detail>; EC2 fallback failed: <EC2's
+//     message>".
 //
 // Thread-compatible: one thread at a time per reader, like the Store and Ec2 it uses. `store`, `ec2` and
 // `meta_store` must outlive the reader and must not be used by anyone else during a count(); `meta_store`

@@ -179,22 +179,9 @@ Result<CountAnswer> RunnerCountReader::count(const RunnerKey& key) {
     auto instances = ec2_.describe_instances(active_runner_filters(key.environment));
     if (!instances.ok()) {
       ++stats_.failures;
-      const Status& error = instances.status();
-      const std::string message = "cache " + std::string(reason_name(answer.reason)) + ": " + answer.detail +
-                                  "; EC2 fallback failed: " + error.to_string();
-      switch (error.code()) {
-        case Code::kThrottled: return Status::Throttled(message);
-        case Code::kUnavailable: return Status::Unavailable(message);
-        case Code::kTimeout: return Status::Timeout(message);
-        case Code::kPermissionDenied: return Status::PermissionDenied(message);
-        case Code::kInvalidArgument: return Status::InvalidArgument(message);
-        case Code::kNotFound: return Status::NotFound(message);
-        case Code::kIoError: return Status::IoError(message);
-        case Code::kProtocolError: return Status::ProtocolError(message);
-        case Code::kOk:
-        case Code::kInternal: return Status::Internal(message);
-      }
-      return Status::Internal(message);
+      // Same code as EC2's failure, so retryable() still tells throttling apart; the message names both.
+      return instances.status().with_context("cache " + std::string(reason_name(answer.reason)) + ": " +
+                                             answer.detail + "; EC2 fallback failed");
     }
     answer.count = count_matching_runners(*instances, key, options_.application_tag);
     answer.source = CountSource::kEc2;

@@ -306,6 +306,41 @@ TEST_F(ReaderTest, EachStalenessCauseFallsBackAndSaysWhich) {
   EXPECT_EQ(r.stats().fallbacks.at(FallbackReason::kReconcileOverdue), 1);
 }
 
+TEST_F(ReaderTest, BoundariesThroughTheReader) {
+  table_runner("i-00000001", kKey);
+  ec2_.launch("i-00000002", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
+  ec2_.launch("i-00000003", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
+  ReaderOptions o;
+  o.stale_threshold_ms = 60000;
+  o.reconcile_interval_ms = 300000;
+  auto r = reader(o);
+  struct Case {
+    std::int64_t heartbeat_age, reconcile_age;
+    CountSource source;
+    FallbackReason reason;
+    std::int64_t count;
+  };
+  for (const Case& c : {Case{60000, 900000, CountSource::kCache, FallbackReason::kNone, 1},
+                        Case{60001, 900000, CountSource::kEc2, FallbackReason::kHeartbeatStale, 2},
+                        Case{60000, 900001, CountSource::kEc2, FallbackReason::kReconcileOverdue, 2},
+                        Case{0, 0, CountSource::kCache, FallbackReason::kNone, 1}}) {
+    SCOPED_TRACE(std::to_string(c.heartbeat_age) + "/" + std::to_string(c.reconcile_age));
+    now_ += 1'000'000;  // heartbeats only move forward: step the clock, then stamp relative to it
+    ASSERT_TRUE(store_.inner.stamp_heartbeat(now_ - c.heartbeat_age).ok());
+    ReconcileReport report;
+    report.finished_ms = now_ - c.reconcile_age;
+    ASSERT_TRUE(store_.inner.record_reconcile(report).ok());
+    auto answer = r.count(kKey);
+    ASSERT_TRUE(answer.ok()) << answer.status().to_string();
+    EXPECT_EQ(answer->source, c.source) << answer->detail;
+    EXPECT_EQ(answer->reason, c.reason) << answer->detail;
+    EXPECT_EQ(answer->count, c.count);
+    EXPECT_EQ(answer->age_ms, c.heartbeat_age);
+  }
+  EXPECT_EQ(ec2_.requests, 2);
+  EXPECT_EQ(store_.writes, 0);
+}
+
 TEST_F(ReaderTest, StaleMetaSkipsTheIndexReadOnOneStore) {
   stamp(60001, 0);
   auto r = reader();

@@ -166,8 +166,9 @@ Cache decision latency: two concurrent DynamoDB reads of uniform(5, 10) ms each,
 a fallback. Count error = the table's count for the key minus the truth, at every decision; at the end
 of the window the fleet freezes, deliveries drain, a final reconcile runs and the error must be 0.
 Cost: DynamoDB on-demand request units (failed conditional writes and index writes included) at
-us-east-1 prices since 2024-11-01: $0.625 per million write and $0.125 per million read request units
-(aws.amazon.com/dynamodb/pricing/on-demand, checked 2026-11-27), scaled to 730 h a month.)";
+us-east-1 prices since AWS halved them on 2024-11-01: $0.625 per million write and $0.125 per million
+read request units (units as defined on aws.amazon.com/dynamodb/pricing/on-demand; the figures as quoted
+by airbyte.com's DynamoDB pricing guide, July 2025; looked up 2026-11-27), scaled to 730 h a month.)";
 
 }  // namespace
 

@@ -15,7 +15,7 @@ packages=(
   g++-aarch64-linux-gnu qemu-user
   nodejs npm
 )
-arm64_packages=(libssl-dev:arm64 libpugixml-dev:arm64)
+arm64_packages=(libssl-dev:arm64 libpugixml-dev:arm64 libc6:arm64)
 
 missing=()
 for p in "${packages[@]}" "${arm64_packages[@]}"; do

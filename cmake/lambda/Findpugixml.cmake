@@ -1,0 +1,13 @@
+# Package build only (see cmake/LambdaPackage.cmake): pugixml linked statically from RCC_LAMBDA_LIBDIR.
+if(NOT TARGET pugixml::pugixml)
+  add_library(pugixml::static STATIC IMPORTED)
+  set_target_properties(pugixml::static PROPERTIES IMPORTED_LOCATION "${RCC_LAMBDA_LIBDIR}/libpugixml.a")
+  if(RCC_LAMBDA_INCLUDEDIR)
+    set_target_properties(pugixml::static PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${RCC_LAMBDA_INCLUDEDIR}")
+  endif()
+  add_library(pugixml::pugixml INTERFACE IMPORTED)
+  set_target_properties(pugixml::pugixml PROPERTIES INTERFACE_LINK_LIBRARIES pugixml::static)
+  add_library(pugixml INTERFACE IMPORTED)
+  set_target_properties(pugixml PROPERTIES INTERFACE_LINK_LIBRARIES pugixml::static)
+endif()
+set(pugixml_FOUND TRUE)

@@ -1,0 +1,95 @@
+# Builds one Lambda package: `cmake -DARCH=x86_64|arm64 -DSOURCE_DIR=.. -DWORK_DIR=.. -DZIP=.. -DDIST_DIR=..
+# -DGENERATOR=.. [-DJOBS=2] -P package.cmake`.
+#
+# 1. Configures (once) a nested build of this source tree in WORK_DIR/build with the package settings:
+#    tests and benchmarks off, RCC_LAMBDA_PACKAGE_BUILD=ON, -O2 with per-function sections, static
+#    libstdc++/OpenSSL/pugixml through the Find modules in cmake/lambda/, libgcc_s left dynamic, stripped.
+#    arm64 adds the toolchain file and a directory of symlinks to the arch-independent headers.
+# 2. Builds only the `rcc` target there.
+# 3. Stages it as `bootstrap` (mode 755, fixed mtime) and zips it deterministically (zip -X, no directory
+#    entries) to ZIP, then copies ZIP into DIST_DIR.
+cmake_minimum_required(VERSION 3.25)
+
+foreach(var ARCH SOURCE_DIR WORK_DIR ZIP DIST_DIR GENERATOR)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "package.cmake: ${var} is required")
+  endif()
+endforeach()
+if(NOT JOBS)
+  set(JOBS 2)
+endif()
+
+set(build_dir "${WORK_DIR}/build")
+set(args
+  -DCMAKE_BUILD_TYPE=Release
+  "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG"
+  -DRCC_BUILD_TESTS=OFF
+  -DRCC_BUILD_BENCH=OFF
+  -DRCC_LAMBDA_PACKAGE_BUILD=ON
+  "-DCMAKE_MODULE_PATH=${SOURCE_DIR}/cmake/lambda"
+  "-DCLI11_DIR=${SOURCE_DIR}/cmake/lambda/CLI11"
+  "-DCMAKE_CXX_FLAGS=-ffunction-sections -fdata-sections"
+  "-DCMAKE_EXE_LINKER_FLAGS=-static-libstdc++ -Wl,--gc-sections -Wl,--as-needed -Wl,-O1 -s")
+
+if(ARCH STREQUAL "x86_64")
+  list(APPEND args -DRCC_LAMBDA_LIBDIR=/usr/lib/x86_64-linux-gnu)
+elseif(ARCH STREQUAL "arm64")
+  # Boost, nlohmann, CLI11 and pugixml headers are arch-independent, OpenSSL's are split between
+  # /usr/include/openssl and /usr/include/aarch64-linux-gnu/openssl. Link exactly those into one
+  # directory, so the cross compiler never sees /usr/include and its build-machine glibc headers.
+  set(include_dir "${WORK_DIR}/include")
+  file(REMOVE_RECURSE "${include_dir}")
+  file(MAKE_DIRECTORY "${include_dir}/openssl")
+  foreach(entry boost nlohmann CLI pugixml.hpp pugiconfig.hpp)
+    file(CREATE_LINK "/usr/include/${entry}" "${include_dir}/${entry}" SYMBOLIC)
+  endforeach()
+  file(GLOB openssl_headers /usr/include/openssl/* /usr/include/aarch64-linux-gnu/openssl/*)
+  foreach(header IN LISTS openssl_headers)
+    get_filename_component(name "${header}" NAME)
+    file(CREATE_LINK "${header}" "${include_dir}/openssl/${name}" SYMBOLIC)
+  endforeach()
+  list(APPEND args
+    "-DCMAKE_TOOLCHAIN_FILE=${SOURCE_DIR}/cmake/aarch64-linux-gnu.cmake"
+    -DRCC_LAMBDA_LIBDIR=/usr/lib/aarch64-linux-gnu
+    "-DRCC_LAMBDA_INCLUDEDIR=${include_dir}")
+else()
+  message(FATAL_ERROR "package.cmake: ARCH must be x86_64 or arm64, not ${ARCH}")
+endif()
+
+if(NOT EXISTS "${build_dir}/CMakeCache.txt" OR "${CMAKE_CURRENT_LIST_FILE}" IS_NEWER_THAN "${build_dir}/CMakeCache.txt")
+  execute_process(COMMAND "${CMAKE_COMMAND}" -S "${SOURCE_DIR}" -B "${build_dir}" -G "${GENERATOR}" ${args}
+                  RESULT_VARIABLE rc OUTPUT_QUIET)
+  if(NOT rc EQUAL 0)
+    file(REMOVE "${build_dir}/CMakeCache.txt")
+    message(FATAL_ERROR "package.cmake: configuring the ${ARCH} package build failed")
+  endif()
+endif()
+execute_process(COMMAND "${CMAKE_COMMAND}" --build "${build_dir}" --target rcc -j "${JOBS}" RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "package.cmake: building rcc for ${ARCH} failed")
+endif()
+
+set(stage "${WORK_DIR}/stage")
+file(REMOVE_RECURSE "${stage}")
+file(MAKE_DIRECTORY "${stage}")
+file(COPY_FILE "${build_dir}/rcc" "${stage}/bootstrap")
+file(CHMOD "${stage}/bootstrap" PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
+     WORLD_READ WORLD_EXECUTE)
+# A fixed mtime and no extra fields (-X) make the zip a function of the binary alone.
+execute_process(COMMAND "${CMAKE_COMMAND}" -E env TZ=UTC touch -t 198001010000.00 "${stage}/bootstrap"
+                RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "package.cmake: touch failed")
+endif()
+file(REMOVE "${ZIP}.tmp")
+execute_process(COMMAND "${CMAKE_COMMAND}" -E env TZ=UTC zip -X -D -q -9 "${ZIP}.tmp" bootstrap
+                WORKING_DIRECTORY "${stage}" RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "package.cmake: zip failed")
+endif()
+file(RENAME "${ZIP}.tmp" "${ZIP}")
+file(MAKE_DIRECTORY "${DIST_DIR}")
+get_filename_component(zip_name "${ZIP}" NAME)
+file(COPY_FILE "${ZIP}" "${DIST_DIR}/${zip_name}")
+file(SIZE "${ZIP}" zip_size)
+message(STATUS "lambda package ${ARCH}: ${DIST_DIR}/${zip_name} (${zip_size} bytes)")

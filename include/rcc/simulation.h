@@ -151,8 +151,14 @@ struct MinuteSample {
   std::int64_t true_active = 0;       // cache run: the environment's true active runners
   std::int64_t cached_active = 0;     // cache run: active entries of the environment in the table
   std::int64_t baseline_true_active = 0;
-  std::int64_t ec2_calls_baseline = 0;
-  std::int64_t ec2_calls_cache = 0;
+  // DescribeInstances sent in this minute by one strategy.
+  struct Ec2Load {
+    std::int64_t requests = 0;  // all of them, throttled attempts included
+    std::int64_t listings = 0;  // of which filtered listings (the slow kind); the rest are by instance id
+    double busy_s = 0;          // modelled time EC2 spent answering them
+  };
+  Ec2Load ec2_baseline;
+  Ec2Load ec2_cache;
   std::int64_t decisions_baseline = 0;
   std::int64_t decisions_cache = 0;
   std::int64_t fallbacks = 0;

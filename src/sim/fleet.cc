@@ -107,7 +107,7 @@ const std::set<std::int64_t>* SimFleet::live_with_owner_tag(std::string_view own
 }
 
 SimEc2::SimEc2(SimFleet& fleet, const SimulationOptions& options, std::uint64_t seed,
-               std::vector<std::int64_t>* per_minute)
+               std::vector<Ec2MinuteLoad>* per_minute)
     : fleet_(fleet),
       options_(options),
       random_(seed, Stream::kEc2, 2),
@@ -127,9 +127,14 @@ bool SimEc2::send_request(bool by_id) {
     ++requests_sent_;
     ++tally_.requests[p];
     if (by_id) ++tally_.by_id_requests;
+    current_minute_ = nullptr;
     if (per_minute_ != nullptr) {
       const auto minute = static_cast<std::size_t>(std::max<std::int64_t>(0, clock_ms_ / 60000));
-      if (minute < per_minute_->size()) ++(*per_minute_)[minute];
+      if (minute < per_minute_->size()) {
+        current_minute_ = &(*per_minute_)[minute];
+        ++current_minute_->requests;
+        if (!by_id) ++current_minute_->listings;
+      }
     }
     if (tokens_ >= 1.0) {
       tokens_ -= 1.0;
@@ -140,7 +145,7 @@ bool SimEc2::send_request(bool by_id) {
     const double cap = std::min(options_.ec2_backoff_cap_ms, options_.ec2_backoff_base_ms * std::ldexp(1.0, attempt));
     const auto wait = static_cast<std::int64_t>(50 + random_.uniform(0, cap));
     clock_ms_ += wait;
-    tally_.busy_ms += 50;
+    charge(50);
     if (attempt + 1 >= options_.ec2_max_attempts) {
       ++tally_.failed_calls;
       return false;
@@ -171,6 +176,11 @@ bool SimEc2::matches(const SimInstance& instance, const std::vector<Ec2Filter>& 
   return true;
 }
 
+void SimEc2::charge(std::int64_t ms) {
+  tally_.busy_ms += ms;
+  if (current_minute_ != nullptr) current_minute_->busy_ms += ms;
+}
+
 Ec2Instance SimEc2::view(const SimInstance& instance) const {
   return Ec2Instance{instance.id, instance.state, instance.tags, instance.launch_ms};
 }
@@ -179,7 +189,7 @@ Result<Ec2Instance> SimEc2::describe_instance(std::string_view instance_id) {
   if (!send_request(true)) return Status::Throttled("RequestLimitExceeded: Request limit exceeded.");
   const double latency = random_.uniform(options_.ec2_by_id_min_ms, options_.ec2_by_id_max_ms);
   clock_ms_ += static_cast<std::int64_t>(latency);
-  tally_.busy_ms += static_cast<std::int64_t>(latency);
+  charge(static_cast<std::int64_t>(latency));
   const std::int64_t index = instance_index_of(instance_id);
   if (index < 0 || index >= fleet_.size() || !matches(fleet_.instance(index), {})) {
     return Status::NotFound("InvalidInstanceID.NotFound: The instance ID '" + std::string(instance_id) +
@@ -244,7 +254,7 @@ Result<std::vector<Ec2Instance>> SimEc2::describe_instances(const std::vector<Ec
                 random_.lognormal(1.0, options_.ec2_jitter_sigma);
     }
     clock_ms_ += static_cast<std::int64_t>(latency);
-    tally_.busy_ms += static_cast<std::int64_t>(latency);
+    charge(static_cast<std::int64_t>(latency));
     for (std::size_t i = next; i < next + page; ++i) out.push_back(view(fleet_.instance(hits[i])));
     next += page;
   } while (next < hits.size());

@@ -96,11 +96,18 @@ struct Ec2Tally {
   std::int64_t busy_ms = 0;                   // total modelled latency of the requests
 };
 
+// EC2 load of one minute of virtual time, by the minute a request was sent.
+struct Ec2MinuteLoad {
+  std::int64_t requests = 0;  // every request, throttled attempts included
+  std::int64_t listings = 0;  // of which filtered listings (the slow kind)
+  std::int64_t busy_ms = 0;   // modelled latency of those requests
+};
+
 class SimEc2 : public Ec2 {
  public:
-  // `per_minute` receives one count per request at the minute it was sent (may be null).
+  // `per_minute` receives the load of each request at the minute it was sent (may be null).
   SimEc2(SimFleet& fleet, const SimulationOptions& options, std::uint64_t seed,
-         std::vector<std::int64_t>* per_minute);
+         std::vector<Ec2MinuteLoad>* per_minute);
 
   // Sets the virtual clock the next requests start at, and whom they are made for.
   void begin(std::int64_t now_ms, Ec2Purpose purpose) {
@@ -125,11 +132,14 @@ class SimEc2 : public Ec2 {
   // Whether `instance` passes every filter at the clock.
   bool matches(const SimInstance& instance, const std::vector<Ec2Filter>& filters) const;
   Ec2Instance view(const SimInstance& instance) const;
+  // Charges `ms` of modelled latency to the tally and to the minute of the last request sent.
+  void charge(std::int64_t ms);
 
   SimFleet& fleet_;
   const SimulationOptions& options_;
   SimRandom random_;
-  std::vector<std::int64_t>* per_minute_;
+  std::vector<Ec2MinuteLoad>* per_minute_;
+  Ec2MinuteLoad* current_minute_ = nullptr;  // the minute of the last request sent, when tracked
   std::int64_t clock_ms_ = 0;
   Ec2Purpose purpose_ = Ec2Purpose::kScaleUp;
   double tokens_;

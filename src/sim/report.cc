@@ -296,12 +296,15 @@ std::string simulation_table(const SimulationResult& r) {
 std::string simulation_csv(const SimulationResult& r) {
   std::ostringstream out;
   out << "minute,hour,true_active,cached_active,cache_error,baseline_true_active,ec2_calls_baseline,"
-         "ec2_calls_cache,decisions_baseline,decisions_cache,fallbacks\n";
+         "ec2_calls_cache,ec2_listings_baseline,ec2_listings_cache,ec2_busy_s_baseline,ec2_busy_s_cache,"
+         "decisions_baseline,decisions_cache,fallbacks\n";
   for (const auto& m : r.minutes) {
     out << m.minute << ',' << format("%.3f", static_cast<double>(m.minute) / 60.0) << ',' << m.true_active << ','
         << m.cached_active << ',' << (m.cached_active - m.true_active) << ',' << m.baseline_true_active << ','
-        << m.ec2_calls_baseline << ',' << m.ec2_calls_cache << ',' << m.decisions_baseline << ','
-        << m.decisions_cache << ',' << m.fallbacks << '\n';
+        << m.ec2_baseline.requests << ',' << m.ec2_cache.requests << ',' << m.ec2_baseline.listings << ','
+        << m.ec2_cache.listings << ',' << format("%.3f", m.ec2_baseline.busy_s) << ','
+        << format("%.3f", m.ec2_cache.busy_s) << ',' << m.decisions_baseline << ',' << m.decisions_cache << ','
+        << m.fallbacks << '\n';
   }
   return out.str();
 }
@@ -309,12 +312,12 @@ std::string simulation_csv(const SimulationResult& r) {
 std::string simulation_svg(const SimulationResult& r) {
   const double width = 960;
   const double height = 640;
-  std::vector<double> true_active, cached, calls_baseline, calls_cache;
+  std::vector<double> true_active, cached, busy_baseline, busy_cache;
   for (const auto& m : r.minutes) {
     true_active.push_back(static_cast<double>(m.true_active));
     cached.push_back(static_cast<double>(m.cached_active));
-    calls_baseline.push_back(static_cast<double>(m.ec2_calls_baseline));
-    calls_cache.push_back(static_cast<double>(m.ec2_calls_cache));
+    busy_baseline.push_back(m.ec2_baseline.busy_s);
+    busy_cache.push_back(m.ec2_cache.busy_s);
   }
   std::ostringstream svg;
   svg << format("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
@@ -334,9 +337,10 @@ std::string simulation_svg(const SimulationResult& r) {
   panel(svg, 80, 70, 850, 270, r.options.hours, "Active runners: true (EC2) vs cached (table)", "active runners",
         {Series{"true active runners", "#1f77b4", "", true_active},
          Series{"cached count (DynamoDB table)", "#ff7f0e", "5,3", cached}});
-  panel(svg, 80, 410, 850, 170, r.options.hours, "EC2 DescribeInstances requests per minute", "requests / min",
-        {Series{"baseline: DescribeInstances per decision", "#d62728", "", calls_baseline},
-         Series{"cache: lookups, reconcile, fallbacks", "#2ca02c", "", calls_cache}});
+  panel(svg, 80, 410, 850, 170, r.options.hours, "EC2 DescribeInstances work per minute (modelled seconds)",
+        "EC2 seconds / min",
+        {Series{"baseline: a filtered listing per decision", "#d62728", "", busy_baseline},
+         Series{"cache: tag lookups by id, reconcile, fallbacks", "#2ca02c", "", busy_cache}});
   svg << format("<text x=\"%.1f\" y=\"%.1f\" class=\"label\" text-anchor=\"middle\">hours since midnight (the window holds one day/night cycle)</text>\n",
                 80 + 850 / 2.0, 628.0);
   svg << "</svg>\n";

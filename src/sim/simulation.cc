@@ -107,9 +107,9 @@ class Run {
         figures_(strategy == Strategy::kBaseline ? result.baseline : result.cache),
         progress_(progress),
         minutes_((workload.end_ms + 59999) / 60000),
-        calls_per_minute_(static_cast<std::size_t>(minutes_), 0),
+        ec2_per_minute_(static_cast<std::size_t>(minutes_)),
         fleet_(owner_keys(workload), static_cast<std::int64_t>(options.ec2_visibility_mean_ms), options.seed),
-        ec2_(fleet_, options, options.seed + (strategy == Strategy::kCache ? 1 : 0), &calls_per_minute_),
+        ec2_(fleet_, options, options.seed + (strategy == Strategy::kCache ? 1 : 0), &ec2_per_minute_),
         dynamo_random_(options.seed, Stream::kDynamo, 0),
         delivery_random_(options.seed, Stream::kDelivery, 0),
         queues_(workload.owners.size()),
@@ -517,8 +517,11 @@ class Run {
     figures_.job_wait = latency_figures(std::move(job_wait_));
     for (std::int64_t m = 0; m < minutes_; ++m) {
       MinuteSample& sample = result_.minutes[static_cast<std::size_t>(m)];
-      (strategy_ == Strategy::kBaseline ? sample.ec2_calls_baseline : sample.ec2_calls_cache) =
-          calls_per_minute_[static_cast<std::size_t>(m)];
+      const sim::Ec2MinuteLoad& load = ec2_per_minute_[static_cast<std::size_t>(m)];
+      MinuteSample::Ec2Load& out = strategy_ == Strategy::kBaseline ? sample.ec2_baseline : sample.ec2_cache;
+      out.requests = load.requests;
+      out.listings = load.listings;
+      out.busy_s = static_cast<double>(load.busy_ms) / 1000.0;
     }
   }
 
@@ -529,7 +532,7 @@ class Run {
   StrategyFigures& figures_;
   const std::function<void(double)>& progress_;
   std::int64_t minutes_;
-  std::vector<std::int64_t> calls_per_minute_;
+  std::vector<sim::Ec2MinuteLoad> ec2_per_minute_;
   SimFleet fleet_;
   SimEc2 ec2_;
   SimRandom dynamo_random_;

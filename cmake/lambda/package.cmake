@@ -2,7 +2,7 @@
 # -DGENERATOR=.. [-DJOBS=2] -P package.cmake`.
 #
 # 1. Configures (once) a nested build of this source tree in WORK_DIR/build with the package settings:
-#    tests and benchmarks off, RCC_LAMBDA_PACKAGE_BUILD=ON, -O2 with per-function sections, static
+#    tests and benchmarks off, RCC_LAMBDA_PACKAGE_BUILD=ON, -Os with per-function sections, static
 #    libstdc++/OpenSSL/pugixml through the Find modules in cmake/lambda/, libgcc_s left dynamic, stripped.
 #    arm64 adds the toolchain file and a directory of symlinks to the arch-independent headers.
 # 2. Builds only the `rcc` target there.
@@ -22,7 +22,9 @@ endif()
 set(build_dir "${WORK_DIR}/build")
 set(args
   -DCMAKE_BUILD_TYPE=Release
-  "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG"
+  # -Os: measured against -O2 on x86_64, the zip is 12% smaller (2.55 vs 2.90 MB) for the same cold start
+  # (1.25 ms) and ~20 us more CPU per invocation (0.20 vs 0.18 ms), well inside the 3 MB budget.
+  "-DCMAKE_CXX_FLAGS_RELEASE=-Os -DNDEBUG"
   -DRCC_BUILD_TESTS=OFF
   -DRCC_BUILD_BENCH=OFF
   -DRCC_LAMBDA_PACKAGE_BUILD=ON

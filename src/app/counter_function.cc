@@ -203,10 +203,12 @@ Result<std::string> CounterFunction::handle_scheduled_event(const ScheduledEvent
     log_.error("meta read failed", {{"outcome", "failed"}, {"error", meta.status().to_string()}});
     return meta.status();
   }
-  const std::optional<std::int64_t> reconciled_ms = meta->has_value() ? (*meta)->reconciled_ms : std::nullopt;
+  // A plain flag and value rather than an optional: GCC 12 at -Os warns (falsely) of an uninitialized read.
+  const bool reconciled_before = meta->has_value() && (*meta)->reconciled_ms.has_value();
+  const std::int64_t reconciled_ms = reconciled_before ? *(*meta)->reconciled_ms : 0;
   const std::int64_t interval_ms = config_.reconcile_interval_s * 1000;
-  if (reconciled_ms && now_ms - *reconciled_ms < interval_ms) {
-    log_.info("heartbeat", {{"outcome", "heartbeat"}, {"reconcile_due_in_ms", *reconciled_ms + interval_ms - now_ms}});
+  if (reconciled_before && now_ms - reconciled_ms < interval_ms) {
+    log_.info("heartbeat", {{"outcome", "heartbeat"}, {"reconcile_due_in_ms", reconciled_ms + interval_ms - now_ms}});
     return summary({}, {{"heartbeat_ms", now_ms}, {"reconciled", 0}});
   }
 

@@ -79,7 +79,8 @@ class CounterFunction {
   //   lookup or write failure that survived the clients' retries, which must fail the invocation.
   // - Schedule tick: stamps the heartbeat, reads the meta item and, when never reconciled or
   //   now - reconciled_ms >= reconcile_interval_s * 1000, runs reconcile (one of them per tick).
-  //   Returns {"heartbeat_ms":..,"reconciled":bool,...}; or the store/EC2 failure.
+  //   Returns {"heartbeat_ms":..,"reconciled":0|1} plus, after a reconcile, "added", "removed" and
+  //   "left_for_grace"; or the store/EC2 failure.
   // - Malformed or foreign payload: logs the reason, returns {"ignored":<reason>} (acknowledged).
   // Every invocation also stamps the heartbeat when kHeartbeatIntervalMs passed since this process last
   // did; a failed stamp is logged and, outside a schedule tick, does not fail the invocation.

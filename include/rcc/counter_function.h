@@ -82,8 +82,9 @@ class CounterFunction {
   //   Returns {"heartbeat_ms":..,"reconciled":0|1} plus, after a reconcile, "added", "removed" and
   //   "left_for_grace"; or the store/EC2 failure.
   // - Malformed or foreign payload: logs the reason, returns {"ignored":<reason>} (acknowledged).
-  // Every invocation also stamps the heartbeat when kHeartbeatIntervalMs passed since this process last
-  // did; a failed stamp is logged and, outside a schedule tick, does not fail the invocation.
+  // Every invocation that succeeds (malformed ones included) also stamps the heartbeat when
+  // kHeartbeatIntervalMs passed since this process last did; a failed stamp is logged and, outside a
+  // schedule tick, does not fail the invocation.
   Result<std::string> handle(std::string_view request_id, std::string_view payload);
 
   const CounterFunctionStats& stats() const { return stats_; }

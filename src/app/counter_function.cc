@@ -138,6 +138,12 @@ Result<std::string> CounterFunction::handle(std::string_view request_id, std::st
   } else {
     result = handle_scheduled_event(std::get<ScheduledEvent>(*event), now_ms);
   }
+  // A handled invocation proves the pipeline alive (a tick stamped already). The event is in the table;
+  // a failed stamp only delays the proof to a later invocation.
+  if (result.ok() && (!last_heartbeat_ms_ || now_ms - *last_heartbeat_ms_ >= kHeartbeatIntervalMs)) {
+    const Status stamped = stamp_heartbeat(now_ms);
+    if (!stamped.ok()) log_.warn("heartbeat failed", {{"error", stamped.to_string()}});
+  }
 
   if (!result.ok()) {
     ++stats_.failures;
@@ -178,12 +184,6 @@ Result<std::string> CounterFunction::handle_instance_event(const InstanceEvent& 
                               {"tag_lookup", report->tag_lookup},
                               {"store_round_trips", report->store_round_trips},
                               {"event_id", event.event_id}});
-
-  if (!last_heartbeat_ms_ || now_ms - *last_heartbeat_ms_ >= kHeartbeatIntervalMs) {
-    // The event is in the table; a failed stamp only delays the proof of life to the next invocation.
-    const Status stamped = stamp_heartbeat(now_ms);
-    if (!stamped.ok()) log_.warn("heartbeat failed", {{"error", stamped.to_string()}});
-  }
   return summary({{"outcome", outcome}, {"instance_id", event.instance_id}, {"key", key}});
 }
 

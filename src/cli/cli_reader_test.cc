@@ -205,6 +205,10 @@ TEST_F(CliReaderTest, EveryCommandHasACompleteHelp) {
         "RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS", "ENVIRONMENT_FILTER", "RECONCILE_INTERVAL_S", "Exit status"}},
       {"inspect", {"--table", "--environment", "--key", "--active", "--json", "--endpoint-url", "Exit status"}},
       {"reconcile", {"--table", "--environment", "--dry-run", "--json", "--grace-ms", "--ttl-seconds", "Exit status"}},
+      {"handle",
+       {"--table", "--environment", "--event", "--ttl-seconds", "--log-level", "--metrics-namespace",
+        "--stale-threshold-ms", "--reconcile-interval-s", "--endpoint-url", "TTL_SECONDS", "LOG_LEVEL",
+        "METRICS_NAMESPACE", "Exit 0"}},
   };
   for (const auto& [command, flags] : expected) {
     RccRun help = rcc(command + " --help");
@@ -282,6 +286,52 @@ TEST_F(CliReaderTest, ReconcileDryRunFindsThenReconcileRepairs) {
   const json answer = json::parse(count.out);
   EXPECT_EQ(answer["source"], "cache") << count.out;
   EXPECT_EQ(answer["count"], 2);
+}
+
+// `rcc handle` runs one event through the counter function's handler, like one Lambda invocation.
+TEST_F(CliReaderTest, HandleAppliesOneEventLikeTheFunction) {
+  ec2_->launch(Ec2Instance{instance_id(7), InstanceState::kPending, runner_tags("prod", "Org", "acme"), 0});
+  auto write_event = [](const std::string& name, const std::string& text) {
+    const std::string path = ::testing::TempDir() + "/rcc-handle-" + name + ".json";
+    FILE* f = std::fopen(path.c_str(), "w");
+    EXPECT_NE(f, nullptr);
+    if (f != nullptr) {
+      std::fputs(text.c_str(), f);
+      std::fclose(f);
+    }
+    return path;
+  };
+  const InstanceEvent pending{instance_id(7), InstanceState::kPending, now_ms() / 1000, "e-1"};
+  const std::string event_file = write_event("pending", format_instance_event(pending));
+  const std::string flags = "handle --table " + table_ + " --environment prod ";
+  RccRun applied = rcc(flags + "< " + event_file);
+  ASSERT_EQ(applied.status, 0) << applied.out;
+  EXPECT_NE(applied.out.find("applied"), std::string::npos) << applied.out;
+  EXPECT_EQ(*store_->count_active("prod#Org#acme"), 1);
+  EXPECT_EQ(ec2_->requests(), 1) << "one tag lookup for the new instance";
+
+  RccRun again = rcc(flags + "--event " + event_file);
+  ASSERT_EQ(again.status, 0) << again.out;
+  EXPECT_NE(again.out.find("duplicate_or_late"), std::string::npos) << again.out;
+  EXPECT_EQ(*store_->count_active("prod#Org#acme"), 1);
+  EXPECT_EQ(ec2_->requests(), 1) << "a known instance costs no EC2 call";
+
+  RccRun ignored = rcc(flags + "< " + write_event("foreign", R"({"source":"aws.s3"})"));
+  ASSERT_EQ(ignored.status, 0) << ignored.out;
+  EXPECT_NE(ignored.out.find("ignored"), std::string::npos) << ignored.out;
+
+  // A lookup that keeps failing fails the call (the function would be retried), naming the error type.
+  ec2_->launch(Ec2Instance{instance_id(8), InstanceState::kPending, runner_tags("prod", "Org", "acme"), 0});
+  ec2_->fail_next(1000, 500, "InternalError");
+  const InstanceEvent other{instance_id(8), InstanceState::kPending, now_ms() / 1000, "e-2"};
+  RccRun failed = rcc(flags + "< " + write_event("other", format_instance_event(other)), "", /*with_stderr=*/true);
+  EXPECT_EQ(failed.status, 1) << failed.out;
+  EXPECT_NE(failed.out.find("Unavailable"), std::string::npos) << failed.out;
+  EXPECT_EQ(*store_->get(instance_id(8)), std::nullopt) << "a failed lookup must record nothing";
+  ec2_->clear_faults();
+
+  RccRun usage = rcc("handle --table " + table_ + " --environment prod --ttl-seconds 0 < /dev/null");
+  EXPECT_EQ(usage.status, 2);
 }
 
 }  // namespace

@@ -17,5 +17,6 @@ void add_simulate_command(CLI::App& app, int& exit_code);
 void add_count_command(CLI::App& app, int& exit_code);
 void add_inspect_command(CLI::App& app, int& exit_code);
 void add_reconcile_command(CLI::App& app, int& exit_code);
+void add_handle_command(CLI::App& app, int& exit_code);
 
 }  // namespace rcc::cli

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   rcc::cli::add_count_command(app, exit_code);
   rcc::cli::add_inspect_command(app, exit_code);
   rcc::cli::add_reconcile_command(app, exit_code);
+  rcc::cli::add_handle_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

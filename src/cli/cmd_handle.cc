@@ -1,0 +1,114 @@
+// rcc handle: one EventBridge event from stdin (or a file) through the counter function's handler, the
+// same code path as an invocation of the Lambda function, against the real table and EC2.
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "cmd_cache_flags.h"
+#include "commands.h"
+#include "rcc/counter_function.h"
+#include "rcc/credentials.h"
+#include "rcc/lambda_runtime.h"
+#include "rcc/log.h"
+#include "rcc/metrics.h"
+#include "rcc/tag_source.h"
+
+namespace rcc::cli {
+namespace {
+
+struct HandleFlags {
+  CacheFlags cache;
+  std::int64_t ttl_seconds = 86400;
+  std::string log_level = "info";
+  std::string metrics_namespace = "RunnerCountCache";
+  std::string event = "-";
+};
+
+// The function's configuration from the flags, validated by the same parser the Lambda function uses.
+Result<CounterFunctionConfig> function_config(const HandleFlags& flags) {
+  return config_from_env(map_env({
+      {"RUNNER_COUNT_CACHE_TABLE_NAME", flags.cache.table},
+      {"RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS", std::to_string(flags.cache.stale_threshold_ms)},
+      {"ENVIRONMENT_FILTER", flags.cache.environment},
+      {"RECONCILE_INTERVAL_S", std::to_string(flags.cache.reconcile_interval_s)},
+      {"TTL_SECONDS", std::to_string(flags.ttl_seconds)},
+      {"LOG_LEVEL", flags.log_level},
+      {"METRICS_NAMESPACE", flags.metrics_namespace},
+  }));
+}
+
+int run_handle(const HandleFlags& flags) {
+  auto config = function_config(flags);
+  if (!config.ok()) {
+    std::cerr << "rcc handle: " << config.status().message() << '\n';
+    return 2;
+  }
+  std::string payload;
+  if (flags.event == "-") {
+    payload.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else {
+    std::ifstream in(flags.event, std::ios::binary);
+    if (!in) {
+      std::cerr << "rcc handle: cannot open " << flags.event << '\n';
+      return 2;
+    }
+    payload.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+
+  auto aws = connect_aws(flags.cache);
+  if (!aws.ok()) {
+    std::cerr << "rcc handle: " << aws.status().message() << '\n';
+    return 1;
+  }
+  AwsHandles& handles = **aws;
+  Ec2TagSource tags(*handles.ec2, Ec2TagSource::Options{},
+                    [](std::int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); });
+  // Logs and metrics go to stderr, so stdout carries only the handler's response.
+  const LogSink to_stderr = [](std::string_view line) { std::cerr << line << '\n'; };
+  Logger log(config->log_level, to_stderr);
+  Metrics metrics(config->metrics_namespace, {{"Environment", config->environment}}, to_stderr);
+  CounterFunction function(*config, *handles.store, *handles.ec2, tags, log, metrics, wall_clock_ms);
+
+  auto response = function.handle("rcc-handle", payload);
+  if (!response.ok()) {
+    const FunctionError error = function_error(response.status());
+    std::cerr << "rcc handle: " << error.type << ": " << error.message << '\n';
+    return 1;
+  }
+  std::cout << *response << '\n';
+  return 0;
+}
+
+}  // namespace
+
+void add_handle_command(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<HandleFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "handle",
+      "Apply one EventBridge event (read from stdin, or --event FILE) through the counter function's\n"
+      "handler, the same code path as one Lambda invocation: an EC2 state change is applied to the table\n"
+      "(tags looked up in EC2 for an instance the table does not know), a Scheduled Event stamps the\n"
+      "heartbeat and reconciles when due, anything else is acknowledged as ignored. Prints the handler's\n"
+      "JSON response on stdout; logs and metrics go to stderr. Exit 0 when handled, 1 when the handler\n"
+      "failed (the Lambda function would fail the invocation so that it is retried), 2 on usage errors.");
+  add_cache_flags(cmd, flags->cache, /*environment_required=*/true, CacheFlagSet::kWithFreshness);
+  cmd->add_option("--ttl-seconds", flags->ttl_seconds, "TTL of inactive and non-runner items (TTL_SECONDS)")
+      ->envname("TTL_SECONDS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--log-level", flags->log_level, "debug, info, warn or error (LOG_LEVEL)")
+      ->envname("LOG_LEVEL")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  cmd->add_option("--metrics-namespace", flags->metrics_namespace, "CloudWatch EMF namespace (METRICS_NAMESPACE)")
+      ->envname("METRICS_NAMESPACE")
+      ->capture_default_str();
+  cmd->add_option("--event", flags->event, "File holding the event JSON, or - for stdin")->capture_default_str();
+  cmd->callback([flags, &exit_code] { exit_code = run_handle(*flags); });
+}
+
+}  // namespace rcc::cli

@@ -28,6 +28,8 @@ output "cache_config" {
     RUNNER_COUNT_CACHE_TABLE_NAME         = aws_dynamodb_table.cache.name
     RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS = tostring(var.cache_stale_threshold_ms)
     RUNNER_COUNT_CACHE_INDEX_NAME         = local.active_index_name
+    # A reader also treats the cache as stale when no reconcile finished within 3 intervals.
+    RECONCILE_INTERVAL_S = tostring(var.reconcile_interval_minutes * 60)
   }
 }
 

@@ -92,7 +92,7 @@ const OUTPUTS = {
   dynamodb_table: ['arn', 'name'],
   lambda_function: ['arn', 'name'],
   eventbridge_rule: ['arn', 'name'],
-  cache_config: ['RUNNER_COUNT_CACHE_INDEX_NAME', 'RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS', 'RUNNER_COUNT_CACHE_TABLE_NAME'],
+  cache_config: ['RECONCILE_INTERVAL_S', 'RUNNER_COUNT_CACHE_INDEX_NAME', 'RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS', 'RUNNER_COUNT_CACHE_TABLE_NAME'],
   lambda_role: ['arn', 'name'],
   dead_letter_queue: ['arn', 'name', 'url'],
   scale_up_policy_json: null, // a string, not an object
@@ -433,6 +433,7 @@ function checkOutputs(cfg) {
   const cacheConfig = cfg.output.cache_config?.value || {};
   check(cacheConfig.RUNNER_COUNT_CACHE_TABLE_NAME === `\${aws_dynamodb_table.${table}.name}`, `outputs: cache_config.RUNNER_COUNT_CACHE_TABLE_NAME is ${fmt(cacheConfig.RUNNER_COUNT_CACHE_TABLE_NAME)}, expected the table's name`);
   check(cacheConfig.RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS === '${tostring(var.cache_stale_threshold_ms)}', `outputs: cache_config.RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS is ${fmt(cacheConfig.RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS)}, expected tostring(var.cache_stale_threshold_ms)`);
+  check(cacheConfig.RECONCILE_INTERVAL_S === '${tostring(var.reconcile_interval_minutes * 60)}', `outputs: cache_config.RECONCILE_INTERVAL_S is ${fmt(cacheConfig.RECONCILE_INTERVAL_S)}, expected the function's RECONCILE_INTERVAL_S`);
   check(resolveLocals(cfg, cacheConfig.RUNNER_COUNT_CACHE_INDEX_NAME) === 'active', `outputs: cache_config.RUNNER_COUNT_CACHE_INDEX_NAME is ${fmt(cacheConfig.RUNNER_COUNT_CACHE_INDEX_NAME)}, expected the index name "active"`);
   check(/^\$\{data\.aws_iam_policy_document\.[A-Za-z_0-9]+\.json\}$/.test(cfg.output.scale_up_policy_json?.value ?? ''), `outputs: scale_up_policy_json must be a policy document's json, is ${fmt(cfg.output.scale_up_policy_json?.value)}`);
 }

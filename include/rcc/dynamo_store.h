@@ -25,13 +25,20 @@ namespace rcc {
 inline constexpr std::string_view kDynamoTargetPrefix = "DynamoDB_20120810.";
 inline constexpr std::string_view kActiveIndexName = "active";
 
-// Reads a DynamoDB JSON-protocol error: the code is the part of `__type` after '#'. Throttling codes
-// (ProvisionedThroughputExceededException, ThrottlingException, RequestLimitExceeded) -> Throttled;
-// InternalServerError, ServiceUnavailable and any 5xx -> Unavailable; ConditionalCheckFailedException
-// and TransactionConflictException -> InvalidArgument-coded (non-retryable) with that code (DynamoStore
-// turns the former into WriteOutcome::kSuperseded); ResourceNotFoundException -> NotFound;
-// AccessDeniedException, UnrecognizedClientException, MissingAuthenticationToken, InvalidSignatureException,
-// ExpiredTokenException, ... -> PermissionDenied; ValidationException and other 4xx -> InvalidArgument.
+// Reads a DynamoDB JSON-protocol error: the code is the part of `__type` after '#', the message is
+// `message` (or `Message`). The Status it means:
+//   Throttled (retried): ProvisionedThroughputExceededException, ThrottlingException, RequestLimitExceeded,
+//     LimitExceededException, ItemCollectionSizeLimitExceededException.
+//   Unavailable (retried): InternalServerError, InternalFailure, ServiceUnavailable, TransactionConflictException,
+//     ReplicatedWriteConflictException, InvalidEndpointException, and any other 5xx.
+//   InvalidArgument (not retried): ConditionalCheckFailedException (DynamoStore turns it into
+//     WriteOutcome::kSuperseded), ValidationException, SerializationException, UnknownOperationException,
+//     ResourceInUseException, TransactionCanceledException, IdempotentParameterMismatchException, the AWS
+//     common parameter errors, and any other 4xx.
+//   NotFound: ResourceNotFoundException.
+//   PermissionDenied: AccessDeniedException, UnrecognizedClientException, MissingAuthenticationToken(Exception),
+//     IncompleteSignatureException, InvalidSignatureException, ExpiredTokenException, InvalidClientTokenId,
+//     RequestExpired, NotAuthorized, OptInRequired.
 ServiceError parse_dynamodb_error(const HttpResponse& response);
 
 // True when `error` is DynamoDB's answer that a condition expression failed.

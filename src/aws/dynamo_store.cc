@@ -138,7 +138,11 @@ ServiceError parse_dynamodb_error(const HttpResponse& response) {
     error.status = Status::Unavailable(what);
   } else if (contains_code(code, {"ConditionalCheckFailedException", "TransactionCanceledException",
                                   "ValidationException", "SerializationException", "UnknownOperationException",
-                                  "ResourceInUseException", "IdempotentParameterMismatchException"})) {
+                                  "ResourceInUseException", "IdempotentParameterMismatchException",
+                                  // AWS common errors
+                                  "ValidationError", "InvalidAction", "InvalidParameterCombination",
+                                  "InvalidParameterValue", "InvalidQueryParameter", "MalformedQueryString",
+                                  "MissingAction", "MissingParameter"})) {
     error.status = Status::InvalidArgument(what);
   } else if (contains_code(code, {"ResourceNotFoundException", "TableNotFoundException"})) {
     error.status = Status::NotFound(what);

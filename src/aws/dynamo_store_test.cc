@@ -235,18 +235,23 @@ TEST(DynamoErrors, DocumentedCodesAreClassified) {
                            "LimitExceededException", "ItemCollectionSizeLimitExceededException"}) {
     EXPECT_EQ(code_of(400, name), Code::kThrottled) << name;
   }
-  for (const char* name : {"TransactionConflictException", "InvalidEndpointException"}) {
+  for (const char* name : {"TransactionConflictException", "ReplicatedWriteConflictException", "InvalidEndpointException"}) {
     EXPECT_EQ(code_of(400, name), Code::kUnavailable) << name;
   }
   EXPECT_EQ(code_of(500, "InternalServerError"), Code::kUnavailable);
   EXPECT_EQ(code_of(503, "ServiceUnavailable"), Code::kUnavailable);
+  EXPECT_EQ(code_of(500, "InternalFailure"), Code::kUnavailable);
+  EXPECT_EQ(code_of(400, "SomeFutureException"), Code::kInvalidArgument);  // unknown 4xx: not retried
+  EXPECT_EQ(code_of(503, "SomeFutureException"), Code::kUnavailable);      // unknown 5xx: retried
   EXPECT_EQ(code_of(400, "ResourceNotFoundException"), Code::kNotFound);
   for (const char* name : {"AccessDeniedException", "UnrecognizedClientException", "MissingAuthenticationTokenException",
-                           "IncompleteSignatureException", "InvalidSignatureException", "ExpiredTokenException"}) {
+                           "IncompleteSignatureException", "InvalidSignatureException", "ExpiredTokenException",
+                           "InvalidClientTokenId", "RequestExpired", "NotAuthorized", "OptInRequired"}) {
     EXPECT_EQ(code_of(400, name), Code::kPermissionDenied) << name;
   }
   for (const char* name : {"ValidationException", "SerializationException", "ResourceInUseException",
-                           "ConditionalCheckFailedException", "UnknownOperationException"}) {
+                           "ConditionalCheckFailedException", "UnknownOperationException", "InvalidParameterValue",
+                           "MissingParameter", "MalformedQueryString"}) {
     EXPECT_EQ(code_of(400, name), Code::kInvalidArgument) << name;
   }
   // No JSON body at all: the HTTP status decides.

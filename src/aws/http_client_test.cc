@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -203,6 +204,34 @@ TEST(BeastHttpClient, ZeroRequestTimeoutMeansNoDeadline) {
   auto res = client.send({"GET", server.url("/slow"), {}, ""}, {std::chrono::milliseconds(2000), std::chrono::milliseconds(0)});
   ASSERT_TRUE(res.ok()) << res.status().to_string();
   EXPECT_EQ(res->body, "hello");
+}
+
+// A listener whose accept queue is full drops new SYNs, so a connect hangs until the connect timeout.
+TEST(BeastHttpClient, ConnectTimeoutGivesTimeout) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(addr);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &length), 0);
+  ASSERT_EQ(::listen(listener, 0), 0);
+  // Fill the accept queue (never accepted).
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    fillers.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  BeastHttpClient client;
+  auto res = client.send({"GET", "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/", {}, ""},
+                         {std::chrono::milliseconds(300), std::chrono::milliseconds(5000)});
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), Code::kTimeout) << res.status().to_string();
+  for (int fd : fillers) ::close(fd);
+  ::close(listener);
 }
 
 TEST(BeastHttpClient, RefusedConnectionIsUnavailable) {

@@ -2,7 +2,9 @@
 // stopped when the handle is destroyed (or, should the test process die, by the kernel: the child gets
 // SIGKILL when its parent exits).
 //
-// Tests use fake credentials and point AwsClient at endpoint(). Not thread-safe.
+// Tests use fake credentials and point AwsClient at endpoint(). Not thread-safe. Start it from a thread that
+// lives as long as the server (the main thread): Linux delivers the parent-death signal when the thread that
+// forked exits.
 #pragma once
 
 #include <sys/types.h>

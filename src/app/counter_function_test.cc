@@ -7,101 +7,18 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "fakes.h"
 #include "rcc/memory_store.h"
 
 namespace rcc {
 namespace {
 
+using testing::FakeEc2;
+using testing::FaultyStore;
+using testing::runner_tags;
+
 constexpr std::int64_t kT0 = 1700000000;  // event seconds
 constexpr std::int64_t kNowMs = 1700000100000;
-
-Tags runner_tags(const std::string& env, const std::string& type, const std::string& owner) {
-  return Tags{{"ghr:Application", "github-action-runner"}, {"ghr:environment", env}, {"ghr:Type", type},
-              {"ghr:Owner", owner}};
-}
-
-// EC2 over a map: describe by id (NotFound when unknown), describe by the active-runner filters.
-// Fails the next `fail_next` calls with `failure`. Counts requests like EC2 bills them.
-class FakeEc2 : public Ec2 {
- public:
-  Result<Ec2Instance> describe_instance(std::string_view instance_id) override {
-    ++requests_;
-    if (fail_next > 0) {
-      --fail_next;
-      return failure;
-    }
-    auto it = instances.find(std::string(instance_id));
-    if (it == instances.end()) return Status::NotFound("InvalidInstanceID.NotFound");
-    return it->second;
-  }
-
-  Result<std::vector<Ec2Instance>> describe_instances(const std::vector<Ec2Filter>& filters) override {
-    ++requests_;
-    if (fail_next > 0) {
-      --fail_next;
-      return failure;
-    }
-    std::vector<Ec2Instance> out;
-    for (const auto& [id, instance] : instances) {
-      bool match = true;
-      for (const Ec2Filter& f : filters) {
-        std::string value;
-        if (f.name == "instance-state-name") {
-          value = std::string(state_name(instance.state));
-        } else if (f.name == "instance-id") {
-          value = id;
-        } else if (f.name.rfind("tag:", 0) == 0) {
-          auto tag = instance.tags.find(f.name.substr(4));
-          if (tag == instance.tags.end()) {
-            match = false;
-            break;
-          }
-          value = tag->second;
-        }
-        bool any = false;
-        for (const std::string& v : f.values) any = any || v == value;
-        match = match && any;
-      }
-      if (match) out.push_back(instance);
-    }
-    return out;
-  }
-
-  std::int64_t requests_sent() const override { return requests_; }
-
-  void add(const std::string& id, InstanceState state, Tags tags) {
-    instances[id] = Ec2Instance{id, state, std::move(tags), 0};
-  }
-
-  std::map<std::string, Ec2Instance> instances;
-  int fail_next = 0;
-  Status failure = Status::Throttled("RequestLimitExceeded: Request limit exceeded.");
-
- private:
-  std::int64_t requests_ = 0;
-};
-
-// A MemoryStore whose next `fail_writes` apply() calls fail with Unavailable.
-class FailingStore : public Store {
- public:
-  Result<WriteOutcome> apply(const Transition& t) override {
-    if (fail_writes > 0) {
-      --fail_writes;
-      return Status::Unavailable("injected: ServiceUnavailable");
-    }
-    return inner.apply(t);
-  }
-  Result<std::optional<InstanceItem>> get(std::string_view id) override { return inner.get(id); }
-  Result<std::int64_t> count_active(std::string_view key) override { return inner.count_active(key); }
-  Result<std::vector<ActiveEntry>> list_active(std::string_view p) override { return inner.list_active(p); }
-  Result<std::vector<InstanceItem>> list_items() override { return inner.list_items(); }
-  Result<std::optional<MetaItem>> get_meta() override { return inner.get_meta(); }
-  Status stamp_heartbeat(std::int64_t now_ms) override { return inner.stamp_heartbeat(now_ms); }
-  Status record_reconcile(const ReconcileReport& r) override { return inner.record_reconcile(r); }
-
-  MemoryStore inner;
-  int fail_writes = 0;
-};
 
 std::string event_json(const std::string& id, InstanceState state, std::int64_t time_s) {
   return format_instance_event(InstanceEvent{id, state, time_s, "evt-" + id});
@@ -274,7 +191,7 @@ TEST_F(CounterFunctionTest, LookupFailureFailsTheInvocationWithItsCode) {
 }
 
 TEST_F(CounterFunctionTest, StoreWriteFailureFailsTheInvocation) {
-  FailingStore store;
+  FaultyStore store;
   store.fail_writes = 1;
   CounterFunction fn = make(store);
   auto result = fn.handle("r1", event_json("i-0000000000000000a", InstanceState::kRunning, kT0));

@@ -6,115 +6,17 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes.h"
 #include "rcc/memory_store.h"
 
 namespace rcc {
 namespace {
 
+using testing::FakeEc2;
+using testing::FaultyStore;
+using testing::runner_tags;
+
 constexpr std::int64_t kNow = 1'700'000'000'000;
-
-Tags runner_tags(const std::string& env, const std::string& type, const std::string& owner) {
-  return Tags{{"ghr:Application", "github-action-runner"},
-              {"ghr:environment", env},
-              {"ghr:Type", type},
-              {"ghr:Owner", owner}};
-}
-
-// An EC2 inventory that applies the instance-state-name and tag:<key> filters server-side, as EC2 does;
-// fails the next `fail_next` describe_instances calls with `failure`.
-class FakeEc2 : public Ec2 {
- public:
-  Result<Ec2Instance> describe_instance(std::string_view id) override {
-    ++requests;
-    for (const auto& instance : inventory) {
-      if (instance.instance_id == id) return instance;
-    }
-    return Status::NotFound("InvalidInstanceID.NotFound");
-  }
-
-  Result<std::vector<Ec2Instance>> describe_instances(const std::vector<Ec2Filter>& filters) override {
-    ++requests;
-    last_filters = filters;
-    if (fail_next > 0) {
-      --fail_next;
-      return failure;
-    }
-    std::vector<Ec2Instance> out;
-    for (const auto& instance : inventory) {
-      if (matches(instance, filters)) out.push_back(instance);
-    }
-    return out;
-  }
-
-  std::int64_t requests_sent() const override { return requests; }
-
-  void launch(std::string id, InstanceState state, Tags tags) {
-    inventory.push_back(Ec2Instance{std::move(id), state, std::move(tags), 0});
-  }
-
-  std::vector<Ec2Instance> inventory;
-  std::vector<Ec2Filter> last_filters;
-  std::int64_t requests = 0;
-  int fail_next = 0;
-  Status failure = Status::Throttled("RequestLimitExceeded: Request limit exceeded.");
-
- private:
-  static bool matches(const Ec2Instance& instance, const std::vector<Ec2Filter>& filters) {
-    for (const auto& filter : filters) {
-      std::string value;
-      if (filter.name == "instance-state-name") {
-        value = std::string(state_name(instance.state));
-      } else if (filter.name.starts_with("tag:")) {
-        const auto it = instance.tags.find(filter.name.substr(4));
-        if (it == instance.tags.end()) return false;
-        value = it->second;
-      } else {
-        return false;
-      }
-      bool any = false;
-      for (const auto& v : filter.values) any = any || v == value;
-      if (!any) return false;
-    }
-    return true;
-  }
-};
-
-// A MemoryStore whose reads fail on demand and which counts every call.
-class CountingStore : public Store {
- public:
-  Result<WriteOutcome> apply(const Transition& t) override {
-    ++writes;
-    return inner.apply(t);
-  }
-  Result<std::optional<InstanceItem>> get(std::string_view id) override { return inner.get(id); }
-  Result<std::int64_t> count_active(std::string_view key) override {
-    ++count_reads;
-    if (fail_count) return Status::Unavailable("injected: index read failed");
-    return inner.count_active(key);
-  }
-  Result<std::vector<ActiveEntry>> list_active(std::string_view p) override { return inner.list_active(p); }
-  Result<std::vector<InstanceItem>> list_items() override { return inner.list_items(); }
-  Result<std::optional<MetaItem>> get_meta() override {
-    ++meta_reads;
-    if (fail_meta) return Status::NotFound("injected: ResourceNotFoundException: table not found");
-    return inner.get_meta();
-  }
-  Status stamp_heartbeat(std::int64_t now_ms) override {
-    ++writes;
-    return inner.stamp_heartbeat(now_ms);
-  }
-  Status record_reconcile(const ReconcileReport& r) override {
-    ++writes;
-    return inner.record_reconcile(r);
-  }
-
-  MemoryStore inner;
-  int writes = 0;
-  int count_reads = 0;
-  int meta_reads = 0;
-  bool fail_meta = false;
-  bool fail_count = false;
-};
 
 const RunnerKey kKey{"prod", "Org", "acme"};
 
@@ -141,7 +43,7 @@ class ReaderTest : public ::testing::Test {
     return RunnerCountReader(store_, ec2_, options, [this] { return now_; });
   }
 
-  CountingStore store_;
+  FaultyStore store_;
   FakeEc2 ec2_;
   std::int64_t now_ = kNow;
 };
@@ -265,13 +167,13 @@ TEST_F(ReaderTest, FreshCacheAnswersWithoutEc2) {
   EXPECT_EQ(answer->reason, FallbackReason::kNone);
   EXPECT_EQ(answer->age_ms, 1000);
   EXPECT_FALSE(answer->memoized);
-  EXPECT_EQ(ec2_.requests, 0);
+  EXPECT_EQ(ec2_.requests_sent(), 0);
   EXPECT_EQ(store_.writes, 0);
   EXPECT_EQ(r.stats().cache_answers, 1);
 }
 
 TEST_F(ReaderTest, EachStalenessCauseFallsBackAndSaysWhich) {
-  ec2_.launch("i-00000001", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
+  ec2_.add("i-00000001", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
   table_runner("i-00000009", kKey);  // the cache says 1 as well, but must not be used
   table_runner("i-0000000a", kKey);
   auto r = reader();
@@ -299,7 +201,7 @@ TEST_F(ReaderTest, EachStalenessCauseFallsBackAndSaysWhich) {
   EXPECT_EQ(overdue->source, CountSource::kEc2);
   EXPECT_EQ(overdue->age_ms, 0);
 
-  EXPECT_EQ(ec2_.requests, 3);
+  EXPECT_EQ(ec2_.requests_sent(), 3);
   EXPECT_EQ(store_.writes, 0);
   EXPECT_EQ(r.stats().fallbacks.at(FallbackReason::kMetaMissing), 1);
   EXPECT_EQ(r.stats().fallbacks.at(FallbackReason::kHeartbeatStale), 1);
@@ -308,8 +210,8 @@ TEST_F(ReaderTest, EachStalenessCauseFallsBackAndSaysWhich) {
 
 TEST_F(ReaderTest, BoundariesThroughTheReader) {
   table_runner("i-00000001", kKey);
-  ec2_.launch("i-00000002", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
-  ec2_.launch("i-00000003", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
+  ec2_.add("i-00000002", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
+  ec2_.add("i-00000003", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
   ReaderOptions o;
   o.stale_threshold_ms = 60000;
   o.reconcile_interval_ms = 300000;
@@ -337,7 +239,7 @@ TEST_F(ReaderTest, BoundariesThroughTheReader) {
     EXPECT_EQ(answer->count, c.count);
     EXPECT_EQ(answer->age_ms, c.heartbeat_age);
   }
-  EXPECT_EQ(ec2_.requests, 2);
+  EXPECT_EQ(ec2_.requests_sent(), 2);
   EXPECT_EQ(store_.writes, 0);
 }
 
@@ -350,7 +252,7 @@ TEST_F(ReaderTest, StaleMetaSkipsTheIndexReadOnOneStore) {
 }
 
 TEST_F(ReaderTest, MetaReadFailureFallsBack) {
-  ec2_.launch("i-00000001", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
+  ec2_.add("i-00000001", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
   store_.fail_meta = true;
   auto r = reader();
   auto answer = r.count(kKey);
@@ -383,12 +285,12 @@ TEST_F(ReaderTest, FallbackSendsOnlyStateAndEnvironmentFilters) {
 }
 
 TEST_F(ReaderTest, FallbackEqualsEc2TruthAmongOtherInstances) {
-  ec2_.launch("i-00000001", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
-  ec2_.launch("i-00000002", InstanceState::kPending, runner_tags("prod", "Org", "acme"));
-  ec2_.launch("i-00000003", InstanceState::kTerminated, runner_tags("prod", "Org", "acme"));
-  ec2_.launch("i-00000004", InstanceState::kRunning, runner_tags("prod", "Org", "acme-two"));
-  ec2_.launch("i-00000005", InstanceState::kRunning, runner_tags("staging", "Org", "acme"));
-  ec2_.launch("i-00000006", InstanceState::kRunning, Tags{{"ghr:environment", "prod"}});
+  ec2_.add("i-00000001", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
+  ec2_.add("i-00000002", InstanceState::kPending, runner_tags("prod", "Org", "acme"));
+  ec2_.add("i-00000003", InstanceState::kTerminated, runner_tags("prod", "Org", "acme"));
+  ec2_.add("i-00000004", InstanceState::kRunning, runner_tags("prod", "Org", "acme-two"));
+  ec2_.add("i-00000005", InstanceState::kRunning, runner_tags("staging", "Org", "acme"));
+  ec2_.add("i-00000006", InstanceState::kRunning, Tags{{"ghr:environment", "prod"}});
   auto r = reader();
   auto answer = r.count(kKey);
   ASSERT_TRUE(answer.ok());
@@ -429,7 +331,7 @@ TEST_F(ReaderTest, InvalidKeyIsRejectedWithoutRequests) {
   EXPECT_FALSE(r.count(RunnerKey{"", "Org", "acme"}).ok());
   EXPECT_FALSE(r.count(RunnerKey{"prod", "Org", ""}).ok());
   EXPECT_EQ(store_.meta_reads, 0);
-  EXPECT_EQ(ec2_.requests, 0);
+  EXPECT_EQ(ec2_.requests_sent(), 0);
 }
 
 TEST_F(ReaderTest, MemoOffByDefault) {
@@ -488,7 +390,7 @@ TEST_F(ReaderTest, MemoAlsoSparesEc2) {
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->source, CountSource::kEc2);
   EXPECT_TRUE(again->memoized);
-  EXPECT_EQ(ec2_.requests, 1);
+  EXPECT_EQ(ec2_.requests_sent(), 1);
 }
 
 TEST_F(ReaderTest, FailuresAreNotMemoized) {
@@ -498,14 +400,14 @@ TEST_F(ReaderTest, FailuresAreNotMemoized) {
   auto r = reader(o);
   EXPECT_FALSE(r.count(kKey).ok());
   EXPECT_TRUE(r.count(kKey).ok());
-  EXPECT_EQ(ec2_.requests, 2);
+  EXPECT_EQ(ec2_.requests_sent(), 2);
 }
 
 // A store handle whose get_meta waits until the other handle's count_active has started: the reader
 // deadlocks (and the wait gives up, failing the read) unless the two reads really are in flight together.
-class RendezvousStore : public CountingStore {
+class RendezvousStore : public FaultyStore {
  public:
-  explicit RendezvousStore(CountingStore& table) : table_(table) {}
+  explicit RendezvousStore(FaultyStore& table) : table_(table) {}
 
   Result<std::int64_t> count_active(std::string_view key) override {
     {
@@ -537,7 +439,7 @@ class RendezvousStore : public CountingStore {
   }
 
  private:
-  CountingStore& table_;
+  FaultyStore& table_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::condition_variable meta_started_cv_;
@@ -545,7 +447,7 @@ class RendezvousStore : public CountingStore {
   bool meta_started_ = false;
 };
 
-class MetaHandle : public CountingStore {
+class MetaHandle : public FaultyStore {
  public:
   explicit MetaHandle(RendezvousStore& rendezvous) : rendezvous_(rendezvous) {}
   Result<std::optional<MetaItem>> get_meta() override { return rendezvous_.get_meta_paired(); }
@@ -565,12 +467,12 @@ TEST_F(ReaderTest, MetaAndIndexReadsAreInFlightTogether) {
   EXPECT_EQ(answer->source, CountSource::kCache) << answer->detail;
   EXPECT_EQ(answer->count, 1);
   EXPECT_TRUE(counting.both_overlapped());
-  EXPECT_EQ(ec2_.requests, 0);
+  EXPECT_EQ(ec2_.requests_sent(), 0);
 }
 
 TEST_F(ReaderTest, TwoHandlesStaleMetaStillFallsBack) {
   stamp(60001, 0);
-  CountingStore meta_handle;
+  FaultyStore meta_handle;
   ASSERT_TRUE(meta_handle.inner.stamp_heartbeat(kNow - 60001).ok());
   RunnerCountReader r(store_, meta_handle, ec2_, {}, [this] { return now_; });
   auto answer = r.count(kKey);

@@ -1,63 +1,14 @@
 #include "rcc/reconcile.h"
 
-#include <algorithm>
-
 #include <gtest/gtest.h>
 
+#include "fakes.h"
 #include "rcc/memory_store.h"
 
 namespace rcc {
 namespace {
 
-// EC2 over a map, with the filters reconcile sends; fails every call while `fail` is set.
-class FakeEc2 : public Ec2 {
- public:
-  Result<Ec2Instance> describe_instance(std::string_view id) override {
-    ++requests_;
-    const auto it = instances.find(std::string(id));
-    if (it == instances.end()) return Status::NotFound("InvalidInstanceID.NotFound");
-    return it->second;
-  }
-
-  Result<std::vector<Ec2Instance>> describe_instances(const std::vector<Ec2Filter>& filters) override {
-    ++requests_;
-    if (fail) return Status::Throttled("RequestLimitExceeded");
-    std::vector<Ec2Instance> out;
-    for (const auto& [id, instance] : instances) {
-      bool match = true;
-      for (const auto& filter : filters) {
-        std::string value;
-        if (filter.name == "instance-id") {
-          value = id;
-        } else if (filter.name == "instance-state-name") {
-          value = std::string(state_name(instance.state));
-        } else if (filter.name.starts_with("tag:")) {
-          const auto tag = instance.tags.find(filter.name.substr(4));
-          if (tag == instance.tags.end()) {
-            match = false;
-            break;
-          }
-          value = tag->second;
-        }
-        match = match && std::find(filter.values.begin(), filter.values.end(), value) != filter.values.end();
-      }
-      if (match) out.push_back(instance);
-    }
-    return out;
-  }
-
-  std::int64_t requests_sent() const override { return requests_; }
-
-  void add(const std::string& id, InstanceState state, Tags tags, std::int64_t launch_ms = 0) {
-    instances[id] = Ec2Instance{id, state, std::move(tags), launch_ms};
-  }
-
-  std::map<std::string, Ec2Instance> instances;
-  bool fail = false;
-
- private:
-  std::int64_t requests_ = 0;
-};
+using testing::FakeEc2;
 
 Tags runner(const std::string& owner, const std::string& env = "prod") {
   return Tags{{"ghr:Application", "github-action-runner"},
@@ -195,7 +146,7 @@ TEST_F(ReconcileTest, OtherEnvironmentsAreLeftAlone) {
 
 TEST_F(ReconcileTest, AnEc2FailureIsReturnedAndNothingIsRecorded) {
   ec2_.add("i-00000001", InstanceState::kRunning, runner("acme"));
-  ec2_.fail = true;
+  ec2_.fail_next = 1;
   auto result = run();
   ASSERT_FALSE(result.ok());
   EXPECT_TRUE(result.status().retryable());

@@ -1,6 +1,7 @@
 #include "rcc/dynamo_store.h"
 
 #include <charconv>
+#include <functional>
 #include <thread>
 #include <tuple>
 #include <utility>
@@ -103,6 +104,24 @@ bool contains_code(std::string_view code, std::initializer_list<std::string_view
     if (c == code) return true;
   }
   return false;
+}
+
+// Sends `request` as `operation` with `send`, following LastEvaluatedKey, and hands every page to
+// `on_page`. Returns the first failure of a request or of `on_page`.
+Status for_each_page(const std::function<Result<HttpResponse>(std::string_view, std::string)>& send,
+                     std::string_view operation, json request, int page_limit,
+                     const std::function<Status(const json& page)>& on_page) {
+  if (page_limit > 0) request["Limit"] = page_limit;
+  for (;;) {
+    auto response = send(operation, request.dump());
+    if (!response.ok()) return response.status();
+    auto page = parse_body(response->body, operation);
+    if (!page.ok()) return page.status();
+    RCC_RETURN_IF_ERROR(on_page(*page));
+    auto last = page->find("LastEvaluatedKey");
+    if (last == page->end() || last->empty()) return Status();
+    request["ExclusiveStartKey"] = *last;
+  }
 }
 
 }  // namespace
@@ -290,20 +309,16 @@ Result<std::int64_t> DynamoStore::count_active(std::string_view key) {
                   {"ExpressionAttributeNames", {{"#active", "active_key"}}},
                   {"ExpressionAttributeValues", {{":key", S(key)}}},
                   {"Select", "COUNT"}};
-  if (options_.page_limit > 0) request["Limit"] = options_.page_limit;
   std::int64_t total = 0;
-  for (;;) {
-    auto response = call("Query", request.dump());
-    if (!response.ok()) return response.status();
-    auto body = parse_body(response->body, "Query");
-    if (!body.ok()) return body.status();
-    auto count = body->find("Count");
-    if (count == body->end() || !count->is_number_integer()) return Status::ProtocolError("Query: no Count");
+  const auto send = [this](std::string_view op, std::string body) { return call(op, std::move(body)); };
+  Status s = for_each_page(send, "Query", std::move(request), options_.page_limit, [&total](const json& page) {
+    auto count = page.find("Count");
+    if (count == page.end() || !count->is_number_integer()) return Status::ProtocolError("Query: no Count");
     total += count->get<std::int64_t>();
-    auto last = body->find("LastEvaluatedKey");
-    if (last == body->end() || last->empty()) return total;
-    request["ExclusiveStartKey"] = *last;
-  }
+    return Status();
+  });
+  if (!s.ok()) return s;
+  return total;
 }
 
 Result<std::vector<ActiveEntry>> DynamoStore::list_active(std::string_view key_prefix) {
@@ -313,14 +328,10 @@ Result<std::vector<ActiveEntry>> DynamoStore::list_active(std::string_view key_p
     request["ExpressionAttributeNames"] = {{"#active", "active_key"}};
     request["ExpressionAttributeValues"] = {{":prefix", S(key_prefix)}};
   }
-  if (options_.page_limit > 0) request["Limit"] = options_.page_limit;
   std::vector<ActiveEntry> out;
-  for (;;) {
-    auto response = call("Scan", request.dump());
-    if (!response.ok()) return response.status();
-    auto body = parse_body(response->body, "Scan");
-    if (!body.ok()) return body.status();
-    if (auto items = body->find("Items"); items != body->end() && items->is_array()) {
+  const auto send = [this](std::string_view op, std::string body) { return call(op, std::move(body)); };
+  Status s = for_each_page(send, "Scan", std::move(request), options_.page_limit, [&out](const json& page) {
+    if (auto items = page.find("Items"); items != page.end() && items->is_array()) {
       for (const json& item : *items) {
         auto pk = get_s(item, "pk");
         auto key = get_s(item, "active_key");
@@ -330,22 +341,18 @@ Result<std::vector<ActiveEntry>> DynamoStore::list_active(std::string_view key_p
         out.push_back(ActiveEntry{**pk, **key});
       }
     }
-    auto last = body->find("LastEvaluatedKey");
-    if (last == body->end() || last->empty()) return out;
-    request["ExclusiveStartKey"] = *last;
-  }
+    return Status();
+  });
+  if (!s.ok()) return s;
+  return out;
 }
 
 Result<std::vector<InstanceItem>> DynamoStore::list_items() {
   json request = {{"TableName", options_.table}, {"ConsistentRead", true}};
-  if (options_.page_limit > 0) request["Limit"] = options_.page_limit;
   std::vector<InstanceItem> out;
-  for (;;) {
-    auto response = call("Scan", request.dump());
-    if (!response.ok()) return response.status();
-    auto body = parse_body(response->body, "Scan");
-    if (!body.ok()) return body.status();
-    if (auto items = body->find("Items"); items != body->end() && items->is_array()) {
+  const auto send = [this](std::string_view op, std::string body) { return call(op, std::move(body)); };
+  Status s = for_each_page(send, "Scan", std::move(request), options_.page_limit, [&out](const json& page) {
+    if (auto items = page.find("Items"); items != page.end() && items->is_array()) {
       for (const json& item : *items) {
         auto pk = get_s(item, "pk");
         if (pk.ok() && pk->has_value() && **pk == kMetaPk) continue;
@@ -354,10 +361,10 @@ Result<std::vector<InstanceItem>> DynamoStore::list_items() {
         out.push_back(std::move(*parsed));
       }
     }
-    auto last = body->find("LastEvaluatedKey");
-    if (last == body->end() || last->empty()) return out;
-    request["ExclusiveStartKey"] = *last;
-  }
+    return Status();
+  });
+  if (!s.ok()) return s;
+  return out;
 }
 
 Result<std::optional<MetaItem>> DynamoStore::get_meta() {

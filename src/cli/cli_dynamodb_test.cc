@@ -1,6 +1,4 @@
 // `rcc table create` and `rcc replay --store dynamodb` against dynalite, run as the real binary.
-#include <sys/wait.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -9,31 +7,16 @@
 #include <nlohmann/json.hpp>
 
 #include "dynalite.h"
+#include "rcc_command.h"
 
 namespace rcc {
 namespace {
 
 using nlohmann::json;
 
-struct RccRun {
-  int status = -1;
-  std::string out;
-};
-
 // Runs `rcc <args>` with fake credentials pointed at `endpoint`, stdout captured, stderr shown.
-RccRun rcc(const std::string& endpoint, const std::string& args) {
-  const std::string command = "env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL -u RUNNER_COUNT_CACHE_TABLE_NAME "
-                              "AWS_ACCESS_KEY_ID=fake AWS_SECRET_ACCESS_KEY=fake AWS_REGION=us-east-1 "
-                              "AWS_ENDPOINT_URL_DYNAMODB=" + endpoint + " " RCC_BINARY " " + args;
-  RccRun run;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return run;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) run.out.append(buf, n);
-  const int raw = ::pclose(pipe);
-  run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return run;
+testing::CommandRun rcc(const std::string& endpoint, const std::string& args) {
+  return testing::run_rcc(RCC_BINARY, args, endpoint);
 }
 
 std::string trace_dir() {
@@ -50,12 +33,12 @@ std::string endpoint() {
 TEST(CliTableCreate, CreatesThenReportsExisting) {
   const std::string url = endpoint();
   const std::string table = testing::unique_table_name("cli-table");
-  RccRun first = rcc(url, "table create --table " + table);
+  testing::CommandRun first = rcc(url, "table create --table " + table);
   EXPECT_EQ(first.status, 0) << first.out;
   EXPECT_NE(first.out.find("created table " + table), std::string::npos) << first.out;
   EXPECT_NE(first.out.find("is ACTIVE"), std::string::npos) << first.out;
   EXPECT_NE(first.out.find("does not support UpdateTimeToLive"), std::string::npos) << first.out;
-  RccRun second = rcc(url, "table create --table " + table);
+  testing::CommandRun second = rcc(url, "table create --table " + table);
   EXPECT_EQ(second.status, 0) << second.out;
   EXPECT_NE(second.out.find("already exists"), std::string::npos) << second.out;
 }
@@ -63,7 +46,7 @@ TEST(CliTableCreate, CreatesThenReportsExisting) {
 TEST(CliTableCreate, UsageErrors) {
   const std::string url = endpoint();
   EXPECT_EQ(rcc(url, "table create 2>/dev/null").status, 2);
-  RccRun help = rcc(url, "table create --help");
+  testing::CommandRun help = rcc(url, "table create --help");
   EXPECT_EQ(help.status, 0);
   for (const char* flag : {"--table", "--region", "--profile", "--endpoint-url", "--wait-seconds", "KEYS_ONLY"}) {
     EXPECT_NE(help.out.find(flag), std::string::npos) << flag << " missing from:\n" << help.out;
@@ -77,9 +60,9 @@ TEST(CliReplay, DynamoDbGivesTheSameCountsAsTheEmbeddedStore) {
   ASSERT_EQ(rcc(url, "table create --table " + table).status, 0);
   const std::string common = "replay --environment prod --inventory " + trace_dir() + "/inventory.json --events " +
                              trace_dir() + "/events.jsonl --json";
-  RccRun memory = rcc(url, common + " --store memory");
+  testing::CommandRun memory = rcc(url, common + " --store memory");
   ASSERT_EQ(memory.status, 0) << memory.out;
-  RccRun dynamo = rcc(url, common + " --store dynamodb --table " + table);
+  testing::CommandRun dynamo = rcc(url, common + " --store dynamodb --table " + table);
   ASSERT_EQ(dynamo.status, 0) << dynamo.out;
 
   const json m = json::parse(memory.out, nullptr, false);
@@ -103,7 +86,7 @@ TEST(CliReplay, DynamoDbGivesTheSameCountsAsTheEmbeddedStore) {
   EXPECT_EQ(d["counts"], json::parse(text));
 
   // Replaying the same trace again changes nothing: every event is now a duplicate.
-  RccRun again = rcc(url, common + " --store dynamodb --table " + table);
+  testing::CommandRun again = rcc(url, common + " --store dynamodb --table " + table);
   ASSERT_EQ(again.status, 0);
   const json a = json::parse(again.out);
   EXPECT_EQ(a["counts"], m["counts"]);

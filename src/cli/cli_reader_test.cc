@@ -1,7 +1,5 @@
 // `rcc count`, `rcc inspect` and `rcc reconcile` run as the real binary against dynalite and the in-process
 // EC2 test server.
-#include <sys/wait.h>
-
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -10,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dynalite.h"
+#include "rcc_command.h"
 #include "ec2_server.h"
 #include "rcc/dynamo_store.h"
 
@@ -17,11 +16,6 @@ namespace rcc {
 namespace {
 
 using nlohmann::json;
-
-struct RccRun {
-  int status = -1;
-  std::string out;
-};
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -61,22 +55,8 @@ class CliReaderTest : public ::testing::Test {
 
   // Runs `rcc <args>` with fake credentials, DynamoDB on dynalite and EC2 on the test server; stdout
   // captured, stderr appended to it when `with_stderr`.
-  RccRun rcc(const std::string& args, const std::string& env = "", bool with_stderr = false) {
-    const std::string command =
-        "env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL -u RUNNER_COUNT_CACHE_TABLE_NAME "
-        "-u ENVIRONMENT_FILTER -u RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS -u RECONCILE_INTERVAL_S "
-        "AWS_ACCESS_KEY_ID=fake AWS_SECRET_ACCESS_KEY=fake AWS_REGION=us-east-1 AWS_ENDPOINT_URL_DYNAMODB=" +
-        dynalite_->endpoint() + " AWS_ENDPOINT_URL_EC2=" + ec2_->endpoint() + " " + env + " " RCC_BINARY " " +
-        args + (with_stderr ? " 2>&1" : "");
-    RccRun run;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (pipe == nullptr) return run;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) run.out.append(buf, n);
-    const int raw = ::pclose(pipe);
-    run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    return run;
+  testing::CommandRun rcc(const std::string& args, const std::string& env = "", bool with_stderr = false) {
+    return testing::run_rcc(RCC_BINARY, args, dynalite_->endpoint(), ec2_->endpoint(), env, with_stderr);
   }
 
   void table_runner(int n, const std::string& owner, std::int64_t at_ms) {
@@ -119,7 +99,7 @@ TEST_F(CliReaderTest, CountFromAFreshCacheMakesNoEc2Call) {
   for (int n = 0; n < 3; ++n) table_runner(n, "acme", now - 60000);
   table_runner(3, "globex", now - 60000);
   ec2_runner(9, "acme");
-  RccRun run = rcc(count_args());
+  testing::CommandRun run = rcc(count_args());
   ASSERT_EQ(run.status, 0) << run.out;
   const json answer = json::parse(run.out);
   EXPECT_EQ(answer["count"], 3);
@@ -129,7 +109,7 @@ TEST_F(CliReaderTest, CountFromAFreshCacheMakesNoEc2Call) {
   EXPECT_GE(answer["age_ms"].get<std::int64_t>(), 0);
   EXPECT_EQ(ec2_->requests(), 0);
 
-  RccRun text = rcc("count --table " + table_ + " --environment prod --type Org --owner acme");
+  testing::CommandRun text = rcc("count --table " + table_ + " --environment prod --type Org --owner acme");
   ASSERT_EQ(text.status, 0);
   EXPECT_EQ(text.out, "3\n");
 }
@@ -140,7 +120,7 @@ TEST_F(CliReaderTest, CountFallsBackToEc2AndSaysWhy) {
   ec2_runner(2, "acme", InstanceState::kPending);
   ec2_runner(3, "acme", InstanceState::kStopped);
   ec2_runner(4, "globex");
-  RccRun run = rcc(count_args());
+  testing::CommandRun run = rcc(count_args());
   ASSERT_EQ(run.status, 0) << run.out;
   json answer = json::parse(run.out);
   EXPECT_EQ(answer["count"], 2);
@@ -168,7 +148,7 @@ TEST_F(CliReaderTest, CountFallsBackToEc2AndSaysWhy) {
 TEST_F(CliReaderTest, TableAndEnvironmentComeFromTheEnvironment) {
   stamp_fresh();
   table_runner(0, "acme", now_ms());
-  RccRun run = rcc("count --type Org --owner acme --json",
+  testing::CommandRun run = rcc("count --type Org --owner acme --json",
                    "RUNNER_COUNT_CACHE_TABLE_NAME=" + table_ + " ENVIRONMENT_FILTER=prod");
   ASSERT_EQ(run.status, 0) << run.out;
   EXPECT_EQ(json::parse(run.out)["count"], 1);
@@ -176,7 +156,7 @@ TEST_F(CliReaderTest, TableAndEnvironmentComeFromTheEnvironment) {
 
 TEST_F(CliReaderTest, CountExitsOneWhenNeitherCanAnswer) {
   ec2_->throttle_next(1000);
-  RccRun run = rcc("count --table no-such-table --environment prod --type Org --owner acme --json");
+  testing::CommandRun run = rcc("count --table no-such-table --environment prod --type Org --owner acme --json");
   EXPECT_EQ(run.status, 1) << run.out;
   const json error = json::parse(run.out);
   EXPECT_EQ(error["code"], "throttled");
@@ -211,7 +191,7 @@ TEST_F(CliReaderTest, EveryCommandHasACompleteHelp) {
         "METRICS_NAMESPACE", "Exit 0"}},
   };
   for (const auto& [command, flags] : expected) {
-    RccRun help = rcc(command + " --help");
+    testing::CommandRun help = rcc(command + " --help");
     EXPECT_EQ(help.status, 0);
     for (const auto& flag : flags) EXPECT_NE(help.out.find(flag), std::string::npos) << command << ": " << flag;
   }
@@ -222,7 +202,7 @@ TEST_F(CliReaderTest, InspectShowsItemsAndMeta) {
   const std::int64_t at = now_ms() - 30000;
   table_runner(0, "acme", at);
   table_runner(1, "globex", at);
-  RccRun run = rcc("inspect --table " + table_ + " --json");
+  testing::CommandRun run = rcc("inspect --table " + table_ + " --json");
   ASSERT_EQ(run.status, 0) << run.out;
   json out = json::parse(run.out);
   ASSERT_EQ(out["items"].size(), 2u);
@@ -261,7 +241,7 @@ TEST_F(CliReaderTest, ReconcileDryRunFindsThenReconcileRepairs) {
   ec2_runner(1, "acme");  // running in EC2, unknown to the table
   ec2_runner(2, "acme");
 
-  RccRun dry = rcc("reconcile --table " + table_ + " --environment prod --dry-run --json");
+  testing::CommandRun dry = rcc("reconcile --table " + table_ + " --environment prod --dry-run --json");
   ASSERT_EQ(dry.status, 0) << dry.out;
   json out = json::parse(dry.out);
   EXPECT_EQ(out["dry_run"], true);
@@ -273,7 +253,7 @@ TEST_F(CliReaderTest, ReconcileDryRunFindsThenReconcileRepairs) {
   EXPECT_FALSE(meta->has_value()) << "a dry run wrote the meta item";
   EXPECT_EQ(*store_->count_active("prod#Org#acme"), 1);
 
-  RccRun real = rcc("reconcile --table " + table_ + " --environment prod");
+  testing::CommandRun real = rcc("reconcile --table " + table_ + " --environment prod");
   ASSERT_EQ(real.status, 0) << real.out;
   EXPECT_NE(real.out.find("added " + instance_id(1)), std::string::npos) << real.out;
   EXPECT_NE(real.out.find("removed " + instance_id(0)), std::string::npos) << real.out;
@@ -281,7 +261,7 @@ TEST_F(CliReaderTest, ReconcileDryRunFindsThenReconcileRepairs) {
   EXPECT_EQ(*store_->count_active("prod#Org#acme"), 2);
 
   ASSERT_TRUE(store_->stamp_heartbeat(now_ms()).ok());
-  RccRun count = rcc(count_args());
+  testing::CommandRun count = rcc(count_args());
   ASSERT_EQ(count.status, 0) << count.out;
   const json answer = json::parse(count.out);
   EXPECT_EQ(answer["source"], "cache") << count.out;
@@ -304,19 +284,19 @@ TEST_F(CliReaderTest, HandleAppliesOneEventLikeTheFunction) {
   const InstanceEvent pending{instance_id(7), InstanceState::kPending, now_ms() / 1000, "e-1"};
   const std::string event_file = write_event("pending", format_instance_event(pending));
   const std::string flags = "handle --table " + table_ + " --environment prod ";
-  RccRun applied = rcc(flags + "< " + event_file);
+  testing::CommandRun applied = rcc(flags + "< " + event_file);
   ASSERT_EQ(applied.status, 0) << applied.out;
   EXPECT_NE(applied.out.find("applied"), std::string::npos) << applied.out;
   EXPECT_EQ(*store_->count_active("prod#Org#acme"), 1);
   EXPECT_EQ(ec2_->requests(), 1) << "one tag lookup for the new instance";
 
-  RccRun again = rcc(flags + "--event " + event_file);
+  testing::CommandRun again = rcc(flags + "--event " + event_file);
   ASSERT_EQ(again.status, 0) << again.out;
   EXPECT_NE(again.out.find("duplicate_or_late"), std::string::npos) << again.out;
   EXPECT_EQ(*store_->count_active("prod#Org#acme"), 1);
   EXPECT_EQ(ec2_->requests(), 1) << "a known instance costs no EC2 call";
 
-  RccRun ignored = rcc(flags + "< " + write_event("foreign", R"({"source":"aws.s3"})"));
+  testing::CommandRun ignored = rcc(flags + "< " + write_event("foreign", R"({"source":"aws.s3"})"));
   ASSERT_EQ(ignored.status, 0) << ignored.out;
   EXPECT_NE(ignored.out.find("ignored"), std::string::npos) << ignored.out;
 
@@ -324,13 +304,13 @@ TEST_F(CliReaderTest, HandleAppliesOneEventLikeTheFunction) {
   ec2_->launch(Ec2Instance{instance_id(8), InstanceState::kPending, runner_tags("prod", "Org", "acme"), 0});
   ec2_->fail_next(1000, 500, "InternalError");
   const InstanceEvent other{instance_id(8), InstanceState::kPending, now_ms() / 1000, "e-2"};
-  RccRun failed = rcc(flags + "< " + write_event("other", format_instance_event(other)), "", /*with_stderr=*/true);
+  testing::CommandRun failed = rcc(flags + "< " + write_event("other", format_instance_event(other)), "", /*with_stderr=*/true);
   EXPECT_EQ(failed.status, 1) << failed.out;
   EXPECT_NE(failed.out.find("Unavailable"), std::string::npos) << failed.out;
   EXPECT_EQ(*store_->get(instance_id(8)), std::nullopt) << "a failed lookup must record nothing";
   ec2_->clear_faults();
 
-  RccRun usage = rcc("handle --table " + table_ + " --environment prod --ttl-seconds 0 < /dev/null");
+  testing::CommandRun usage = rcc("handle --table " + table_ + " --environment prod --ttl-seconds 0 < /dev/null");
   EXPECT_EQ(usage.status, 2);
 }
 

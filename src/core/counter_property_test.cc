@@ -12,14 +12,14 @@
 
 #include <gtest/gtest.h>
 
-#include "counter_test_support.h"
+#include "fakes.h"
 #include "rcc/counter.h"
 
 namespace rcc {
 namespace {
 
 using testing::FakeTagSource;
-using testing::FlakyStore;
+using testing::FaultyStore;
 using testing::runner_tags;
 
 struct Instance {
@@ -121,7 +121,7 @@ void run_fleet(std::uint64_t seed) {
   const Fleet fleet = make_fleet(rng);
   FakeTagSource tags;
   for (const auto& instance : fleet.instances) tags.tags[instance.id] = instance.tags;
-  FlakyStore store;
+  FaultyStore store;
   const CounterOptions options{"prod", 86400};
 
   std::deque<InstanceEvent> queue = deliveries(fleet, rng);
@@ -133,13 +133,13 @@ void run_fleet(std::uint64_t seed) {
     // Faults: throttled lookups, lost requests, lost responses, throttled reads.
     const int fault = percent(rng);
     if (fault < 3) tags.fail_next = 1;
-    else if (fault < 6) store.fail_before = 1;
+    else if (fault < 6) store.fail_writes = 1;
     else if (fault < 9) store.lose_response_of = 1 + static_cast<int>(rng() % 3);
     else if (fault < 11) store.fail_reads = 1;
     now_ms += 50;
     auto report = apply_event(store, tags, event, options, now_ms);
     tags.fail_next = 0;
-    store.fail_before = 0;
+    store.fail_writes = 0;
     store.lose_response_of = 0;
     store.fail_reads = 0;
     if (!report.ok()) {

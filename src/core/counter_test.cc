@@ -3,13 +3,13 @@
 
 #include <gtest/gtest.h>
 
-#include "counter_test_support.h"
+#include "fakes.h"
 
 namespace rcc {
 namespace {
 
 using testing::FakeTagSource;
-using testing::FlakyStore;
+using testing::FaultyStore;
 using testing::runner_tags;
 
 constexpr const char* kKey = "prod#Org#acme";
@@ -35,7 +35,7 @@ class CounterTest : public ::testing::Test {
 
   std::int64_t count(const std::string& key = kKey) { return *store_.count_active(key); }
 
-  FlakyStore store_;
+  FaultyStore store_;
   FakeTagSource tags_;
   CounterOptions options_{"prod", 86400};
   std::int64_t now_ms_ = 1'700'000'000'000;
@@ -154,7 +154,7 @@ TEST_F(CounterTest, TagLookupFailureFailsTheCallAndARetryCountsCorrectly) {
 
 TEST_F(CounterTest, StoreFailureIsAnErrorNotADuplicate) {
   must_deliver("i-0000000000000000a", InstanceState::kPending, 100);
-  store_.fail_before = 1;
+  store_.fail_writes = 1;
   auto failed = deliver("i-0000000000000000a", InstanceState::kShuttingDown, 200);
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.status().code(), Code::kUnavailable);

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes.h"
+
 namespace rcc {
 namespace {
 
@@ -69,47 +71,26 @@ TEST(InventoryTagSource, FromFileNamesTheFile) {
   std::filesystem::remove(path);
 }
 
-// EC2 answering from a script of results, one per call.
-class ScriptedEc2 : public Ec2 {
- public:
-  Result<Ec2Instance> describe_instance(std::string_view id) override {
-    ++requests_;
-    if (script.empty()) return Ec2Instance{std::string(id), InstanceState::kRunning, Tags{{"k", "v"}}, 0};
-    Status next = script.front();
-    script.erase(script.begin());
-    if (next.ok()) return Ec2Instance{std::string(id), InstanceState::kRunning, Tags{{"k", "v"}}, 0};
-    return next;
-  }
-  Result<std::vector<Ec2Instance>> describe_instances(const std::vector<Ec2Filter>&) override {
-    return Status::Internal("not used");
-  }
-  std::int64_t requests_sent() const override { return requests_; }
-
-  std::vector<Status> script;
-
- private:
-  std::int64_t requests_ = 0;
-};
-
 class Ec2TagSourceTest : public ::testing::Test {
  protected:
-  Ec2TagSourceTest() : source_(ec2_, Ec2TagSource::Options{2, 100}, [this](std::int64_t ms) { slept_.push_back(ms); }) {}
-  ScriptedEc2 ec2_;
+  Ec2TagSourceTest() : source_(ec2_, Ec2TagSource::Options{2, 100}, [this](std::int64_t ms) { slept_.push_back(ms); }) {
+    ec2_.add("i-0000000a", InstanceState::kRunning, Tags{{"k", "v"}});
+  }
+  testing::FakeEc2 ec2_;
   std::vector<std::int64_t> slept_;
   Ec2TagSource source_;
 };
 
 TEST_F(Ec2TagSourceTest, NotFoundForAFinishedInstanceIsAnAnswer) {
-  ec2_.script = {Status::NotFound("InvalidInstanceID.NotFound")};
-  auto tags = source_.lookup("i-0000000a", /*expect_exists=*/false);
+  auto tags = source_.lookup("i-0000000b", /*expect_exists=*/false);
   ASSERT_TRUE(tags.ok());
   EXPECT_FALSE(tags->has_value());
   EXPECT_TRUE(slept_.empty());
 }
 
 TEST_F(Ec2TagSourceTest, NotFoundForANewInstanceIsRetriedWithBackoff) {
-  ec2_.script = {Status::NotFound("InvalidInstanceID.NotFound"), Status::NotFound("InvalidInstanceID.NotFound"),
-                 Status()};
+  ec2_.fail_next = 2;  // EC2 does not see the new instance yet
+  ec2_.failure = Status::NotFound("InvalidInstanceID.NotFound");
   auto tags = source_.lookup("i-0000000a", /*expect_exists=*/true);
   ASSERT_TRUE(tags.ok()) << tags.status().to_string();
   ASSERT_TRUE(tags->has_value());
@@ -117,15 +98,14 @@ TEST_F(Ec2TagSourceTest, NotFoundForANewInstanceIsRetriedWithBackoff) {
 }
 
 TEST_F(Ec2TagSourceTest, PersistentNotFoundForANewInstanceFailsRetryably) {
-  ec2_.script = {Status::NotFound("a"), Status::NotFound("b"), Status::NotFound("c")};
-  auto tags = source_.lookup("i-0000000a", /*expect_exists=*/true);
+  auto tags = source_.lookup("i-0000000b", /*expect_exists=*/true);
   ASSERT_FALSE(tags.ok());
   EXPECT_TRUE(tags.status().retryable());
   EXPECT_NE(tags.status().message().find("not yet visible"), std::string::npos);
 }
 
 TEST_F(Ec2TagSourceTest, OtherFailuresAreReturnedAtOnce) {
-  ec2_.script = {Status::Throttled("RequestLimitExceeded")};
+  ec2_.fail_next = 1;
   auto tags = source_.lookup("i-0000000a", true);
   ASSERT_FALSE(tags.ok());
   EXPECT_EQ(tags.status().code(), Code::kThrottled);

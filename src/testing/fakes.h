@@ -1,0 +1,164 @@
+// Test doubles for the core interfaces: a tag source, a store and EC2, each with fault injection and the
+// call counts tests assert on. Header-only; link the CMake target rcc_testing_fakes.
+#pragma once
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "rcc/ec2.h"
+#include "rcc/memory_store.h"
+#include "rcc/tag_source.h"
+
+namespace rcc::testing {
+
+inline Tags runner_tags(const std::string& env, const std::string& type, const std::string& owner) {
+  return Tags{{std::string(kTagApplication), std::string(kRunnerApplication)},
+              {std::string(kTagEnvironment), env},
+              {std::string(kTagType), type},
+              {std::string(kTagOwner), owner}};
+}
+
+// Tags from a map; fails the next `fail_next` lookups with Throttled. Counts lookups per instance.
+class FakeTagSource : public TagSource {
+ public:
+  Result<std::optional<Tags>> lookup(std::string_view instance_id, bool /*expect_exists*/) override {
+    ++lookups[std::string(instance_id)];
+    if (fail_next > 0) {
+      --fail_next;
+      return Status::Throttled("RequestLimitExceeded: Request limit exceeded.");
+    }
+    const auto it = tags.find(std::string(instance_id));
+    if (it == tags.end()) return std::optional<Tags>();
+    return std::optional<Tags>(it->second);
+  }
+
+  std::map<std::string, Tags> tags;
+  std::map<std::string, int> lookups;
+  int fail_next = 0;
+};
+
+// A MemoryStore (`inner`) that fails on demand and counts calls.
+class FaultyStore : public Store {
+ public:
+  Result<WriteOutcome> apply(const Transition& t) override {
+    ++writes;
+    if (fail_writes > 0) {
+      --fail_writes;
+      return Status::Unavailable("injected: request lost");
+    }
+    auto outcome = inner.apply(t);
+    if (lose_response_of > 0 && --lose_response_of == 0) return Status::Unavailable("injected: response lost");
+    return outcome;
+  }
+  Result<std::optional<InstanceItem>> get(std::string_view id) override {
+    if (fail_reads > 0) {
+      --fail_reads;
+      return Status::Throttled("injected: ProvisionedThroughputExceededException");
+    }
+    return inner.get(id);
+  }
+  Result<std::int64_t> count_active(std::string_view key) override {
+    ++count_reads;
+    if (fail_count) return Status::Unavailable("injected: index read failed");
+    return inner.count_active(key);
+  }
+  Result<std::vector<ActiveEntry>> list_active(std::string_view prefix) override { return inner.list_active(prefix); }
+  Result<std::vector<InstanceItem>> list_items() override { return inner.list_items(); }
+  Result<std::optional<MetaItem>> get_meta() override {
+    ++meta_reads;
+    if (fail_meta) return Status::NotFound("injected: ResourceNotFoundException: table not found");
+    return inner.get_meta();
+  }
+  Status stamp_heartbeat(std::int64_t now_ms) override {
+    ++writes;
+    return inner.stamp_heartbeat(now_ms);
+  }
+  Status record_reconcile(const ReconcileReport& r) override {
+    ++writes;
+    return inner.record_reconcile(r);
+  }
+
+  MemoryStore inner;
+  // Faults: the next `fail_writes` writes fail without writing (a request that never arrived); the
+  // `lose_response_of`-th write from now lands and then fails (a lost response); the next `fail_reads`
+  // item reads fail; every index count or meta read fails while `fail_count` / `fail_meta` is set.
+  int fail_writes = 0;
+  int lose_response_of = 0;
+  int fail_reads = 0;
+  bool fail_count = false;
+  bool fail_meta = false;
+  // Calls made: writes (item, heartbeat and reconcile record), index counts, meta reads.
+  int writes = 0;
+  int count_reads = 0;
+  int meta_reads = 0;
+};
+
+// EC2 over a map of instances, applying the filters the project sends (instance-id, instance-state-name,
+// tag:<key>, tag-key) as EC2 does. The next `fail_next` calls fail with `failure`.
+class FakeEc2 : public Ec2 {
+ public:
+  Result<Ec2Instance> describe_instance(std::string_view instance_id) override {
+    ++requests_;
+    if (fail_next > 0) {
+      --fail_next;
+      return failure;
+    }
+    const auto it = instances.find(std::string(instance_id));
+    if (it == instances.end()) return Status::NotFound("InvalidInstanceID.NotFound");
+    return it->second;
+  }
+
+  Result<std::vector<Ec2Instance>> describe_instances(const std::vector<Ec2Filter>& filters) override {
+    ++requests_;
+    last_filters = filters;
+    if (fail_next > 0) {
+      --fail_next;
+      return failure;
+    }
+    std::vector<Ec2Instance> out;
+    for (const auto& [id, instance] : instances) {
+      if (matches(instance, filters)) out.push_back(instance);
+    }
+    return out;
+  }
+
+  std::int64_t requests_sent() const override { return requests_; }
+
+  void add(const std::string& id, InstanceState state, Tags tags, std::int64_t launch_time_ms = 0) {
+    instances[id] = Ec2Instance{id, state, std::move(tags), launch_time_ms};
+  }
+
+  std::map<std::string, Ec2Instance> instances;
+  std::vector<Ec2Filter> last_filters;
+  int fail_next = 0;
+  Status failure = Status::Throttled("RequestLimitExceeded: Request limit exceeded.");
+
+ private:
+  static bool matches(const Ec2Instance& instance, const std::vector<Ec2Filter>& filters) {
+    const auto any_of = [](const std::vector<std::string>& values, auto&& pred) {
+      return std::any_of(values.begin(), values.end(), pred);
+    };
+    for (const auto& filter : filters) {
+      bool match = false;
+      if (filter.name == "instance-id") {
+        match = any_of(filter.values, [&](const std::string& v) { return v == instance.instance_id; });
+      } else if (filter.name == "instance-state-name") {
+        match = any_of(filter.values, [&](const std::string& v) { return v == state_name(instance.state); });
+      } else if (filter.name == "tag-key") {
+        match = any_of(filter.values, [&](const std::string& v) { return instance.tags.contains(v); });
+      } else if (filter.name.starts_with("tag:")) {
+        const auto tag = instance.tags.find(std::string_view(filter.name).substr(4));
+        match = tag != instance.tags.end() &&
+                any_of(filter.values, [&](const std::string& v) { return v == tag->second; });
+      }
+      if (!match) return false;
+    }
+    return true;
+  }
+
+  std::int64_t requests_ = 0;
+};
+
+}  // namespace rcc::testing

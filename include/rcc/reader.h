@@ -93,7 +93,10 @@ struct ReaderStats {
 // One count() does, at now_ms() (read once per call):
 //  1. validate_runner_key(key); InvalidArgument without any request when it fails.
 //  2. With a memo (options.memo_ttl_ms > 0): an answer for the same key obtained less than memo_ttl_ms ago
-//     is returned again with memoized = true and age_ms advanced by the time elapsed; no request.
+//     is returned again with memoized = true and age_ms advanced by the time elapsed; no request. A cache
+//     answer is returned again only while its meta item still passes assess_freshness() at now_ms (the
+//     heartbeat age plus the time elapsed within the threshold, the reconcile not overdue); otherwise it
+//     is dropped and the key is read again as below.
 //  3. The cache: the meta item (Store::get_meta) and the key's index count (Store::count_active). With a
 //     `meta_store`, the meta read runs on `meta_store` on a second thread while `store` counts, so the two
 //     requests are in flight together; without one, both run on the calling thread, meta first, and the
@@ -137,6 +140,7 @@ class RunnerCountReader {
   struct MemoEntry {
     CountAnswer answer;
     std::int64_t at_ms = 0;
+    std::optional<MetaItem> meta;  // the meta item the answer was read with (a cache answer's freshness)
   };
 
   CacheRead read_cache(const RunnerKey& key, std::int64_t now_ms);

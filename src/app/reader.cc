@@ -140,8 +140,14 @@ Result<CountAnswer> RunnerCountReader::count(const RunnerKey& key) {
     auto it = memo_.find(key_text);
     if (it != memo_.end()) {
       const std::int64_t elapsed_ms = now_ms - it->second.at_ms;
-      if (elapsed_ms >= 0 && elapsed_ms < options_.memo_ttl_ms) {
-        CountAnswer answer = it->second.answer;
+      // A cache answer is served again only while the meta item it was read with would still pass the
+      // freshness rule now; else the cache can no longer vouch for it and the key is read again.
+      const bool within_ttl = elapsed_ms >= 0 && elapsed_ms < options_.memo_ttl_ms;
+      const MemoEntry& entry = it->second;
+      const bool still_fresh = entry.answer.source != CountSource::kCache ||
+                               assess_freshness(entry.meta, now_ms, options_).reason == FallbackReason::kNone;
+      if (within_ttl && still_fresh) {
+        CountAnswer answer = entry.answer;
         answer.memoized = true;
         if (answer.age_ms.has_value()) *answer.age_ms += elapsed_ms;
         ++stats_.counts;
@@ -153,12 +159,14 @@ Result<CountAnswer> RunnerCountReader::count(const RunnerKey& key) {
   }
 
   CountAnswer answer;
+  std::optional<MetaItem> meta;  // kept with a memoized cache answer, to re-check its freshness
   CacheRead read = read_cache(key, now_ms);
   if (!read.meta.ok()) {
     answer.reason = FallbackReason::kCacheReadFailed;
     answer.detail = "reading the meta item failed: " + read.meta.status().to_string();
   } else {
-    Freshness freshness = assess_freshness(*read.meta, now_ms, options_);
+    meta = *read.meta;
+    Freshness freshness = assess_freshness(meta, now_ms, options_);
     answer.age_ms = freshness.age_ms;
     answer.reason = freshness.reason;
     answer.detail = std::move(freshness.detail);
@@ -190,7 +198,7 @@ Result<CountAnswer> RunnerCountReader::count(const RunnerKey& key) {
     ++stats_.cache_answers;
   }
   ++stats_.counts;
-  if (options_.memo_ttl_ms > 0) memo_[key_text] = MemoEntry{answer, now_ms};
+  if (options_.memo_ttl_ms > 0) memo_[key_text] = MemoEntry{answer, now_ms, std::move(meta)};
   return answer;
 }
 

@@ -393,6 +393,61 @@ TEST_F(ReaderTest, MemoAlsoSparesEc2) {
   EXPECT_EQ(ec2_.requests_sent(), 1);
 }
 
+// A memoized cache answer is served only while the cache would still be fresh by the same rule: the
+// heartbeat 58 s old, a repeat 4 s later (within the 5 s memo) would be 62 s old > 60 s, so the reader
+// reads again and falls back to EC2 instead of answering "cache, age 62000".
+TEST_F(ReaderTest, MemoDoesNotServeACacheAnswerPastTheStaleThreshold) {
+  stamp(58000, 0);
+  table_runner("i-00000001", kKey);
+  ec2_.add("i-00000002", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
+  ReaderOptions o;
+  o.memo_ttl_ms = 5000;
+  auto r = reader(o);
+  auto first = r.count(kKey);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->source, CountSource::kCache);
+  EXPECT_EQ(first->age_ms, 58000);
+
+  now_ = kNow + 2000;  // 60000 ms old: exactly at the threshold, still fresh
+  auto at_threshold = r.count(kKey);
+  ASSERT_TRUE(at_threshold.ok());
+  EXPECT_TRUE(at_threshold->memoized);
+  EXPECT_EQ(at_threshold->source, CountSource::kCache);
+  EXPECT_EQ(at_threshold->age_ms, 60000);
+
+  now_ = kNow + 4000;
+  auto later = r.count(kKey);
+  ASSERT_TRUE(later.ok());
+  EXPECT_FALSE(later->memoized);
+  EXPECT_EQ(later->source, CountSource::kEc2);
+  EXPECT_EQ(later->reason, FallbackReason::kHeartbeatStale);
+  EXPECT_EQ(later->age_ms, 62000);
+  EXPECT_EQ(later->count, 1);
+  EXPECT_EQ(store_.meta_reads, 2);
+  EXPECT_EQ(ec2_.requests_sent(), 1);
+  EXPECT_EQ(r.stats().memo_hits, 1);
+}
+
+// The same for the reconcile-overdue half of the rule: reconciled exactly 3 intervals ago, a memo hit 1 ms
+// later would vouch for a cache the rule calls overdue.
+TEST_F(ReaderTest, MemoDoesNotServeACacheAnswerOnceReconcileIsOverdue) {
+  ReaderOptions o;
+  o.memo_ttl_ms = 5000;
+  stamp(0, 3 * o.reconcile_interval_ms);
+  auto r = reader(o);
+  auto first = r.count(kKey);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->source, CountSource::kCache);
+
+  now_ = kNow + 1;
+  auto later = r.count(kKey);
+  ASSERT_TRUE(later.ok());
+  EXPECT_FALSE(later->memoized);
+  EXPECT_EQ(later->source, CountSource::kEc2);
+  EXPECT_EQ(later->reason, FallbackReason::kReconcileOverdue);
+  EXPECT_EQ(store_.meta_reads, 2);
+}
+
 TEST_F(ReaderTest, FailuresAreNotMemoized) {
   ReaderOptions o;
   o.memo_ttl_ms = 1000;

@@ -76,7 +76,8 @@ struct ReconcileReport {
   std::int64_t table_active = 0;   // active items the table held for the environment
   std::int64_t added = 0;          // active in EC2, not in the table: written active
   std::int64_t removed = 0;        // active in the table, not in EC2: written with EC2's true state
-  std::int64_t left_for_grace = 0; // differences younger than the grace window, left to events in flight
+  std::int64_t left_for_grace = 0; // differences left to events: younger than the grace window, or whose
+                                   // item holds an observation newer than the scan
   std::int64_t ec2_calls = 0;      // DescribeInstances requests the reconcile made
 
   friend bool operator==(const ReconcileReport&, const ReconcileReport&) = default;

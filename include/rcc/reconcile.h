@@ -25,7 +25,8 @@ struct ReconcileFinding {
   enum class Kind {
     kAdded,         // active in EC2, not active in the table
     kRemoved,       // active in the table, not active in EC2
-    kLeftForGrace,  // a difference younger than the grace window
+    kLeftForGrace,  // a difference younger than the grace window, or one whose item already holds an
+                    // observation newer than the scan: left to the events
   };
   Kind kind = Kind::kAdded;
   std::string instance_id;

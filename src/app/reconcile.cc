@@ -98,6 +98,14 @@ Result<ReconcileResult> reconcile(Store& store, Ec2& ec2, const ReconcileOptions
                                                  options.ttl_seconds, identity));
       if (!written.ok()) return written.status().with_context("reconcile write of " + id);
       finding.written = *written == WriteOutcome::kApplied;
+      if (!finding.written) {
+        // The item holds an observation newer than the scan (or is terminated): the event wins, and
+        // nothing was repaired.
+        finding.kind = ReconcileFinding::Kind::kLeftForGrace;
+        ++report.left_for_grace;
+        result.findings.push_back(std::move(finding));
+        return Status();
+      }
     }
     ++(kind == ReconcileFinding::Kind::kAdded ? report.added : report.removed);
     result.findings.push_back(std::move(finding));

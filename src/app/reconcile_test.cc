@@ -111,6 +111,9 @@ TEST_F(ReconcileTest, AnEventNewerThanTheScanWins) {
   ASSERT_TRUE(result.ok());
   ASSERT_EQ(result->findings.size(), 1u);
   EXPECT_FALSE(result->findings[0].written);
+  EXPECT_EQ(result->findings[0].kind, ReconcileFinding::Kind::kLeftForGrace);
+  EXPECT_EQ(result->report.removed, 0) << "nothing was repaired";
+  EXPECT_EQ(result->report.left_for_grace, 1);
   EXPECT_EQ(count("prod#Org#acme"), 1);
 }
 

@@ -58,7 +58,10 @@ class Store {
   // Moves heartbeat_ms forward to `now_ms` (never backward), creating the meta item when missing.
   virtual Status stamp_heartbeat(std::int64_t now_ms) = 0;
 
-  // Records a finished reconcile: reconciled_ms = report.finished_ms and the report's figures.
+  // Records a finished reconcile: reconciled_ms = report.finished_ms and the report's figures, creating
+  // the meta item when missing. Never moves reconciled_ms backward: when the meta item already records a
+  // reconcile finished at or after report.finished_ms, nothing is written and OK is returned (the newer
+  // record stays).
   virtual Status record_reconcile(const ReconcileReport& report) = 0;
 };
 

@@ -431,8 +431,13 @@ Status DynamoStore::record_reconcile(const ReconcileReport& report) {
                     {":removed", N(report.removed)},
                     {":grace", N(report.left_for_grace)},
                     {":calls", N(report.ec2_calls)}}}};
-  auto response = call("UpdateItem", request.dump());
-  return response.ok() ? Status() : response.status();
+  // A slow reconcile finishing after a newer one must not move reconciled_ms backward: the condition
+  // fails and the newer record stays, which is the answer we want, not an error.
+  request["ConditionExpression"] = "attribute_not_exists(reconciled_ms) OR reconciled_ms < :finished";
+  ServiceError error;
+  auto response = call("UpdateItem", request.dump(), &error);
+  if (response.ok() || is_conditional_check_failed(error)) return Status();
+  return response.status();
 }
 
 Result<CreateTableOutcome> create_table(AwsClient& client, std::string_view table) {

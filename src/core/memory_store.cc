@@ -73,6 +73,8 @@ Status MemoryStore::stamp_heartbeat(std::int64_t now_ms) {
 Status MemoryStore::record_reconcile(const ReconcileReport& report) {
   ++writes_;
   if (!meta_) meta_.emplace();
+  // A slow reconcile finishing after a newer one leaves the newer record in place.
+  if (meta_->reconciled_ms && *meta_->reconciled_ms >= report.finished_ms) return Status();
   meta_->reconciled_ms = report.finished_ms;
   meta_->last_reconcile = report;
   return Status();

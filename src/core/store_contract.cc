@@ -226,5 +226,35 @@ TEST_P(StoreContract, MetaItemRecordsReconcile) {
   EXPECT_TRUE(items->empty());
 }
 
+// Regression: record_reconcile was an unconditional write, so a slow reconcile finishing after a newer
+// one moved reconciled_ms backward (and overwrote the newer figures).
+TEST_P(StoreContract, MetaItemReconcileNeverMovesBackward) {
+  ReconcileReport newer;
+  newer.started_ms = 20'000;
+  newer.finished_ms = 25'000;
+  newer.added = 7;
+  ReconcileReport older;
+  older.started_ms = 10'000;
+  older.finished_ms = 24'000;
+  older.removed = 5;
+  ASSERT_TRUE(store().record_reconcile(newer).ok());
+  const Status late = store().record_reconcile(older);
+  EXPECT_TRUE(late.ok()) << late.to_string();
+  auto meta = store().get_meta();
+  ASSERT_TRUE(meta.ok() && meta->has_value());
+  EXPECT_EQ((*meta)->reconciled_ms, std::optional<std::int64_t>(25'000));
+  EXPECT_EQ((*meta)->last_reconcile, std::optional<ReconcileReport>(newer));
+
+  ReconcileReport latest;
+  latest.started_ms = 26'000;
+  latest.finished_ms = 30'000;
+  latest.ec2_active = 3;
+  ASSERT_TRUE(store().record_reconcile(latest).ok());
+  meta = store().get_meta();
+  ASSERT_TRUE(meta.ok() && meta->has_value());
+  EXPECT_EQ((*meta)->reconciled_ms, std::optional<std::int64_t>(30'000));
+  EXPECT_EQ((*meta)->last_reconcile, std::optional<ReconcileReport>(latest));
+}
+
 }  // namespace
 }  // namespace rcc

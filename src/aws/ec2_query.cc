@@ -226,9 +226,13 @@ Status error_status(int http_status, std::string_view body) {
   Result<Ec2Error> error = parse_error(body);
   std::string http = "HTTP " + std::to_string(http_status);
   if (!error.ok()) {
-    std::string excerpt(body.substr(0, 200));
-    if (http_status >= 500) return Status::Unavailable("EC2 answered " + http + ": " + excerpt);
-    return Status::ProtocolError("EC2 answered " + http + " without error XML: " + excerpt);
+    // No EC2 error document: the answer came from something in between (a proxy, a load balancer), so
+    // only the HTTP status says whether trying again can help.
+    std::string what = "EC2 answered " + http + " without error XML: " + std::string(body.substr(0, 200));
+    if (http_status == 429) return Status::Throttled(std::move(what));
+    if (http_status == 408) return Status::Timeout(std::move(what));
+    if (http_status >= 500 && http_status <= 599) return Status::Unavailable(std::move(what));
+    return Status::ProtocolError(std::move(what));
   }
   std::string message = "EC2 " + error->code + ": " + error->message + " (" + http;
   if (!error->request_id.empty()) message += ", request id " + error->request_id;

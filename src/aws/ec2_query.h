@@ -61,8 +61,9 @@ Result<Ec2Error> parse_error(std::string_view xml);
 Code error_code_for(std::string_view ec2_code, int http_status);
 
 // The Status for a non-200 answer with `body`: the code mapped by error_code_for(), with a message naming
-// the EC2 code, its message, the request id and the HTTP status. A body that is not EC2 error XML gives
-// Unavailable for HTTP 5xx (a proxy or load balancer page) and ProtocolError otherwise.
+// the EC2 code, its message, the request id and the HTTP status. A body that is not EC2 error XML (a proxy
+// or load balancer page) is classified by the HTTP status alone: 429 -> Throttled, 408 -> Timeout,
+// 5xx -> Unavailable (all retryable), any other -> ProtocolError.
 Status error_status(int http_status, std::string_view body);
 
 }  // namespace rcc::ec2_query

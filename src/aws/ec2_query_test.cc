@@ -164,6 +164,22 @@ TEST(Ec2QueryErrors, BodyThatIsNotErrorXml) {
   EXPECT_EQ(error_status(403, "<Response><Errors/></Response>").code(), Code::kProtocolError);
 }
 
+// Regression: a 429 or 408 from a proxy (no EC2 error XML) was a ProtocolError, so it was never retried.
+TEST(Ec2QueryErrors, BodyThatIsNotErrorXmlIsClassifiedByHttpStatus) {
+  const Status throttled = error_status(429, "Too Many Requests");
+  EXPECT_EQ(throttled.code(), Code::kThrottled);
+  EXPECT_TRUE(throttled.retryable());
+  EXPECT_NE(throttled.message().find("HTTP 429"), std::string::npos) << throttled.to_string();
+  const Status timeout = error_status(408, "<html>Request Timeout</html>");
+  EXPECT_EQ(timeout.code(), Code::kTimeout);
+  EXPECT_TRUE(timeout.retryable());
+  EXPECT_EQ(error_status(500, "").code(), Code::kUnavailable);
+  EXPECT_EQ(error_status(599, "gateway").code(), Code::kUnavailable);
+  EXPECT_FALSE(error_status(404, "<html>Not Found</html>").retryable());
+  EXPECT_EQ(error_status(404, "<html>Not Found</html>").code(), Code::kProtocolError);
+  EXPECT_EQ(error_status(413, "too large").code(), Code::kProtocolError);
+}
+
 TEST(Ec2QueryMalformed, BrokenXmlIsAProtocolError) {
   for (std::string_view xml : {"", "<DescribeInstancesResponse>", "<<>>", "not xml at all",
                                "<DescribeInstancesResponse><reservationSet></DescribeInstancesResponse>"}) {

@@ -83,7 +83,9 @@ using InvocationHandler = std::function<Result<std::string>(const Invocation& in
 
 // Runs the runtime loop until the Runtime API fails: next(); set _X_AMZN_TRACE_ID to the invocation's
 // trace id (unset it when absent); run `handler`; post its body to /response, or function_error() of its
-// failure to /error. A failed post ends the loop too. Returns the Status that ended the loop (never ok).
+// failure to /error. An exception thrown by `handler` (std::bad_alloc, a JSON error, anything) is caught
+// and posted to /error as errorType "Internal" with its what() as errorMessage; the loop goes on. A failed
+// post ends the loop too. Returns the Status that ended the loop (never ok).
 Status run_runtime_loop(RuntimeClient& client, const InvocationHandler& handler);
 
 }  // namespace rcc

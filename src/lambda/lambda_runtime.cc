@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <exception>
 #include <utility>
 
 #include "rcc/log.h"
@@ -20,6 +21,18 @@ Status unexpected_status(std::string_view what, const HttpResponse& response) {
   std::string message = std::string(what) + ": HTTP " + std::to_string(response.status);
   if (!response.body.empty()) message += ": " + response.body.substr(0, 256);
   return Status::ProtocolError(std::move(message));
+}
+
+// The handler's result, with an exception it throws (std::bad_alloc, a JSON error, anything) turned into
+// Internal carrying its what(), so it is still posted to /error and the loop goes on.
+Result<std::string> call_handler(const InvocationHandler& handler, const Invocation& invocation) {
+  try {
+    return handler(invocation);
+  } catch (const std::exception& e) {
+    return Status::Internal(e.what());
+  } catch (...) {
+    return Status::Internal("the handler threw an exception that is not a std::exception");
+  }
 }
 
 }  // namespace
@@ -117,7 +130,7 @@ Status run_runtime_loop(RuntimeClient& client, const InvocationHandler& handler)
     } else {
       ::setenv(trace_env.c_str(), invocation->trace_id.c_str(), 1);
     }
-    auto result = handler(*invocation);
+    auto result = call_handler(handler, *invocation);
     const Status posted = result.ok() ? client.post_response(invocation->request_id, *result)
                                       : client.post_error(invocation->request_id, function_error(result.status()));
     if (!posted.ok()) return posted;

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <deque>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -172,6 +173,52 @@ TEST(RuntimeLoop, EndsWhenAPostFails) {
   });
   EXPECT_EQ(ended.code(), Code::kProtocolError);
   EXPECT_EQ(handled, 1);
+}
+
+// A handler that throws does not end the runtime: the exception becomes an "Internal" error posted for
+// that request id, and the next invocation is still served.
+TEST(RuntimeLoop, AHandlerExceptionIsPostedAsAnInternalErrorAndTheLoopGoesOn) {
+  ScriptedHttp http;
+  http.answer_next("a", "bad-alloc");
+  http.answer_status(202);
+  http.answer_next("b", "not json");
+  http.answer_status(202);
+  http.answer_next("c", "throw-int");
+  http.answer_status(202);
+  http.answer_next("d", "ok");
+  http.answer_status(202);
+  RuntimeClient client(http, "127.0.0.1:9001");
+  std::vector<std::string> handled;
+  Status ended;
+  EXPECT_NO_THROW(ended = run_runtime_loop(client, [&](const Invocation& inv) -> Result<std::string> {
+    handled.push_back(inv.request_id);
+    if (inv.payload == "bad-alloc") throw std::bad_alloc();
+    if (inv.payload == "throw-int") throw 42;
+    if (inv.payload == "not json") return nlohmann::json::parse(inv.payload).dump();
+    return std::string("{}");
+  }));
+  EXPECT_EQ(ended.code(), Code::kUnavailable);
+  EXPECT_EQ(handled, (std::vector<std::string>{"a", "b", "c", "d"}));
+  ASSERT_EQ(http.sent.size(), 9u);
+
+  EXPECT_EQ(http.sent[1].url, "http://127.0.0.1:9001/2018-06-01/runtime/invocation/a/error");
+  EXPECT_EQ(header_of(http.sent[1], "Lambda-Runtime-Function-Error-Type"), "Internal");
+  const auto a = nlohmann::json::parse(http.sent[1].body);
+  EXPECT_EQ(a["errorType"], "Internal");
+  EXPECT_EQ(a["errorMessage"], std::bad_alloc().what());
+
+  EXPECT_EQ(http.sent[3].url, "http://127.0.0.1:9001/2018-06-01/runtime/invocation/b/error");
+  EXPECT_EQ(header_of(http.sent[3], "Lambda-Runtime-Function-Error-Type"), "Internal");
+  const auto b = nlohmann::json::parse(http.sent[3].body);
+  EXPECT_EQ(b["errorType"], "Internal");
+  EXPECT_NE(b["errorMessage"].get<std::string>().find("parse error"), std::string::npos) << b.dump();
+
+  EXPECT_EQ(http.sent[5].url, "http://127.0.0.1:9001/2018-06-01/runtime/invocation/c/error");
+  EXPECT_EQ(header_of(http.sent[5], "Lambda-Runtime-Function-Error-Type"), "Internal");
+  EXPECT_EQ(nlohmann::json::parse(http.sent[5].body)["errorType"], "Internal");
+
+  EXPECT_EQ(http.sent[7].url, "http://127.0.0.1:9001/2018-06-01/runtime/invocation/d/response");
+  EXPECT_EQ(http.sent[7].body, "{}");
 }
 
 }  // namespace

@@ -70,6 +70,12 @@ for flag in --environment --inventory --events --ttl-seconds --json --strict; do
   grep -q -- "$flag" <<< "$help" || fail "replay --help lacks $flag"
 done
 
+# 7. rcc --help lists every command, one line each.
+top_help=$("$RCC" --help)
+for command in simulate replay count inspect reconcile handle table lambda; do
+  grep -Eq "^  $command +[A-Z]" <<< "$top_help" || fail "rcc --help lacks a line for $command"
+done
+
 if [ "$failures" -gt 0 ]; then
   echo "$failures check(s) failed"
   exit 1

@@ -1,9 +1,41 @@
 // rcc: the runner-count-cache command line.
 #include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+
+namespace {
+
+// The one-line summary of each command in `rcc --help`; `rcc <command> --help` gives the whole story.
+const std::map<std::string, std::string, std::less<>> kSummaries = {
+    {"simulate", "Simulate a fleet day: the cache against today's DescribeInstances per decision"},
+    {"replay", "Apply a JSON-lines file of EventBridge events and print the active counts"},
+    {"count", "Count the active runners of one key, from the cache when fresh, else from EC2"},
+    {"inspect", "Show the tracked instances and the meta item of a cache table"},
+    {"reconcile", "Compare the table with EC2 once and repair the differences"},
+    {"handle", "Apply one event from stdin, exactly as one Lambda invocation would"},
+    {"table", "Create the cache table as the Terraform module does (local endpoints, tests)"},
+    {"lambda", "Run the counter function's Lambda runtime loop (the packaged bootstrap runs it)"},
+};
+
+class SummaryFormatter : public CLI::Formatter {
+ public:
+  std::string make_subcommand(const CLI::App* sub) const override {
+    const auto it = kSummaries.find(sub->get_name());
+    std::string summary = it != kSummaries.end() ? it->second : sub->get_description();
+    summary = summary.substr(0, summary.find('\n'));
+    std::stringstream out;
+    CLI::detail::format_help(out, sub->get_display_name(true), summary, column_width_);
+    return out.str();
+  }
+};
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (rcc::cli::invoked_as_bootstrap(argc, argv)) return rcc::cli::run_lambda_loop();
@@ -11,6 +43,7 @@ int main(int argc, char** argv) {
       "rcc: an event-driven count of active GitHub Actions runners on EC2, kept in DynamoDB.\n"
       "Run `rcc <command> --help` for the flags of each command."};
   app.require_subcommand(1);
+  app.formatter(std::make_shared<SummaryFormatter>());
   app.set_version_flag("--version", "rcc 0.1.0");
 
   int exit_code = 0;

@@ -42,8 +42,9 @@ class HttpClient {
  public:
   virtual ~HttpClient() = default;
 
-  // Sends `request` and returns the response, or Unavailable (refused, reset, closed), Timeout, or
-  // InvalidArgument (bad URL). Implementations keep one keep-alive connection per endpoint.
+  // Sends `request` and returns the response, or Unavailable (refused, reset, closed), Timeout,
+  // InvalidArgument (bad URL), or ProtocolError (a TLS handshake or certificate verification failure,
+  // which would fail again). Implementations keep one keep-alive connection per endpoint.
   virtual Result<HttpResponse> send(const HttpRequest& request, const HttpTimeouts& timeouts) = 0;
 };
 

@@ -43,7 +43,9 @@ class BeastHttpClient : public HttpClient {
 
   // See HttpClient::send. Adds Host (when absent), Content-Length and User-Agent. Returns InvalidArgument
   // for a URL that is not http(s)://host[:port][/path], Unavailable for refused/reset/closed connections
-  // and DNS or TLS failures, Timeout when timeouts.connect or timeouts.request passes.
+  // (also during the TLS handshake) and DNS failures, Timeout when timeouts.connect or timeouts.request
+  // passes, ProtocolError (not retryable; the message names the host) when the TLS handshake fails in
+  // OpenSSL, e.g. the certificate fails verification, IoError when the CA file cannot be loaded.
   Result<HttpResponse> send(const HttpRequest& request, const HttpTimeouts& timeouts) override;
 
   Stats stats() const;

@@ -125,6 +125,20 @@ Status transport_status(const error_code& ec, std::string_view what, const std::
   return Status::Unavailable(std::move(message));
 }
 
+// The Status of a failed TLS handshake with `host`. A failure OpenSSL itself reports (the asio.ssl
+// category: the certificate fails verification, no shared protocol or cipher, not TLS at all) will fail
+// the same way on every attempt, so it is a ProtocolError and not retried. A transport failure during the
+// handshake (reset, EOF, stream truncated, timeout) is retryable like any other.
+Status tls_handshake_status(const error_code& ec, SSL* ssl, const std::string& host, const std::string& endpoint) {
+  if (ec.category() != asio::error::get_ssl_category()) return transport_status(ec, "TLS handshake with", endpoint);
+  const long verify = SSL_get_verify_result(ssl);
+  if (verify != X509_V_OK) {
+    return Status::ProtocolError("TLS handshake with " + endpoint + " failed: certificate verification failed for host " +
+                                 host + ": " + X509_verify_cert_error_string(verify) + " (" + ec.message() + ")");
+  }
+  return Status::ProtocolError("TLS handshake with " + endpoint + " failed for host " + host + ": " + ec.message());
+}
+
 // Errors that mean "the peer closed the idle connection before reading our request".
 bool is_stale_connection_error(const error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
@@ -234,7 +248,7 @@ struct BeastHttpClient::Impl {
     if (limit != Clock::time_point::max()) beast::get_lowest_layer(*tls).expires_at(limit);
     tls->async_handshake(asio::ssl::stream_base::client, [&](const error_code& e) { ec = e; });
     run();
-    if (ec) return transport_status(ec, "TLS handshake with", endpoint);
+    if (ec) return tls_handshake_status(ec, ssl, url.host, endpoint);
     beast::get_lowest_layer(*tls).expires_never();
     conn.tls = std::move(tls);
     return Status();

@@ -28,13 +28,14 @@ inline constexpr std::string_view kActiveIndexName = "active";
 // Reads a DynamoDB JSON-protocol error: the code is the part of `__type` after '#', the message is
 // `message` (or `Message`). The Status it means:
 //   Throttled (retried): ProvisionedThroughputExceededException, ThrottlingException, RequestLimitExceeded,
-//     LimitExceededException, ItemCollectionSizeLimitExceededException.
+//     LimitExceededException.
 //   Unavailable (retried): InternalServerError, InternalFailure, ServiceUnavailable, TransactionConflictException,
 //     ReplicatedWriteConflictException, InvalidEndpointException, and any other 5xx.
 //   InvalidArgument (not retried): ConditionalCheckFailedException (DynamoStore turns it into
 //     WriteOutcome::kSuperseded), ValidationException, SerializationException, UnknownOperationException,
-//     ResourceInUseException, TransactionCanceledException, IdempotentParameterMismatchException, the AWS
-//     common parameter errors, and any other 4xx.
+//     ResourceInUseException, TransactionCanceledException, IdempotentParameterMismatchException,
+//     ItemCollectionSizeLimitExceededException (a size limit, not a rate), the AWS common parameter errors,
+//     and any other 4xx.
 //   NotFound: ResourceNotFoundException.
 //   PermissionDenied: AccessDeniedException, UnrecognizedClientException, MissingAuthenticationToken(Exception),
 //     IncompleteSignatureException, InvalidSignatureException, ExpiredTokenException, InvalidClientTokenId,

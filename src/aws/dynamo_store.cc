@@ -147,7 +147,7 @@ ServiceError parse_dynamodb_error(const HttpResponse& response) {
   const std::string_view code = error.code;
 
   if (contains_code(code, {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-                           "LimitExceededException", "ItemCollectionSizeLimitExceededException"})) {
+                           "LimitExceededException"})) {
     error.status = Status::Throttled(what);
   } else if (contains_code(code, {"InternalServerError", "InternalFailure", "ServiceUnavailable",
                                   "ServiceUnavailableException", "TransactionConflictException",
@@ -158,6 +158,8 @@ ServiceError parse_dynamodb_error(const HttpResponse& response) {
   } else if (contains_code(code, {"ConditionalCheckFailedException", "TransactionCanceledException",
                                   "ValidationException", "SerializationException", "UnknownOperationException",
                                   "ResourceInUseException", "IdempotentParameterMismatchException",
+                                  // A size limit of an item collection: trying again cannot help.
+                                  "ItemCollectionSizeLimitExceededException",
                                   // AWS common errors
                                   "ValidationError", "InvalidAction", "InvalidParameterCombination",
                                   "InvalidParameterValue", "InvalidQueryParameter", "MalformedQueryString",

@@ -232,7 +232,7 @@ TEST(DynamoErrors, DocumentedCodesAreClassified) {
         .status.code();
   };
   for (const char* name : {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-                           "LimitExceededException", "ItemCollectionSizeLimitExceededException"}) {
+                           "LimitExceededException"}) {
     EXPECT_EQ(code_of(400, name), Code::kThrottled) << name;
   }
   for (const char* name : {"TransactionConflictException", "ReplicatedWriteConflictException", "InvalidEndpointException"}) {
@@ -249,9 +249,11 @@ TEST(DynamoErrors, DocumentedCodesAreClassified) {
                            "InvalidClientTokenId", "RequestExpired", "NotAuthorized", "OptInRequired"}) {
     EXPECT_EQ(code_of(400, name), Code::kPermissionDenied) << name;
   }
+  // ItemCollectionSizeLimitExceededException is a size limit, not a rate: retrying cannot help
+  // (regression: it was Throttled).
   for (const char* name : {"ValidationException", "SerializationException", "ResourceInUseException",
                            "ConditionalCheckFailedException", "UnknownOperationException", "InvalidParameterValue",
-                           "MissingParameter", "MalformedQueryString"}) {
+                           "MissingParameter", "MalformedQueryString", "ItemCollectionSizeLimitExceededException"}) {
     EXPECT_EQ(code_of(400, name), Code::kInvalidArgument) << name;
   }
   // No JSON body at all: the HTTP status decides.

@@ -1,5 +1,6 @@
 #include "aws_options.h"
 
+#include "commands.h"
 #include "rcc/credentials.h"
 #include "rcc/http_client.h"
 
@@ -18,6 +19,8 @@ CLI::Option* add_table_option(CLI::App* cmd, std::string& table) {
   return cmd->add_option("--table", table, "The cache table (RUNNER_COUNT_CACHE_TABLE_NAME)")
       ->envname("RUNNER_COUNT_CACHE_TABLE_NAME");
 }
+
+int exit_code_for(const Status& status) { return status.code() == Code::kInvalidArgument ? 2 : 1; }
 
 Result<AwsConfig> resolve_aws_options(const AwsOverrides& overrides) {
   return resolve_aws_config(process_env(), overrides);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -312,6 +313,40 @@ TEST_F(CliReaderTest, HandleAppliesOneEventLikeTheFunction) {
 
   testing::CommandRun usage = rcc("handle --table " + table_ + " --environment prod --ttl-seconds 0 < /dev/null");
   EXPECT_EQ(usage.status, 2);
+}
+
+// Regression: `rcc handle` exited 1 without a region while count/inspect/reconcile/table exited 2, and
+// `rcc replay`/`rcc simulate` exited 2 without credentials while the others exited 1. One rule now: a
+// usage problem (no region) exits 2, any other configuration failure (no credentials) exits 1.
+TEST_F(CliReaderTest, ConfigurationFailuresExitTheSameWayInEveryCommand) {
+  const std::string inventory = ::testing::TempDir() + "/rcc-config-inventory.json";
+  if (FILE* f = std::fopen(inventory.c_str(), "w"); f != nullptr) {
+    std::fputs(R"({"instances":[]})", f);
+    std::fclose(f);
+  }
+  const std::string table = " --table " + table_ + " ";
+  const std::vector<std::string> commands = {
+      "handle" + table + "--environment prod < /dev/null",
+      "count" + table + "--environment prod --type Org --owner acme",
+      "inspect" + table,
+      "reconcile" + table + "--environment prod",
+      "table create" + table,
+      "replay --store dynamodb" + table + "--environment prod --inventory " + inventory + " --events - < /dev/null",
+      "simulate --store dynamodb" + table,
+  };
+  // Empty variables count as unset; the missing files keep the caller's profile out.
+  const std::string no_profile = "AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent ";
+  for (const std::string& command : commands) {
+    testing::CommandRun no_region = rcc(command, no_profile + "AWS_REGION= AWS_DEFAULT_REGION=", /*with_stderr=*/true);
+    EXPECT_EQ(no_region.status, 2) << command << ": " << no_region.out;
+    EXPECT_NE(no_region.out.find("no AWS region"), std::string::npos) << command << ": " << no_region.out;
+
+    testing::CommandRun no_credentials =
+        rcc(command, no_profile + "AWS_ACCESS_KEY_ID= AWS_SECRET_ACCESS_KEY=", /*with_stderr=*/true);
+    EXPECT_EQ(no_credentials.status, 1) << command << ": " << no_credentials.out;
+    EXPECT_NE(no_credentials.out.find("no AWS credentials"), std::string::npos) << command << ": " << no_credentials.out;
+  }
+  EXPECT_EQ(ec2_->requests(), 0);
 }
 
 }  // namespace

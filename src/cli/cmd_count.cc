@@ -44,7 +44,7 @@ int run_count(const CountFlags& flags) {
   auto aws = connect_aws(flags.cache);
   if (!aws.ok()) {
     std::cerr << "rcc count: " << aws.status().to_string() << '\n';
-    return aws.status().code() == Code::kInvalidArgument ? 2 : 1;
+    return exit_code_for(aws.status());
   }
   AwsHandles& h = **aws;
   RunnerCountReader reader(*h.store, *h.meta_store, *h.ec2, *options, wall_clock_ms);

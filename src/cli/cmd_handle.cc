@@ -62,7 +62,7 @@ int run_handle(const HandleFlags& flags) {
   auto aws = connect_aws(flags.cache);
   if (!aws.ok()) {
     std::cerr << "rcc handle: " << aws.status().message() << '\n';
-    return 1;
+    return exit_code_for(aws.status());
   }
   AwsHandles& handles = **aws;
   Ec2TagSource tags(*handles.ec2, Ec2TagSource::Options{},

@@ -154,7 +154,7 @@ int run_inspect(const InspectFlags& flags) {
   auto aws = connect_aws(flags.cache);
   if (!aws.ok()) {
     std::cerr << "rcc inspect: " << aws.status().to_string() << '\n';
-    return aws.status().code() == Code::kInvalidArgument ? 2 : 1;
+    return exit_code_for(aws.status());
   }
   DynamoStore& store = *(*aws)->store;
   auto items = store.list_items();

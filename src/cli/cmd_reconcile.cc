@@ -40,7 +40,7 @@ int run_reconcile(const ReconcileFlags& flags) {
   auto aws = connect_aws(flags.cache);
   if (!aws.ok()) {
     std::cerr << "rcc reconcile: " << aws.status().to_string() << '\n';
-    return aws.status().code() == Code::kInvalidArgument ? 2 : 1;
+    return exit_code_for(aws.status());
   }
   ReconcileOptions options;
   options.environment = flags.cache.environment;

@@ -137,7 +137,7 @@ int run_replay(const ReplayFlags& flags) {
     auto config = resolve_aws_options(flags.aws);
     if (!config.ok()) {
       std::cerr << "rcc replay: " << config.status().to_string() << '\n';
-      return 2;
+      return exit_code_for(config.status());
     }
     dynamo = make_dynamo_store(*config, flags.table);
   }

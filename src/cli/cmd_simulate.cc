@@ -79,7 +79,7 @@ int run_simulate(SimulateFlags& flags) {
     auto config = resolve_aws_options(flags.aws);
     if (!config.ok()) {
       std::cerr << "rcc simulate: " << config.status().message() << '\n';
-      return 2;
+      return exit_code_for(config.status());
     }
     dynamo = make_dynamo_store(*config, flags.table);
     // The run's figures assume a table only it writes to.

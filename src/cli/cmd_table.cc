@@ -24,7 +24,7 @@ int run_table_create(const TableFlags& flags) {
   auto config = resolve_aws_options(flags.aws);
   if (!config.ok()) {
     std::cerr << "rcc table create: " << config.status().to_string() << '\n';
-    return config.status().code() == Code::kInvalidArgument ? 2 : 1;
+    return exit_code_for(config.status());
   }
   AwsClient client = make_dynamodb_client(*config);
   auto created = create_table(client, flags.table);

@@ -4,7 +4,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include "rcc/status.h"
+
 namespace rcc::cli {
+
+// The exit status of every command for a failure to configure or connect (region, endpoints,
+// credentials): 2 for InvalidArgument (a usage problem: no or bad region, bad endpoint), 1 for anything
+// else (no credentials, an unreadable profile file, ...).
+int exit_code_for(const Status& status);
 
 void add_replay_command(CLI::App& app, int& exit_code);
 void add_table_command(CLI::App& app, int& exit_code);

@@ -8,6 +8,7 @@
 
 #include "dynalite.h"
 #include "rcc_command.h"
+#include "rcc/dynamo_store.h"
 
 namespace rcc {
 namespace {
@@ -41,6 +42,34 @@ TEST(CliTableCreate, CreatesThenReportsExisting) {
   testing::CommandRun second = rcc(url, "table create --table " + table);
   EXPECT_EQ(second.status, 0) << second.out;
   EXPECT_NE(second.out.find("already exists"), std::string::npos) << second.out;
+  // An existing table still gets the wait for ACTIVE and the TTL step (regression: it returned at once).
+  EXPECT_NE(second.out.find("is ACTIVE"), std::string::npos) << second.out;
+  EXPECT_NE(second.out.find("does not support UpdateTimeToLive"), std::string::npos) << second.out;
+}
+
+// Regression: a run interrupted after CreateTable left TTL off forever, since the next run saw "already
+// exists" and stopped there. --json shows the TTL step ran on the existing table.
+TEST(CliTableCreate, FinishesATableAnInterruptedRunLeftAndSaysSoInJson) {
+  const std::string url = endpoint();
+  auto dynalite = testing::Dynalite::shared();
+  ASSERT_TRUE(dynalite.ok());
+  const std::string table = testing::unique_table_name("cli-table");
+  AwsClient admin = (*dynalite)->client();
+  auto half_made = create_table(admin, table);  // CreateTable only: no wait, no TTL
+  ASSERT_TRUE(half_made.ok()) << half_made.status().to_string();
+
+  testing::CommandRun finish = rcc(url, "table create --json --table " + table);
+  ASSERT_EQ(finish.status, 0) << finish.out;
+  const json existing = json::parse(finish.out, nullptr, false);
+  ASSERT_FALSE(existing.is_discarded()) << "stdout must hold only the JSON object: " << finish.out;
+  EXPECT_EQ(existing, (json{{"table", table}, {"created", false}, {"ttl", "unsupported"}}));
+
+  const std::string fresh = testing::unique_table_name("cli-table");
+  testing::CommandRun created = rcc(url, "table create --json --table " + fresh);
+  ASSERT_EQ(created.status, 0) << created.out;
+  const json made = json::parse(created.out, nullptr, false);
+  ASSERT_FALSE(made.is_discarded()) << created.out;
+  EXPECT_EQ(made, (json{{"table", fresh}, {"created", true}, {"ttl", "unsupported"}}));
 }
 
 TEST(CliTableCreate, UsageErrors) {
@@ -48,7 +77,8 @@ TEST(CliTableCreate, UsageErrors) {
   EXPECT_EQ(rcc(url, "table create 2>/dev/null").status, 2);
   testing::CommandRun help = rcc(url, "table create --help");
   EXPECT_EQ(help.status, 0);
-  for (const char* flag : {"--table", "--region", "--profile", "--endpoint-url", "--wait-seconds", "KEYS_ONLY"}) {
+  for (const char* flag : {"--table", "--region", "--profile", "--endpoint-url", "--wait-seconds", "KEYS_ONLY",
+                           "--json", "\"created\""}) {
     EXPECT_NE(help.out.find(flag), std::string::npos) << flag << " missing from:\n" << help.out;
   }
 }

@@ -150,20 +150,15 @@ int run_replay(const ReplayFlags& flags) {
   }
   std::map<std::string, std::int64_t> counts;
   if (dynamo) {
-    // The keys from the active index, each counted the way the reader counts (Query, Select=COUNT).
-    auto entries = dynamo->list_active("");
-    if (!entries.ok()) {
-      std::cerr << "rcc replay: " << entries.status().to_string() << '\n';
+    // Counted from a consistent read of the table itself, not the `active` index: a GSI is eventually
+    // consistent on DynamoDB, so reading it right after the writes may show too few.
+    auto items = dynamo->list_items();
+    if (!items.ok()) {
+      std::cerr << "rcc replay: " << items.status().to_string() << '\n';
       return 1;
     }
-    for (const auto& entry : *entries) counts[entry.active_key] = 0;
-    for (auto& [key, n] : counts) {
-      auto counted = dynamo->count_active(key);
-      if (!counted.ok()) {
-        std::cerr << "rcc replay: " << counted.status().to_string() << '\n';
-        return 1;
-      }
-      n = *counted;
+    for (const InstanceItem& item : *items) {
+      if (item.active_key) ++counts[*item.active_key];
     }
   } else {
     counts = memory.active_counts();
@@ -206,7 +201,8 @@ void add_replay_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_flag("--json", flags->json, "Print one JSON object: {\"counts\":{key:n,...}, and the tallies}");
   cmd->add_flag("--strict", flags->strict, "Exit 1 when any line was rejected or failed");
-  cmd->add_option("--store", flags->store, "Where the items live: memory (embedded) or dynamodb (--table)")
+  cmd->add_option("--store", flags->store, "Where the items live: memory (embedded) or dynamodb (--table; the counts then come from a "
+                  "consistent read of the table, not the eventually consistent index)")
       ->check(CLI::IsMember({"memory", "dynamodb"}))
       ->capture_default_str();
   add_table_option(cmd, flags->table);

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "ec2_server.h"
+#include "fakes.h"
 #include "reader_test_backends.h"
 #include "rcc/counter.h"
 #include "rcc/dynamo_store.h"
@@ -21,20 +22,10 @@
 namespace rcc {
 namespace {
 
+using testing::instance_id;
+using testing::runner_tags;
+
 constexpr std::int64_t kT0 = 1'764'000'000'000;  // the trace's start, epoch ms
-
-std::string instance_id(int n) {
-  char id[32];
-  std::snprintf(id, sizeof id, "i-%017x", n);
-  return id;
-}
-
-Tags runner_tags(const std::string& env, const std::string& type, const std::string& owner) {
-  return Tags{{"ghr:Application", "github-action-runner"},
-              {"ghr:environment", env},
-              {"ghr:Type", type},
-              {"ghr:Owner", owner}};
-}
 
 RetryPolicy fast_policy(int attempts) {
   RetryPolicy policy;

@@ -7,17 +7,14 @@
 
 #include "ec2_query.h"
 #include "ec2_server.h"
+#include "fakes.h"
 #include "rcc/http_client.h"
 #include "rcc/tag_source.h"
 
 namespace rcc {
 namespace {
 
-std::string instance_id(int n) {
-  char id[32];
-  std::snprintf(id, sizeof id, "i-%017x", n);
-  return id;
-}
+using testing::instance_id;
 
 Ec2Instance runner(int n, InstanceState state = InstanceState::kRunning, std::string env = "prod") {
   return Ec2Instance{instance_id(n),

@@ -9,12 +9,15 @@
 #include <nlohmann/json.hpp>
 
 #include "dynalite.h"
-#include "rcc_command.h"
 #include "ec2_server.h"
+#include "fakes.h"
+#include "rcc_command.h"
 #include "rcc/dynamo_store.h"
 
 namespace rcc {
 namespace {
+
+using testing::runner_tags;
 
 using nlohmann::json;
 
@@ -24,18 +27,7 @@ std::int64_t now_ms() {
       .count();
 }
 
-std::string instance_id(int n) {
-  char id[32];
-  std::snprintf(id, sizeof id, "i-%017x", 0x5000 + n);
-  return id;
-}
-
-Tags runner_tags(const std::string& env, const std::string& type, const std::string& owner) {
-  return Tags{{"ghr:Application", "github-action-runner"},
-              {"ghr:environment", env},
-              {"ghr:Type", type},
-              {"ghr:Owner", owner}};
-}
+std::string instance_id(int n) { return testing::instance_id(0x5000 + static_cast<unsigned>(n)); }
 
 class CliReaderTest : public ::testing::Test {
  protected:

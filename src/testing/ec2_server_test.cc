@@ -9,8 +9,12 @@
 #include <pugixml.hpp>
 #include <thread>
 
+#include "fakes.h"
+
 namespace rcc {
 namespace {
+
+using testing::instance_id;
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -96,12 +100,6 @@ std::string error_code(const std::string& xml) {
   pugi::xml_node response = doc.child("Response");
   EXPECT_TRUE(response.child("RequestID")) << xml;
   return response.child("Errors").child("Error").child_value("Code");
-}
-
-std::string instance_id(int n) {
-  char id[32];
-  std::snprintf(id, sizeof id, "i-%017x", n);
-  return id;
 }
 
 Ec2Instance runner(int n, InstanceState state = InstanceState::kRunning, std::string env = "prod") {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
@@ -12,6 +13,13 @@
 #include "rcc/tag_source.h"
 
 namespace rcc::testing {
+
+// "i-" and `n` as 17 hex digits: a well-formed EC2 instance id, distinct for each n.
+inline std::string instance_id(unsigned n) {
+  char id[32];
+  std::snprintf(id, sizeof id, "i-%017x", n);
+  return id;
+}
 
 inline Tags runner_tags(const std::string& env, const std::string& type, const std::string& owner) {
   return Tags{{std::string(kTagApplication), std::string(kRunnerApplication)},

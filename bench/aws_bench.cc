@@ -4,6 +4,7 @@
 //   build-aws/bench/aws_bench [--benchmark_min_time=2]
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <memory>
 
 #include <benchmark/benchmark.h>
@@ -72,7 +73,10 @@ DynamoStore make_store(bool keep_alive) {
                      {t.table, 0});
 }
 
-void run_get_item(benchmark::State& state, bool keep_alive) {
+// Runs `request` (true on the expected answer) once per iteration on a fresh store, reporting the requests
+// sent and bytes received; stops with `what` when an answer is not the expected one.
+void run_requests(benchmark::State& state, bool keep_alive, const char* what,
+                  const std::function<bool(DynamoStore&)>& request) {
   DynaliteTable& t = DynaliteTable::get();
   if (!t.error.empty()) {
     state.SkipWithError(t.error.c_str());
@@ -80,9 +84,8 @@ void run_get_item(benchmark::State& state, bool keep_alive) {
   }
   DynamoStore store = make_store(keep_alive);
   for (auto _ : state) {
-    auto item = store.get("i-0123456789abcdef0");
-    if (!item.ok() || !item->has_value()) {
-      state.SkipWithError("GetItem failed");
+    if (!request(store)) {
+      state.SkipWithError(what);
       return;
     }
   }
@@ -91,41 +94,28 @@ void run_get_item(benchmark::State& state, bool keep_alive) {
   state.counters["bytes_received"] = static_cast<double>(store.stats().bytes_received);
 }
 
+void run_get_item(benchmark::State& state, bool keep_alive) {
+  run_requests(state, keep_alive, "GetItem failed", [](DynamoStore& store) {
+    auto item = store.get("i-0123456789abcdef0");
+    return item.ok() && item->has_value();
+  });
+}
+
 void run_count(benchmark::State& state, bool keep_alive) {
-  DynaliteTable& t = DynaliteTable::get();
-  if (!t.error.empty()) {
-    state.SkipWithError(t.error.c_str());
-    return;
-  }
-  DynamoStore store = make_store(keep_alive);
-  for (auto _ : state) {
+  run_requests(state, keep_alive, "count_active failed", [](DynamoStore& store) {
     auto n = store.count_active("prod#Org#acme");
-    if (!n.ok() || *n != 1) {
-      state.SkipWithError("count_active failed");
-      return;
-    }
-  }
-  state.SetItemsProcessed(state.iterations());
+    return n.ok() && *n == 1;
+  });
 }
 
 void run_duplicate_write(benchmark::State& state, bool keep_alive) {
-  DynaliteTable& t = DynaliteTable::get();
-  if (!t.error.empty()) {
-    state.SkipWithError(t.error.c_str());
-    return;
-  }
-  DynamoStore store = make_store(keep_alive);
   // An old observation: the conditional write is refused every time (the duplicate-event path).
   const Transition stale = make_transition(WriteMode::kKnownRunner, "i-0123456789abcdef0", InstanceState::kPending, 50,
                                            1000, 60);
-  for (auto _ : state) {
+  run_requests(state, keep_alive, "UpdateItem failed", [&stale](DynamoStore& store) {
     auto outcome = store.apply(stale);
-    if (!outcome.ok() || *outcome != WriteOutcome::kSuperseded) {
-      state.SkipWithError("UpdateItem failed");
-      return;
-    }
-  }
-  state.SetItemsProcessed(state.iterations());
+    return outcome.ok() && *outcome == WriteOutcome::kSuperseded;
+  });
 }
 
 void BM_DynamoGetItem_KeepAlive(benchmark::State& state) { run_get_item(state, true); }

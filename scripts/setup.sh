@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the build, the tests and the simulator need on Debian bookworm: compilers, libraries,
-# the arm64 cross toolchain, qemu-user, and the npm test tools (dynalite, @cdktf/hcl2json).
+# the arm64 cross toolchain, qemu-user, the npm test tools (dynalite, @cdktf/hcl2json) and the TypeScript
+# client's dependencies (clients/typescript).
 # Idempotent and quiet: a second run installs nothing and prints one line.
 set -euo pipefail
 
@@ -42,5 +43,10 @@ if [ ! -x "$here/node/node_modules/.bin/dynalite" ] || [ ! -f "$here/node/node_m
    || [ "$here/node/package-lock.json" -nt "$here/node/node_modules/.package-lock.json" ]; then
   echo "setup: installing npm test tools"
   (cd "$here/node" && npm ci --silent --no-audit --no-fund >/dev/null)
+fi
+client="$here/../clients/typescript"
+if [ ! -x "$client/node_modules/.bin/tsc" ] || [ "$client/package-lock.json" -nt "$client/node_modules/.package-lock.json" ]; then
+  echo "setup: installing the TypeScript client's dependencies"
+  (cd "$client" && npm ci --silent --no-audit --no-fund >/dev/null)
 fi
 echo "setup: ready"

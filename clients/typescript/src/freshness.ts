@@ -1,0 +1,71 @@
+// The freshness rule (docs/table-contract.md, section 3): when the cache may answer.
+
+import type { CacheConfig } from './config.js';
+
+/** Why an answer came from EC2 instead of the cache; `none` when it came from the cache. */
+export type FallbackReason =
+  | 'none'
+  | 'meta_missing'
+  | 'heartbeat_stale'
+  | 'reconcile_overdue'
+  | 'cache_read_failed';
+
+/** The two attributes of the `#meta` item a reader needs; either may be absent. */
+export interface MetaItem {
+  heartbeatMs?: number;
+  reconciledMs?: number;
+}
+
+/** The verdict of the freshness rule on one meta item. */
+export interface Freshness {
+  /** `none` when the cache may answer; never `cache_read_failed`. */
+  reason: FallbackReason;
+  /** `now - heartbeat_ms` when there is a heartbeat (negative for a heartbeat in the future), else null. */
+  ageMs: number | null;
+  /** The comparison that decided, worded as the C++ reader words it. */
+  detail: string;
+}
+
+/**
+ * The freshness rule on `meta` (undefined: there is no meta item) read at `nowMs`, checked in this order:
+ * no meta item -> `meta_missing`; heartbeat absent or older than staleThresholdMs -> `heartbeat_stale`;
+ * reconciled_ms absent or older than 3 x reconcileIntervalMs -> `reconcile_overdue`; else `none`.
+ * Ages exactly at a threshold are fresh; a heartbeat in the future is fresh.
+ */
+export function assessFreshness(
+  meta: MetaItem | undefined,
+  nowMs: number,
+  config: Pick<CacheConfig, 'staleThresholdMs' | 'reconcileIntervalMs'>,
+): Freshness {
+  if (meta === undefined) {
+    return { reason: 'meta_missing', ageMs: null, detail: 'no meta item: the counter never ran against this table' };
+  }
+  if (meta.heartbeatMs === undefined) {
+    return { reason: 'heartbeat_stale', ageMs: null, detail: 'the meta item has no heartbeat' };
+  }
+  const ageMs = nowMs - meta.heartbeatMs;
+  if (ageMs > config.staleThresholdMs) {
+    return {
+      reason: 'heartbeat_stale',
+      ageMs,
+      detail: `heartbeat ${ageMs} ms old > stale threshold ${config.staleThresholdMs} ms`,
+    };
+  }
+  const overdueAfterMs = 3 * config.reconcileIntervalMs;
+  if (meta.reconciledMs === undefined) {
+    return { reason: 'reconcile_overdue', ageMs, detail: 'no reconcile has finished yet' };
+  }
+  const sinceReconcileMs = nowMs - meta.reconciledMs;
+  if (sinceReconcileMs > overdueAfterMs) {
+    return {
+      reason: 'reconcile_overdue',
+      ageMs,
+      detail: `last reconcile ${sinceReconcileMs} ms ago > 3 x reconcile interval ${overdueAfterMs} ms`,
+    };
+  }
+  return {
+    reason: 'none',
+    ageMs,
+    detail: `heartbeat ${ageMs} ms old, last reconcile ${sinceReconcileMs} ms ago`,
+  };
+}

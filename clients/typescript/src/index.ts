@@ -1,0 +1,36 @@
+// runner-count-cache-client: the scale-up's side of the runner-count-cache table (docs/table-contract.md).
+
+export {
+  CACHE_VARIABLES,
+  type CacheConfig,
+  CacheConfigError,
+  cacheConfigFromEnv,
+  DEFAULT_INDEX_NAME,
+  DEFAULT_RECONCILE_INTERVAL_S,
+  DEFAULT_STALE_THRESHOLD_MS,
+} from './config.js';
+export {
+  countMatchingRunners,
+  type DescribeInstances,
+  type DescribeInstancesInput,
+  describeInstancesLister,
+  type DescribeInstancesListerOptions,
+  type DescribeInstancesOutput,
+  type Ec2Runner,
+  type ListEc2Runners,
+  RUNNER_APPLICATION,
+} from './ec2.js';
+export { assessFreshness, type FallbackReason, type Freshness, type MetaItem } from './freshness.js';
+export { runnerKey, type RunnerKey, runnerKeyProblem } from './key.js';
+export {
+  type CountAnswer,
+  countActiveRunners,
+  countIndexEntries,
+  countRequest,
+  CountUnavailableError,
+  InvalidRunnerKeyError,
+  META_PK,
+  metaRequest,
+  type ReaderDependencies,
+  readMetaItem,
+} from './reader.js';

@@ -6,14 +6,17 @@ import type { CacheConfig } from './config.js';
 export type FallbackReason =
   | 'none'
   | 'meta_missing'
+  | 'environment_mismatch'
   | 'heartbeat_stale'
   | 'reconcile_overdue'
   | 'cache_read_failed';
 
-/** The two attributes of the `#meta` item a reader needs; either may be absent. */
+/** The attributes of the `#meta` item a reader needs; any may be absent. */
 export interface MetaItem {
   heartbeatMs?: number;
   reconciledMs?: number;
+  /** The `ghr:environment` values the deployment counts (the `environments` string set). */
+  environments?: readonly string[];
 }
 
 /** The verdict of the freshness rule on one meta item. */
@@ -27,23 +30,40 @@ export interface Freshness {
 }
 
 /**
- * The freshness rule on `meta` (undefined: there is no meta item) read at `nowMs`, checked in this order:
- * no meta item -> `meta_missing`; heartbeat absent or older than staleThresholdMs -> `heartbeat_stale`;
- * reconciled_ms absent or older than 3 x reconcileIntervalMs -> `reconcile_overdue`; else `none`.
- * Ages exactly at a threshold are fresh; a heartbeat in the future is fresh.
+ * The freshness rule on `meta` (undefined: there is no meta item) read at `nowMs` for a key of
+ * `environment`, checked in this order: no meta item -> `meta_missing`; no `environments`, or `environment`
+ * not among them (exact comparison of the raw value) -> `environment_mismatch`; heartbeat absent or older
+ * than staleThresholdMs -> `heartbeat_stale`; reconciled_ms absent or older than 3 x reconcileIntervalMs ->
+ * `reconcile_overdue`; else `none`. Ages exactly at a threshold are fresh; a heartbeat in the future is
+ * fresh. The age is reported whenever there is a heartbeat, whatever the verdict.
  */
 export function assessFreshness(
   meta: MetaItem | undefined,
   nowMs: number,
   config: Pick<CacheConfig, 'staleThresholdMs' | 'reconcileIntervalMs'>,
+  environment: string,
 ): Freshness {
   if (meta === undefined) {
     return { reason: 'meta_missing', ageMs: null, detail: 'no meta item: the counter never ran against this table' };
   }
-  if (meta.heartbeatMs === undefined) {
+  const ageMs = meta.heartbeatMs === undefined ? null : nowMs - meta.heartbeatMs;
+  if (meta.environments === undefined) {
+    return {
+      reason: 'environment_mismatch',
+      ageMs,
+      detail: 'the meta item has no environments (a counter older than the environment check)',
+    };
+  }
+  if (!meta.environments.includes(environment)) {
+    return {
+      reason: 'environment_mismatch',
+      ageMs,
+      detail: `the table counts ${[...meta.environments].sort().join(',')}, not ${environment}`,
+    };
+  }
+  if (ageMs === null) {
     return { reason: 'heartbeat_stale', ageMs: null, detail: 'the meta item has no heartbeat' };
   }
-  const ageMs = nowMs - meta.heartbeatMs;
   if (ageMs > config.staleThresholdMs) {
     return {
       reason: 'heartbeat_stale',

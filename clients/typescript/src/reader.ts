@@ -99,6 +99,11 @@ export async function readMetaItem(dynamodb: DynamoDBClient, config: Pick<CacheC
   const meta: MetaItem = {};
   const heartbeatMs = integerAttribute(answer.Item, 'heartbeat_ms');
   const reconciledMs = integerAttribute(answer.Item, 'reconciled_ms');
+  const environments = answer.Item['environments'];
+  if (environments !== undefined) {
+    if (environments.SS === undefined) throw new Error('attribute environments is not SS');
+    meta.environments = environments.SS;
+  }
   if (heartbeatMs !== undefined) meta.heartbeatMs = heartbeatMs;
   if (reconciledMs !== undefined) meta.reconciledMs = reconciledMs;
   return meta;
@@ -128,7 +133,8 @@ export async function countIndexEntries(
  * The count of `key`, following docs/table-contract.md section 4.3 at one instant `now` (read once):
  *  1. runnerKeyProblem(key); InvalidRunnerKeyError without any request when there is one.
  *  2. The meta item (GetItem) and the key's index count (Query pages) are read concurrently.
- *  3. The meta read failed -> fall back with `cache_read_failed` and no age. Else assessFreshness():
+ *  3. The meta read failed -> fall back with `cache_read_failed` and no age. Else assessFreshness() for the
+ *     key's environment (a table that does not count it is `environment_mismatch`):
  *     stale -> fall back with that reason and age (whether or not the Query failed); fresh but the Query
  *     failed -> fall back with `cache_read_failed` and the age; else the answer is the index count,
  *     source `cache`, reason `none`.
@@ -159,7 +165,7 @@ export async function countActiveRunners(
       detail: `reading the meta item failed: ${describeError(meta.reason)}`,
     };
   } else {
-    const freshness = assessFreshness(meta.value, nowMs, config);
+    const freshness = assessFreshness(meta.value, nowMs, config, key.environment);
     answer = { count: 0, source: 'ec2', ageMs: freshness.ageMs, reason: freshness.reason, detail: freshness.detail };
     if (freshness.reason === 'none') {
       if (count.status === 'fulfilled') return { ...answer, count: count.value, source: 'cache' };

@@ -60,7 +60,7 @@ describe('countActiveRunners on dynalite and the EC2 test server', { skip }, () 
 
   test('a fresh cache answers from the index without any EC2 request', async () => {
     const now = Date.now();
-    await putMeta(dynamodb, config.tableName, { heartbeatMs: now - 5000, reconciledMs: now - 60000 });
+    await putMeta(dynamodb, config.tableName, { environments: ['prod'], heartbeatMs: now - 5000, reconciledMs: now - 60000 });
     await ec2.control('reset_counters');
     const answer = await countActiveRunners(acme, config, { dynamodb, listEc2Runners: ec2.lister(), now: () => now });
     assert.deepEqual(answer, {
@@ -82,10 +82,12 @@ describe('countActiveRunners on dynalite and the EC2 test server', { skip }, () 
     const now = Date.now();
     const cases = [
       { meta: undefined, reason: 'meta_missing', ageMs: null },
-      { meta: { reconciledMs: now }, reason: 'heartbeat_stale', ageMs: null },
-      { meta: { heartbeatMs: now - 60001, reconciledMs: now }, reason: 'heartbeat_stale', ageMs: 60001 },
-      { meta: { heartbeatMs: now }, reason: 'reconcile_overdue', ageMs: 0 },
-      { meta: { heartbeatMs: now - 10, reconciledMs: now - 900001 }, reason: 'reconcile_overdue', ageMs: 10 },
+      { meta: { heartbeatMs: now, reconciledMs: now }, reason: 'environment_mismatch', ageMs: 0 },
+      { meta: { environments: ['staging'], heartbeatMs: now - 7, reconciledMs: now }, reason: 'environment_mismatch', ageMs: 7 },
+      { meta: { environments: ['prod'], reconciledMs: now }, reason: 'heartbeat_stale', ageMs: null },
+      { meta: { environments: ['prod'], heartbeatMs: now - 60001, reconciledMs: now }, reason: 'heartbeat_stale', ageMs: 60001 },
+      { meta: { environments: ['prod'], heartbeatMs: now }, reason: 'reconcile_overdue', ageMs: 0 },
+      { meta: { environments: ['prod'], heartbeatMs: now - 10, reconciledMs: now - 900001 }, reason: 'reconcile_overdue', ageMs: 10 },
     ] as const;
     for (const c of cases) {
       await putMeta(dynamodb, config.tableName, c.meta);

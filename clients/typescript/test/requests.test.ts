@@ -75,7 +75,12 @@ const config: CacheConfig = {
 const key = { environment: 'prod', type: 'Org', owner: 'acme' };
 const now = 1764260402000;
 const freshMeta = {
-  Item: { pk: { S: '#meta' }, heartbeat_ms: { N: String(now - 1843) }, reconciled_ms: { N: String(now - 124001) } },
+  Item: {
+    pk: { S: '#meta' },
+    heartbeat_ms: { N: String(now - 1843) },
+    environments: { SS: ['prod'] },
+    reconciled_ms: { N: String(now - 124001) },
+  },
 };
 
 function lister(runners: Ec2Runner[], calls: { environment: string }[] = []): ListEc2Runners {
@@ -185,7 +190,9 @@ test('a failed Query on a fresh table falls back with cache_read_failed and the 
 });
 
 test('a failed Query on a stale table reports the staleness cause', async () => {
-  const stale = { Item: { pk: { S: '#meta' }, heartbeat_ms: { N: String(now - 61200) }, reconciled_ms: { N: String(now) } } };
+  const stale = {
+    Item: { pk: { S: '#meta' }, heartbeat_ms: { N: String(now - 61200) }, environments: { SS: ['prod'] }, reconciled_ms: { N: String(now) } },
+  };
   const { client } = scriptedClient((target) => (target.endsWith('GetItem') ? { status: 200, body: stale } : failure));
   const answer = await countActiveRunners(key, config, { dynamodb: client, listEc2Runners: lister([]), now: () => now });
   assert.deepEqual(answer, {
@@ -237,4 +244,24 @@ test('an invalid key is refused without any request', async () => {
     (error: unknown) => error instanceof InvalidRunnerKeyError && error.message === 'type: want Org or Repo, got "Team"',
   );
   assert.equal(sent.length, 0);
+});
+
+test('a table counting another environment falls back with environment_mismatch, never "fresh, 0"', async () => {
+  const { client } = scriptedClient((target) =>
+    target.endsWith('GetItem') ? { status: 200, body: freshMeta } : { status: 200, body: { Count: 0 } },
+  );
+  const calls: { environment: string }[] = [];
+  const answer = await countActiveRunners({ ...key, environment: 'staging' }, config, {
+    dynamodb: client,
+    listEc2Runners: lister([{ type: 'Org', owner: 'acme' }], calls),
+    now: () => now,
+  });
+  assert.deepEqual(answer, {
+    count: 1,
+    source: 'ec2',
+    ageMs: 1843,
+    reason: 'environment_mismatch',
+    detail: 'the table counts prod, not staging',
+  });
+  assert.deepEqual(calls, [{ environment: 'staging' }]);
 });

@@ -224,11 +224,11 @@ export async function createRunnerTable(client: DynamoDBClient, table: string): 
   throw new Error(`table ${table} not ACTIVE`);
 }
 
-/** Writes the meta item with the given attributes (absent ones left out); undefined deletes it. */
+/** Writes the meta item with exactly the given attributes (absent ones left out); undefined deletes it. */
 export async function putMeta(
   client: DynamoDBClient,
   table: string,
-  meta: { heartbeatMs?: number; reconciledMs?: number } | undefined,
+  meta: { heartbeatMs?: number; reconciledMs?: number; environments?: readonly string[] } | undefined,
 ): Promise<void> {
   if (meta === undefined) {
     await client.send(new DeleteItemCommand({ TableName: table, Key: { pk: { S: '#meta' } } }));
@@ -237,6 +237,7 @@ export async function putMeta(
   const item: Record<string, AttributeValue> = { pk: { S: '#meta' } };
   if (meta.heartbeatMs !== undefined) item['heartbeat_ms'] = { N: String(meta.heartbeatMs) };
   if (meta.reconciledMs !== undefined) item['reconciled_ms'] = { N: String(meta.reconciledMs) };
+  if (meta.environments !== undefined) item['environments'] = { SS: [...meta.environments] };
   await client.send(new PutItemCommand({ TableName: table, Item: item }));
 }
 

@@ -47,11 +47,11 @@ export function assessFreshness(
     return { reason: 'meta_missing', ageMs: null, detail: 'no meta item: the counter never ran against this table' };
   }
   const ageMs = meta.heartbeatMs === undefined ? null : nowMs - meta.heartbeatMs;
-  if (meta.environments === undefined) {
+  if (meta.environments === undefined || meta.environments.length === 0) {
     return {
       reason: 'environment_mismatch',
       ageMs,
-      detail: 'the meta item has no environments (a counter older than the environment check)',
+      detail: 'the meta item does not say which environments the table counts',
     };
   }
   if (!meta.environments.includes(environment)) {

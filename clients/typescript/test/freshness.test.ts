@@ -82,7 +82,7 @@ test('freshness: a meta item without environments (an older counter) is environm
   assert.deepEqual(assessFreshness({ heartbeatMs: now, reconciledMs: now }, now, options, 'prod'), {
     reason: 'environment_mismatch',
     ageMs: 0,
-    detail: 'the meta item has no environments (a counter older than the environment check)',
+    detail: 'the meta item does not say which environments the table counts',
   });
 });
 

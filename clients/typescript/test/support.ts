@@ -1,11 +1,12 @@
 // Test support: dynalite and the in-repo EC2 test server as child processes on free loopback ports, SDK
 // clients for them, and the repository's paths. Every process started here is stopped by stop().
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 
 import {
   CreateTableCommand,
@@ -272,4 +273,71 @@ export function runnerTags(environment: string, type: string, owner: string): Re
 /** `i-` and 17 hex digits from `n`. */
 export function instanceId(n: number): string {
   return `i-${n.toString(16).padStart(17, '0')}`;
+}
+
+function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** An EventBridge EC2 state-change event. */
+export function stateChange(id: string, state: string, timeMs: number): string {
+  return JSON.stringify({
+    version: '0',
+    id: `evt-${id}-${state}`,
+    'detail-type': 'EC2 Instance State-change Notification',
+    source: 'aws.ec2',
+    account: '123456789012',
+    time: rfc3339(timeMs),
+    region: 'us-east-1',
+    resources: [`arn:aws:ec2:us-east-1:123456789012:instance/${id}`],
+    detail: { 'instance-id': id, state },
+  });
+}
+
+/** An EventBridge schedule tick. */
+export function scheduleTick(timeMs: number): string {
+  return JSON.stringify({
+    version: '0',
+    id: 'tick',
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: '123456789012',
+    time: rfc3339(timeMs),
+    region: 'us-east-1',
+    resources: ['arn:aws:events:us-east-1:123456789012:rule/tick'],
+    detail: {},
+  });
+}
+
+/** Runs `rcc <args>` with fake credentials, DynamoDB on `dynalite`, EC2 on `ec2`; `input` goes to stdin. */
+export type RccRun = (args: string[], input?: string, extraEnv?: Record<string, string>) => Promise<{ stdout: string; stderr: string }>;
+
+export function rccRunner(rcc: string, dynalite: Dynalite, ec2: Ec2Server): RccRun {
+  const run = promisify(execFile);
+  const env = {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    AWS_ACCESS_KEY_ID: 'fake',
+    AWS_SECRET_ACCESS_KEY: 'fake',
+    AWS_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
+    AWS_ENDPOINT_URL_EC2: ec2.endpoint,
+  };
+  return async (args, input, extraEnv = {}) => {
+    const child = run(rcc, args, { env: { ...env, ...extraEnv }, timeout: 60000 });
+    child.child.stdin?.end(input ?? '');
+    return await child;
+  };
+}
+
+/**
+ * build/rcc and build/ec2-test-server (see builtProgram()), and the reason to skip a suite that needs both
+ * when either is not there (false when both are).
+ */
+export function rccPrograms(): { rcc: string; ec2Binary: string; skip: string | false } {
+  const rcc = builtProgram('RCC_BINARY', 'rcc');
+  const ec2Binary = builtProgram('RCC_EC2_TEST_SERVER', 'ec2-test-server');
+  if (rcc === undefined || ec2Binary === undefined) {
+    return { rcc: '', ec2Binary: '', skip: 'build/rcc or build/ec2-test-server is not built (or set RCC_BINARY and RCC_EC2_TEST_SERVER)' };
+  }
+  return { rcc, ec2Binary, skip: false };
 }

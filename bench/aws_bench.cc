@@ -9,10 +9,10 @@
 
 #include <benchmark/benchmark.h>
 
-#include "dynalite.h"
+#include "testing/dynalite.h"
 #include "rcc/dynamo_store.h"
 #include "rcc/http_client.h"
-#include "rcc/sigv4.h"
+#include "aws/sigv4.h"
 
 namespace rcc {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "ec2_server.h"
+#include "testing/ec2_server.h"
 #include "rcc/ec2_client.h"
 #include "rcc/http_client.h"
 

@@ -19,14 +19,14 @@
 #include <string>
 #include <vector>
 
-#include "dynalite.h"
-#include "ec2_server.h"
-#include "rcc/counter_function.h"
+#include "testing/dynalite.h"
+#include "testing/ec2_server.h"
+#include "app/counter_function.h"
 #include "rcc/dynamo_store.h"
 #include "rcc/ec2_client.h"
 #include "rcc/event.h"
 #include "rcc/http_client.h"
-#include "runtime_api_server.h"
+#include "testing/runtime_api_server.h"
 
 namespace fs = std::filesystem;
 using namespace rcc;

@@ -18,12 +18,12 @@
 
 #include <openssl/evp.h>
 
-#include "dynalite.h"
-#include "ec2_server.h"
+#include "testing/dynalite.h"
+#include "testing/ec2_server.h"
 #include "rcc/dynamo_store.h"
 #include "rcc/ec2_client.h"
 #include "rcc/http_client.h"
-#include "rcc/memory_store.h"
+#include "core/memory_store.h"
 #include "rcc/reader.h"
 
 namespace {

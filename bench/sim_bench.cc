@@ -3,8 +3,8 @@
 #include <chrono>
 #include <cstdio>
 
-#include "rcc/memory_store.h"
-#include "rcc/simulation.h"
+#include "core/memory_store.h"
+#include "sim/simulation.h"
 
 int main() {
   for (std::int64_t runners : {20000, 50000}) {

@@ -8,7 +8,7 @@
 
 #include "fuzz_support.h"
 #include "rcc/event.h"
-#include "rcc/tag_source.h"
+#include "core/tag_source.h"
 #include "testing/ec2_server.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

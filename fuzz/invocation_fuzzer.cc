@@ -15,10 +15,10 @@
 #include <string>
 
 #include "fuzz_support.h"
-#include "rcc/counter_function.h"
-#include "rcc/lambda_runtime.h"
-#include "rcc/log.h"
-#include "rcc/metrics.h"
+#include "app/counter_function.h"
+#include "lambda/lambda_runtime.h"
+#include "app/log.h"
+#include "app/metrics.h"
 #include "testing/fakes.h"
 
 namespace {

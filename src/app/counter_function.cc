@@ -1,11 +1,11 @@
-#include "rcc/counter_function.h"
+#include "app/counter_function.h"
 
 #include <array>
 #include <charconv>
 #include <utility>
 
-#include "rcc/counter.h"
-#include "rcc/reconcile.h"
+#include "core/counter.h"
+#include "app/reconcile.h"
 
 namespace rcc {
 namespace {

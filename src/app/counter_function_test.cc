@@ -1,4 +1,4 @@
-#include "rcc/counter_function.h"
+#include "app/counter_function.h"
 
 #include <map>
 #include <string>
@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "fakes.h"
-#include "rcc/memory_store.h"
+#include "testing/fakes.h"
+#include "core/memory_store.h"
 
 namespace rcc {
 namespace {

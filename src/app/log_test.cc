@@ -1,4 +1,4 @@
-#include "rcc/log.h"
+#include "app/log.h"
 
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "rcc/metrics.h"
+#include "app/metrics.h"
 
 namespace rcc {
 

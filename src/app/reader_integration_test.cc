@@ -8,16 +8,16 @@
 
 #include <gtest/gtest.h>
 
-#include "ec2_server.h"
-#include "fakes.h"
-#include "reader_test_backends.h"
-#include "rcc/counter.h"
+#include "testing/ec2_server.h"
+#include "testing/fakes.h"
+#include "app/reader_test_backends.h"
+#include "core/counter.h"
 #include "rcc/dynamo_store.h"
 #include "rcc/ec2_client.h"
 #include "rcc/http_client.h"
 #include "rcc/reader.h"
-#include "rcc/reconcile.h"
-#include "rcc/tag_source.h"
+#include "app/reconcile.h"
+#include "core/tag_source.h"
 
 namespace rcc {
 namespace {

@@ -6,8 +6,8 @@
 
 #include <gtest/gtest.h>
 
-#include "fakes.h"
-#include "rcc/memory_store.h"
+#include "testing/fakes.h"
+#include "core/memory_store.h"
 
 namespace rcc {
 namespace {

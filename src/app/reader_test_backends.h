@@ -14,10 +14,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dynalite.h"
+#include "testing/dynalite.h"
 #include "rcc/dynamo_store.h"
 #include "rcc/http_client.h"
-#include "rcc/memory_store.h"
+#include "core/memory_store.h"
 #include "rcc/store.h"
 
 namespace rcc::testing {

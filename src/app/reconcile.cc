@@ -1,4 +1,4 @@
-#include "rcc/reconcile.h"
+#include "app/reconcile.h"
 
 #include <map>
 #include <set>

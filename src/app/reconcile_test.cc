@@ -1,9 +1,9 @@
-#include "rcc/reconcile.h"
+#include "app/reconcile.h"
 
 #include <gtest/gtest.h>
 
-#include "fakes.h"
-#include "rcc/memory_store.h"
+#include "testing/fakes.h"
+#include "core/memory_store.h"
 
 namespace rcc {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "rcc/sigv4.h"
+#include "aws/sigv4.h"
 
 namespace rcc {
 

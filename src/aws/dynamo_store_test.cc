@@ -11,9 +11,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "dynalite.h"
+#include "testing/dynalite.h"
 #include "rcc/http_client.h"
-#include "store_contract.h"
+#include "core/store_contract.h"
 
 namespace rcc {
 namespace {

@@ -5,7 +5,7 @@
 #include <string>
 #include <utility>
 
-#include "ec2_query.h"
+#include "aws/ec2_query.h"
 
 namespace rcc {
 namespace {

@@ -5,11 +5,11 @@
 
 #include <cstdio>
 
-#include "ec2_query.h"
-#include "ec2_server.h"
-#include "fakes.h"
+#include "aws/ec2_query.h"
+#include "testing/ec2_server.h"
+#include "testing/fakes.h"
 #include "rcc/http_client.h"
-#include "rcc/tag_source.h"
+#include "core/tag_source.h"
 
 namespace rcc {
 namespace {

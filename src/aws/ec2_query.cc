@@ -1,4 +1,4 @@
-#include "ec2_query.h"
+#include "aws/ec2_query.h"
 
 #include <array>
 #include <optional>

@@ -1,4 +1,4 @@
-#include "rcc/sigv4.h"
+#include "aws/sigv4.h"
 
 #include <gtest/gtest.h>
 

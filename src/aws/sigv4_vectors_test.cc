@@ -13,7 +13,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "rcc/sigv4.h"
+#include "aws/sigv4.h"
 
 namespace rcc {
 namespace {

@@ -1,6 +1,6 @@
-#include "aws_options.h"
+#include "cli/aws_options.h"
 
-#include "commands.h"
+#include "cli/commands.h"
 #include "rcc/credentials.h"
 #include "rcc/http_client.h"
 

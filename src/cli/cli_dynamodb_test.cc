@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "dynalite.h"
-#include "rcc_command.h"
+#include "testing/dynalite.h"
+#include "testing/rcc_command.h"
 #include "rcc/dynamo_store.h"
 
 namespace rcc {

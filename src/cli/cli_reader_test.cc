@@ -8,10 +8,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "dynalite.h"
-#include "ec2_server.h"
-#include "fakes.h"
-#include "rcc_command.h"
+#include "testing/dynalite.h"
+#include "testing/ec2_server.h"
+#include "testing/fakes.h"
+#include "testing/rcc_command.h"
 #include "rcc/dynamo_store.h"
 
 namespace rcc {

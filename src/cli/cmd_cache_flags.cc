@@ -1,8 +1,8 @@
-#include "cmd_cache_flags.h"
+#include "cli/cmd_cache_flags.h"
 
 #include <chrono>
 
-#include "aws_options.h"
+#include "cli/aws_options.h"
 #include "rcc/http_client.h"
 
 namespace rcc::cli {

@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "commands.h"
-#include "cmd_cache_flags.h"
+#include "cli/commands.h"
+#include "cli/cmd_cache_flags.h"
 #include "rcc/reader.h"
 
 namespace rcc::cli {

@@ -8,14 +8,14 @@
 #include <string>
 #include <thread>
 
-#include "cmd_cache_flags.h"
-#include "commands.h"
-#include "rcc/counter_function.h"
+#include "cli/cmd_cache_flags.h"
+#include "cli/commands.h"
+#include "app/counter_function.h"
 #include "rcc/credentials.h"
-#include "rcc/lambda_runtime.h"
-#include "rcc/log.h"
-#include "rcc/metrics.h"
-#include "rcc/tag_source.h"
+#include "lambda/lambda_runtime.h"
+#include "app/log.h"
+#include "app/metrics.h"
+#include "core/tag_source.h"
 
 namespace rcc::cli {
 namespace {

@@ -9,8 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cmd_cache_flags.h"
-#include "commands.h"
+#include "cli/cmd_cache_flags.h"
+#include "cli/commands.h"
 #include "rcc/reader.h"
 
 namespace rcc::cli {

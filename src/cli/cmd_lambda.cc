@@ -7,17 +7,17 @@
 #include <string>
 #include <thread>
 
-#include "commands.h"
+#include "cli/commands.h"
 #include "rcc/aws_config.h"
-#include "rcc/counter_function.h"
+#include "app/counter_function.h"
 #include "rcc/credentials.h"
 #include "rcc/dynamo_store.h"
 #include "rcc/ec2_client.h"
 #include "rcc/http_client.h"
-#include "rcc/lambda_runtime.h"
-#include "rcc/log.h"
-#include "rcc/metrics.h"
-#include "rcc/tag_source.h"
+#include "lambda/lambda_runtime.h"
+#include "app/log.h"
+#include "app/metrics.h"
+#include "core/tag_source.h"
 
 namespace rcc::cli {
 namespace {

@@ -6,9 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cmd_cache_flags.h"
-#include "commands.h"
-#include "rcc/reconcile.h"
+#include "cli/cmd_cache_flags.h"
+#include "cli/commands.h"
+#include "app/reconcile.h"
 
 namespace rcc::cli {
 namespace {

@@ -7,11 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "aws_options.h"
-#include "commands.h"
-#include "rcc/counter.h"
-#include "rcc/memory_store.h"
-#include "rcc/tag_source.h"
+#include "cli/aws_options.h"
+#include "cli/commands.h"
+#include "core/counter.h"
+#include "core/memory_store.h"
+#include "core/tag_source.h"
 
 namespace rcc::cli {
 namespace {

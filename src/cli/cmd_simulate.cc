@@ -9,11 +9,11 @@
 #include <memory>
 #include <string>
 
-#include "aws_options.h"
-#include "commands.h"
+#include "cli/aws_options.h"
+#include "cli/commands.h"
 #include "rcc/dynamo_store.h"
-#include "rcc/memory_store.h"
-#include "rcc/simulation.h"
+#include "core/memory_store.h"
+#include "sim/simulation.h"
 
 namespace rcc::cli {
 namespace {

@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "aws_options.h"
-#include "commands.h"
+#include "cli/aws_options.h"
+#include "cli/commands.h"
 
 namespace rcc::cli {
 namespace {

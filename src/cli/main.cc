@@ -7,7 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "commands.h"
+#include "cli/commands.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "rcc/counter.h"
+#include "core/counter.h"
 
 namespace rcc {
 namespace {

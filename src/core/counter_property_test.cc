@@ -12,8 +12,8 @@
 
 #include <gtest/gtest.h>
 
-#include "fakes.h"
-#include "rcc/counter.h"
+#include "testing/fakes.h"
+#include "core/counter.h"
 
 namespace rcc {
 namespace {

@@ -1,9 +1,9 @@
 // Regression tests: one per failure the competing designs have, named after the failure.
-#include "rcc/counter.h"
+#include "core/counter.h"
 
 #include <gtest/gtest.h>
 
-#include "fakes.h"
+#include "testing/fakes.h"
 
 namespace rcc {
 namespace {

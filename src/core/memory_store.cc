@@ -1,4 +1,4 @@
-#include "rcc/memory_store.h"
+#include "core/memory_store.h"
 
 namespace rcc {
 

@@ -1,8 +1,8 @@
-#include "rcc/memory_store.h"
+#include "core/memory_store.h"
 
 #include <gtest/gtest.h>
 
-#include "store_contract.h"
+#include "core/store_contract.h"
 
 namespace rcc {
 namespace {

@@ -1,4 +1,4 @@
-#include "store_contract.h"
+#include "core/store_contract.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "rcc/tag_source.h"
+#include "core/tag_source.h"
 
 #include <fstream>
 #include <functional>

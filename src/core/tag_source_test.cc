@@ -1,11 +1,11 @@
-#include "rcc/tag_source.h"
+#include "core/tag_source.h"
 
 #include <filesystem>
 #include <fstream>
 
 #include <gtest/gtest.h>
 
-#include "fakes.h"
+#include "testing/fakes.h"
 
 namespace rcc {
 namespace {

@@ -20,11 +20,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "dynalite.h"
-#include "ec2_server.h"
+#include "testing/dynalite.h"
+#include "testing/ec2_server.h"
 #include "rcc/dynamo_store.h"
 #include "rcc/event.h"
-#include "runtime_api_server.h"
+#include "testing/runtime_api_server.h"
 
 extern char** environ;
 

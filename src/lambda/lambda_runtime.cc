@@ -1,11 +1,11 @@
-#include "rcc/lambda_runtime.h"
+#include "lambda/lambda_runtime.h"
 
 #include <charconv>
 #include <cstdlib>
 #include <exception>
 #include <utility>
 
-#include "rcc/log.h"
+#include "app/log.h"
 
 namespace rcc {
 namespace {

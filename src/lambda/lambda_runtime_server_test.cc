@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "rcc/http_client.h"
-#include "rcc/lambda_runtime.h"
-#include "runtime_api_server.h"
+#include "lambda/lambda_runtime.h"
+#include "testing/runtime_api_server.h"
 
 namespace rcc {
 namespace {

@@ -1,4 +1,4 @@
-#include "rcc/lambda_runtime.h"
+#include "lambda/lambda_runtime.h"
 
 #include <cstdlib>
 #include <deque>

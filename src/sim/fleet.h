@@ -24,11 +24,11 @@
 #include <string_view>
 #include <vector>
 
-#include "random.h"
+#include "sim/random.h"
 #include "rcc/ec2.h"
 #include "rcc/event.h"
 #include "rcc/runner.h"
-#include "rcc/simulation.h"
+#include "sim/simulation.h"
 
 namespace rcc::sim {
 

@@ -1,9 +1,9 @@
-#include "fleet.h"
+#include "sim/fleet.h"
 
 #include <gtest/gtest.h>
 
 #include "rcc/reader.h"
-#include "workload.h"
+#include "sim/workload.h"
 
 namespace rcc::sim {
 namespace {

@@ -1,4 +1,4 @@
-#include "metered_store.h"
+#include "sim/metered_store.h"
 
 #include <algorithm>
 #include <cmath>

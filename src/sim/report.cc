@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "rcc/simulation.h"
+#include "sim/simulation.h"
 
 namespace rcc {
 namespace {

@@ -1,5 +1,5 @@
 // The discrete-event engine of the simulator: one priority queue of timestamped events per run.
-#include "rcc/simulation.h"
+#include "sim/simulation.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,14 +8,14 @@
 #include <optional>
 #include <queue>
 
-#include "fleet.h"
-#include "metered_store.h"
-#include "random.h"
-#include "rcc/counter.h"
+#include "sim/fleet.h"
+#include "sim/metered_store.h"
+#include "sim/random.h"
+#include "core/counter.h"
 #include "rcc/reader.h"
-#include "rcc/reconcile.h"
-#include "rcc/tag_source.h"
-#include "workload.h"
+#include "app/reconcile.h"
+#include "core/tag_source.h"
+#include "sim/workload.h"
 
 namespace rcc {
 namespace {

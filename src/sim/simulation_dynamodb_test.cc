@@ -1,10 +1,10 @@
 // The simulator on a DynamoDB table (dynalite): the same code path as the embedded store, at a small scale.
 #include <gtest/gtest.h>
 
-#include "dynalite.h"
+#include "testing/dynalite.h"
 #include "rcc/dynamo_store.h"
-#include "rcc/memory_store.h"
-#include "rcc/simulation.h"
+#include "core/memory_store.h"
+#include "sim/simulation.h"
 
 namespace rcc {
 namespace {

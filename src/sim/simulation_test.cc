@@ -1,4 +1,4 @@
-#include "rcc/simulation.h"
+#include "sim/simulation.h"
 
 #include <filesystem>
 #include <fstream>
@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
 
-#include "rcc/memory_store.h"
+#include "core/memory_store.h"
 
 namespace rcc {
 namespace {

@@ -1,9 +1,9 @@
-#include "workload.h"
+#include "sim/workload.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "random.h"
+#include "sim/random.h"
 
 namespace rcc::sim {
 namespace {

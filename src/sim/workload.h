@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "rcc/runner.h"
-#include "rcc/simulation.h"
+#include "sim/simulation.h"
 
 namespace rcc::sim {
 

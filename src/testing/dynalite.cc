@@ -1,4 +1,4 @@
-#include "dynalite.h"
+#include "testing/dynalite.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>

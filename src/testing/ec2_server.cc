@@ -1,4 +1,4 @@
-#include "ec2_server.h"
+#include "testing/ec2_server.h"
 
 #include <sys/socket.h>
 

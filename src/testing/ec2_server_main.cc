@@ -12,7 +12,7 @@
 #include <sstream>
 #include <string>
 
-#include "ec2_server.h"
+#include "testing/ec2_server.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "ec2_server.h"
+#include "testing/ec2_server.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <pugixml.hpp>
 #include <thread>
 
-#include "fakes.h"
+#include "testing/fakes.h"
 
 namespace rcc {
 namespace {

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "rcc/ec2.h"
-#include "rcc/memory_store.h"
-#include "rcc/tag_source.h"
+#include "core/memory_store.h"
+#include "core/tag_source.h"
 
 namespace rcc::testing {
 

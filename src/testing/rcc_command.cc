@@ -1,4 +1,4 @@
-#include "rcc_command.h"
+#include "testing/rcc_command.h"
 
 #include <sys/wait.h>
 

@@ -1,4 +1,4 @@
-#include "runtime_api_server.h"
+#include "testing/runtime_api_server.h"
 
 #include <sys/socket.h>
 

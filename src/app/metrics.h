@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "rcc/log.h"
+#include "app/log.h"
 
 namespace rcc {
 

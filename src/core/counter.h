@@ -9,7 +9,7 @@
 #include "rcc/runner.h"
 #include "rcc/status.h"
 #include "rcc/store.h"
-#include "rcc/tag_source.h"
+#include "core/tag_source.h"
 
 namespace rcc {
 

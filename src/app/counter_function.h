@@ -12,11 +12,11 @@
 
 #include "rcc/ec2.h"
 #include "rcc/event.h"
-#include "rcc/log.h"
-#include "rcc/metrics.h"
+#include "app/log.h"
+#include "app/metrics.h"
 #include "rcc/status.h"
 #include "rcc/store.h"
-#include "rcc/tag_source.h"
+#include "core/tag_source.h"
 
 namespace rcc {
 

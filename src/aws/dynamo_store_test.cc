@@ -154,7 +154,7 @@ TEST(DynamoStoreOnDynalite, MissingTableIsNotFound) {
 std::string fixture(const std::string& name) {
   const char* shared = std::getenv("RCC_SHARED_DIR");
   const std::filesystem::path path =
-      std::filesystem::path(shared != nullptr ? shared : "../shared") / "fixtures" / "dynamodb" / name;
+      std::filesystem::path(shared != nullptr ? shared : "../tests/data") / "fixtures" / "dynamodb" / name;
   std::ifstream in(path);
   std::ostringstream text;
   text << in.rdbuf();

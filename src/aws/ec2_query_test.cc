@@ -13,7 +13,7 @@ namespace {
 
 std::filesystem::path fixtures_dir() {
   const char* shared = std::getenv("RCC_SHARED_DIR");
-  return std::filesystem::path(shared != nullptr ? shared : "../shared") / "fixtures" / "ec2";
+  return std::filesystem::path(shared != nullptr ? shared : "../tests/data") / "fixtures" / "ec2";
 }
 
 std::string read_file(const std::filesystem::path& path) {
@@ -52,7 +52,7 @@ TEST(Ec2QueryBody, NextTokenIsEncoded) {
             "Action=DescribeInstances&Version=2016-11-15&MaxResults=5&NextToken=eyJ2IjoiMiJ9%2B%2F%3D");
 }
 
-// Every sample in shared/fixtures/ec2 is understood by exactly one of the two parsers.
+// Every sample in tests/data/fixtures/ec2 is understood by exactly one of the two parsers.
 TEST(Ec2QueryFixtures, EveryFileParsesAsAPageOrAnError) {
   int files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(fixtures_dir())) {

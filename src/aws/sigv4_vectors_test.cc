@@ -1,5 +1,5 @@
 // Runs every case folder of the aws-c-auth SigV4 test suite (header mode) found under $RCC_SIGV4_VECTORS,
-// default $RCC_SHARED_DIR/sigv4-vectors/v4.
+// default $RCC_SHARED_DIR/sigv4-vectors/v4 (tests/data in the repository).
 #include <chrono>
 #include <ctime>
 #include <optional>
@@ -28,16 +28,17 @@ std::string read_file(const fs::path& path) {
 }
 
 // $RCC_SIGV4_VECTORS, else $RCC_SHARED_DIR/sigv4-vectors/v4 (rcc_test sets RCC_SHARED_DIR), else
-// ../shared/sigv4-vectors/v4 beside the source tree ($RCC_SOURCE_DIR), else relative to the working directory.
+// tests/data/sigv4-vectors/v4 in the source tree ($RCC_SOURCE_DIR), else ../tests/data/sigv4-vectors/v4 from
+// the working directory (a build directory inside the source tree).
 fs::path vectors_dir() {
   if (const char* dir = std::getenv("RCC_SIGV4_VECTORS"); dir != nullptr && *dir != '\0') return dir;
   if (const char* shared = std::getenv("RCC_SHARED_DIR"); shared != nullptr && *shared != '\0') {
     return fs::path(shared) / "sigv4-vectors" / "v4";
   }
   if (const char* source = std::getenv("RCC_SOURCE_DIR"); source != nullptr && *source != '\0') {
-    return fs::path(source) / ".." / "shared" / "sigv4-vectors" / "v4";
+    return fs::path(source) / "tests" / "data" / "sigv4-vectors" / "v4";
   }
-  return "../shared/sigv4-vectors/v4";
+  return "../tests/data/sigv4-vectors/v4";
 }
 
 // request.txt: "METHOD target HTTP/1.1", "Name:value" lines (a line starting with whitespace continues the

@@ -14,7 +14,7 @@ namespace {
 
 std::filesystem::path fixtures_dir() {
   const char* shared = std::getenv("RCC_SHARED_DIR");
-  return std::filesystem::path(shared ? shared : "../shared") / "fixtures" / "events";
+  return std::filesystem::path(shared ? shared : "../tests/data") / "fixtures" / "events";
 }
 
 std::string read_file(const std::filesystem::path& path) {

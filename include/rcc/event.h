@@ -5,6 +5,7 @@
 // or foreign event yields an InvalidArgument status whose message names the offending field.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -66,8 +67,16 @@ struct ScheduledEvent {
 
 using Event = std::variant<InstanceEvent, ScheduledEvent>;
 
+// The largest event parse_event reads: EventBridge refuses larger events (256 KB per entry), and Lambda
+// refuses larger asynchronous payloads, so a larger text is not an event.
+inline constexpr std::size_t kMaxEventBytes = 256 * 1024;
+// The deepest nesting of arrays and objects parse_event reads. The two kinds of event nest 2 deep; the
+// bound keeps the parse tree of a hostile payload small (at most this many levels, whatever its size).
+inline constexpr int kMaxEventDepth = 32;
+
 // Parses one EventBridge event from its JSON text.
-// Returns InvalidArgument naming the field ("detail.instance-id: ...") when the JSON is malformed, a
+// Returns InvalidArgument "event: ..." when the text is longer than kMaxEventBytes or nests deeper than
+// kMaxEventDepth (checked before parsing). Returns InvalidArgument naming the field ("detail.instance-id: ...") when the JSON is malformed, a
 // required member is missing or mistyped, the source/detail-type pair is not one of the two kinds, the
 // instance id or state is invalid, or `time` is not RFC 3339.
 Result<Event> parse_event(std::string_view json);

@@ -41,6 +41,30 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
 
 bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
+// Whether `json` nests arrays and objects at most `max_depth` deep, counting brackets outside strings. The
+// text need not be valid JSON: the parser judges that afterwards, and stops at the first error.
+bool nesting_within(std::string_view json, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return false;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return true;
+}
+
 // The string member `name` of `object`, or an error naming `path`.
 Result<std::string_view> string_member(const nlohmann::json& object, const char* name, std::string_view path) {
   const auto it = object.find(name);
@@ -139,6 +163,13 @@ std::string format_rfc3339(std::int64_t epoch_ms) {
 }
 
 Result<Event> parse_event(std::string_view text) {
+  if (text.size() > kMaxEventBytes) {
+    return Status::InvalidArgument("event: " + std::to_string(text.size()) + " bytes, more than the " +
+                                   std::to_string(kMaxEventBytes) + "-byte limit");
+  }
+  if (!nesting_within(text, kMaxEventDepth)) {
+    return Status::InvalidArgument("event: nested deeper than " + std::to_string(kMaxEventDepth) + " levels");
+  }
   nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return Status::InvalidArgument("event: not valid JSON");
   if (!doc.is_object()) return Status::InvalidArgument("event: not a JSON object");

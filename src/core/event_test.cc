@@ -185,5 +185,38 @@ TEST(FormatInstanceEvent, ParsesBack) {
   EXPECT_EQ(back.event_id, event.event_id);
 }
 
+TEST(ParseEvent, LimitsAreCheckedBeforeParsing) {
+  const std::string event = fixture("ec2-state-running.json");
+  // Padding inside a string still counts: the limit is on the text Lambda hands over.
+  std::string padded = event;
+  padded.insert(padded.find("\"detail\""), "\"padding\":\"" + std::string(kMaxEventBytes, 'x') + "\",");
+  auto too_big = parse_event(padded);
+  ASSERT_FALSE(too_big.ok());
+  EXPECT_EQ(too_big.status().message().rfind("event: ", 0), 0u) << too_big.status().message();
+  EXPECT_NE(too_big.status().message().find("262144-byte limit"), std::string::npos);
+
+  // As deep as allowed parses (the extra member is ignored); one level more is refused with the bound.
+  const auto nested = [&](int depth) {
+    std::string member = "\"extra\":" + std::string(depth - 1, '[') + std::string(depth - 1, ']') + ",";
+    std::string text = event;
+    text.insert(text.find("\"detail\""), member);
+    return parse_event(text);
+  };
+  EXPECT_TRUE(nested(kMaxEventDepth).ok()) << nested(kMaxEventDepth).status().message();
+  auto too_deep = nested(kMaxEventDepth + 1);
+  ASSERT_FALSE(too_deep.ok());
+  EXPECT_EQ(too_deep.status().message(), "event: nested deeper than 32 levels");
+
+  // Brackets inside strings are text, not nesting.
+  std::string brackets = event;
+  brackets.insert(brackets.find("\"detail\""), "\"note\":\"" + std::string(1000, '[') + "\\\"{{\",");
+  EXPECT_TRUE(parse_event(brackets).ok()) << parse_event(brackets).status().message();
+
+  // A million levels (the shape that once had to be survived) is now refused before any parsing.
+  auto million = parse_event(std::string(1000000, '['));
+  ASSERT_FALSE(million.ok());
+  EXPECT_EQ(million.status().message().rfind("event: ", 0), 0u);
+}
+
 }  // namespace
 }  // namespace rcc

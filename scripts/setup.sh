@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the build, the tests and the simulator need on Debian bookworm: compilers, libraries,
-# the arm64 cross toolchain, qemu-user, the npm test tools (dynalite, @cdktf/hcl2json) and the TypeScript
-# client's dependencies (clients/typescript).
+# the arm64 cross toolchain, qemu-user, Clang with its sanitizer and libFuzzer runtimes (and llvm-symbolizer
+# for their reports), ccache, the npm test tools (dynalite, @cdktf/hcl2json) and the TypeScript client's
+# dependencies (clients/typescript).
 # Idempotent and quiet: a second run installs nothing and prints one line.
 set -euo pipefail
 
@@ -13,6 +14,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git zip unzip binutils file
   libboost1.74-dev libssl-dev nlohmann-json3-dev libpugixml-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev llvm ccache
   g++-aarch64-linux-gnu qemu-user
   nodejs npm
 )

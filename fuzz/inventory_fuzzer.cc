@@ -7,8 +7,8 @@
 #include <string>
 
 #include "fuzz_support.h"
-#include "rcc/event.h"
 #include "core/tag_source.h"
+#include "rcc/event.h"
 #include "testing/ec2_server.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

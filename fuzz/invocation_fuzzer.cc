@@ -16,9 +16,9 @@
 
 #include "fuzz_support.h"
 #include "app/counter_function.h"
-#include "lambda/lambda_runtime.h"
 #include "app/log.h"
 #include "app/metrics.h"
+#include "lambda/lambda_runtime.h"
 #include "testing/fakes.h"
 
 namespace {

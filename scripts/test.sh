@@ -61,7 +61,6 @@ for leg in ${RCC_TEST_LEGS:-main}; do
   built=$SECONDS
   echo "== $leg: built $dir in $((built - start)) s; running ctest"
   (cd "$dir" && ctest --output-on-failure -j"$jobs" "${selection[@]}" "$@") || failed+=("$leg")
-  echo "== $leg: ctest took $((SECONDS - built)) s"
 done
 
 if [ ${#failed[@]} -gt 0 ]; then

@@ -18,9 +18,10 @@ int main() {
       std::fprintf(stderr, "sim_bench: %s\n", result.status().to_string().c_str());
       return 1;
     }
+    const rcc::StrategyFigures& cache = result->of(rcc::SimStrategy::kCache);
     std::printf("runners_per_day=%lld wall_s=%.2f decisions=%lld deliveries=%lld final_error=%lld\n",
-                static_cast<long long>(runners), seconds, static_cast<long long>(result->cache.decisions),
-                static_cast<long long>(result->counter.deliveries), static_cast<long long>(result->count_error.final));
+                static_cast<long long>(runners), seconds, static_cast<long long>(cache.decisions),
+                static_cast<long long>(cache.counter.deliveries), static_cast<long long>(cache.count_error.final));
   }
   return 0;
 }

@@ -22,6 +22,8 @@ struct SimulateFlags {
   SimulationOptions options;
   double batch_window_s = 5;
   double requeue_delay_s = 30;
+  double lambda_retry_delay_s = 60;
+  double tick_interval_s = 60;
   std::string store = "memory";
   std::string table;
   AwsOverrides aws;
@@ -65,6 +67,8 @@ int run_simulate(SimulateFlags& flags) {
   SimulationOptions& options = flags.options;
   options.batch_window_ms = static_cast<std::int64_t>(std::llround(flags.batch_window_s * 1000));
   options.requeue_delay_ms = static_cast<std::int64_t>(std::llround(flags.requeue_delay_s * 1000));
+  options.lambda_retry_delay_ms = static_cast<std::int64_t>(std::llround(flags.lambda_retry_delay_s * 1000));
+  options.tick_interval_ms = static_cast<std::int64_t>(std::llround(flags.tick_interval_s * 1000));
   if (Status valid = validate_simulation_options(options); !valid.ok()) {
     std::cerr << "rcc simulate: " << valid.message() << '\n';
     return 2;
@@ -136,10 +140,13 @@ runs see the same jobs; the fleets differ only where the strategies' decisions d
   baseline  every scale-up decision counts the key's runners with a filtered DescribeInstances
             (state pending/running, tag:ghr:Application, tag:ghr:environment, tag:ghr:Type, tag:ghr:Owner),
             as the terraform-aws-github-runner scale-up does today;
-  cache     every decision asks RunnerCountReader; the table is kept by the real apply_event (fed by
-            simulated EventBridge deliveries, tag lookups through Ec2TagSource on the simulated EC2) and
-            the real reconcile on a one-minute schedule; stale -> the reader's EC2 fallback.
-Everything runs in virtual time (an event queue; nothing sleeps), deterministic for --seed.
+  cache     every decision asks RunnerCountReader (one table handle, meta item then index count); the
+            table is kept by the real counter function: CounterFunction::handle gets each simulated
+            EventBridge delivery and each schedule tick (--tick-interval-s) as its JSON, looks tags up
+            through Ec2TagSource on the simulated EC2 and reconciles when due; stale -> the reader's EC2
+            fallback.
+Everything runs in virtual time (an event queue; each activity's requests advance its own clock; nothing
+sleeps), deterministic for --seed.
 
 Workload: --runners-per-day jobs (scaled to --hours) on a working-day curve (nights at 15% of the 13:00
 peak; the cycle spans the window) plus bursts (--burst-share of the jobs in --bursts-per-day one-minute
@@ -156,15 +163,18 @@ and count. A filtered DescribeInstances page takes
   (--ec2-base-ms + --ec2-per-instance-ms * V + --ec2-per-result-ms * R) * lognormal(1, --ec2-jitter-sigma)
 with V the instances the account lists (live ones and those terminated within the hour) and R those on
 the page: with the defaults, about 15-35 s at the peak of the default day (a few thousand listed, a few
-hundred matching), as upstream reports at 20K+ runners a day. A lookup by id takes uniform(100, 300) ms.
+hundred matching), as upstream reports at 20K+ runners a day. A lookup by id takes
+uniform(--ec2-by-id-min-ms, --ec2-by-id-max-ms).
 New instances are invisible to the API for an exponential time (mean --ec2-visibility-mean-ms).
 A decision's count reflects the fleet when its call starts; it launches when the call returns.
 
 Delivery: lognormal latency (--delivery-median-ms, --delivery-sigma), --duplicate-rate, --drop-rate;
-failed invocations are retried by Lambda after 1 and 2 minutes, then dead-lettered.
-Cache decision latency: two concurrent DynamoDB reads of uniform(5, 10) ms each, plus the EC2 time of
-a fallback. Count error = the table's count for the key minus the truth, at every decision; at the end
-of the window the fleet freezes, deliveries drain, a final reconcile runs and the error must be 0.
+a failed invocation is retried by Lambda --lambda-retries times, the n-th after n x --lambda-retry-delay-s,
+then dead-lettered. DynamoDB: every request of the function and the reader takes
+uniform(--dynamo-min-ms, --dynamo-max-ms) on its activity's clock; a decision's latency is the sum of
+its requests (plus the EC2 time of a fallback). Count error = the table's count for the key minus the
+truth, at every decision; at the end of the window the fleet freezes, deliveries drain, the schedule
+ticks until a reconcile runs after the function's grace window, and the error must be 0.
 Cost: DynamoDB on-demand request units (failed conditional writes and index writes included) at
 us-east-1 prices since AWS halved them on 2024-11-01: $0.625 per million write and $0.125 per million
 read request units (units as defined on aws.amazon.com/dynamodb/pricing/on-demand; the figures as quoted
@@ -224,6 +234,10 @@ void add_simulate_command(CLI::App& app, int& exit_code) {
       ->check(CLI::NonNegativeNumber)->capture_default_str()->group(ec2);
   cmd->add_option("--ec2-jitter-sigma", o.ec2_jitter_sigma, "... lognormal jitter shape")
       ->check(CLI::Range(0.0, 3.0))->capture_default_str()->group(ec2);
+  cmd->add_option("--ec2-by-id-min-ms", o.ec2_by_id_min_ms, "DescribeInstances by instance id: latency, uniform from ...")
+      ->check(CLI::NonNegativeNumber)->capture_default_str()->group(ec2);
+  cmd->add_option("--ec2-by-id-max-ms", o.ec2_by_id_max_ms, "... to (ms)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str()->group(ec2);
   cmd->add_option("--ec2-visibility-mean-ms", o.ec2_visibility_mean_ms, "Mean delay before a new instance is visible")
       ->check(CLI::NonNegativeNumber)->capture_default_str()->group(ec2);
   cmd->add_option("--ec2-max-attempts", o.ec2_max_attempts, "Throttled attempts before a call fails")
@@ -242,6 +256,14 @@ void add_simulate_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(0.0, 1.0))->capture_default_str()->group(delivery);
   cmd->add_option("--drop-rate", o.drop_rate, "Share of events never delivered")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str()->group(delivery);
+  cmd->add_option("--lambda-retries", o.lambda_retries,
+                  "Lambda's retries of a failed invocation; then the event is dead-lettered")
+      ->check(CLI::Range(0, 100))->capture_default_str()->group(delivery);
+  cmd->add_option("--lambda-retry-delay-s", flags->lambda_retry_delay_s,
+                  "Delay before Lambda's first retry (s); the n-th waits n times this")
+      ->check(CLI::Range(0.001, 86400.0))->capture_default_str()->group(delivery);
+  cmd->add_option("--tick-interval-s", flags->tick_interval_s, "Period of the schedule rule that ticks the counter (s)")
+      ->check(CLI::Range(1.0, 86400.0))->capture_default_str()->group(delivery);
   cmd->add_option("--environment", o.environment, "ENVIRONMENT_FILTER of the simulated deployment")
       ->capture_default_str()->group(delivery);
   cmd->add_option("--reconcile-interval-s", o.reconcile_interval_s, "RECONCILE_INTERVAL_S")
@@ -250,6 +272,10 @@ void add_simulate_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(0, 86400000))->capture_default_str()->group(delivery);
 
   auto* cost = "DynamoDB model";
+  cmd->add_option("--dynamo-min-ms", o.dynamo_min_ms, "Every DynamoDB request: latency, uniform from ...")
+      ->check(CLI::NonNegativeNumber)->capture_default_str()->group(cost);
+  cmd->add_option("--dynamo-max-ms", o.dynamo_max_ms, "... to (ms)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str()->group(cost);
   cmd->add_option("--price-wru", o.price_per_million_wru, "USD per million write request units")
       ->check(CLI::NonNegativeNumber)->capture_default_str()->group(cost);
   cmd->add_option("--price-rru", o.price_per_million_rru, "USD per million read request units")

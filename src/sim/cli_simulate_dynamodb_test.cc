@@ -32,8 +32,8 @@ TEST(CliSimulateDynamoDb, SameFiguresAsTheEmbeddedStoreAndRefusesAUsedTable) {
   ASSERT_EQ(on_memory.status, 0) << on_memory.out;
   EXPECT_EQ(on_dynamo.out, on_memory.out);
   const auto j = nlohmann::json::parse(on_dynamo.out);
-  EXPECT_EQ(j["count_error"]["final"], 0);
-  EXPECT_GT(j["dynamodb"]["writes"].get<std::int64_t>(), 100);
+  EXPECT_EQ(j["count_error"]["cache"]["final"], 0);
+  EXPECT_GT(j["dynamodb"]["cache"]["writes"].get<std::int64_t>(), 100);
 
   // The table now holds the run's items: a second run would measure nonsense, so it is refused.
   testing::CommandRun again = rcc(url, small + " --store dynamodb --table " + table);

@@ -22,7 +22,8 @@ grep -q -- "--seed" "$tmp/err" || fail "the message for --seed abc does not name
 
 # --help states the models and the prices.
 "$RCC" simulate --help >"$tmp/help"
-for needle in "DescribeInstances" "token bucket" "0.625" "0.125" "--ec2-per-instance-ms" "lognormal"; do
+for needle in "DescribeInstances" "token bucket" "0.625" "0.125" "--ec2-per-instance-ms" "lognormal" \
+  "--dynamo-min-ms" "--ec2-by-id-min-ms" "--tick-interval-s" "--lambda-retry-delay-s" "CounterFunction::handle"; do
   grep -q -- "$needle" "$tmp/help" || fail "--help does not mention $needle"
 done
 
@@ -37,8 +38,10 @@ for s in ("baseline", "cache"):
     assert isinstance(j["over_max"][s], int), s
     for p in ("p50", "p99"):
         assert isinstance(j["decision_latency_ms"][s][p], (int, float)), (s, p)
-assert j["count_error"]["final"] == 0, j["count_error"]
-assert isinstance(j["count_error"]["max"], int)
+assert j["count_error"]["cache"]["final"] == 0, j["count_error"]
+assert isinstance(j["count_error"]["cache"]["max"], int)
+for o in ("ec2_by_id_min_ms", "dynamo_min_ms", "tick_interval_ms", "lambda_retries", "reconcile_grace_ms"):
+    assert o in j["options"], o
 PY
 
 # Deterministic: the same seed prints the same JSON.
@@ -48,7 +51,7 @@ cmp -s "$tmp/a.json" "$tmp/b.json" || fail "two runs with the same seed differ"
 # The table and --report.
 "$RCC" simulate "${small[@]}" --report "$tmp/report" >"$tmp/table"
 grep -q "decision latency p99" "$tmp/table" || fail "no latency row in the table"
-grep -q "At quiescence.*error 0 " "$tmp/table" || fail "quiescence error not 0: $(cat "$tmp/table")"
+grep -q "at quiescence.*error 0 " "$tmp/table" || fail "quiescence error not 0: $(cat "$tmp/table")"
 [[ -s "$tmp/report/simulate.csv" && -s "$tmp/report/simulate.svg" && -s "$tmp/report/simulate.json" ]] ||
   fail "report files missing"
 [[ $(wc -l <"$tmp/report/simulate.csv") -eq 241 ]] || fail "CSV should have a header and 240 minutes"

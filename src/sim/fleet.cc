@@ -106,30 +106,32 @@ const std::set<std::int64_t>* SimFleet::live_with_owner_tag(std::string_view own
   return it == live_by_owner_tag_.end() ? nullptr : &it->second;
 }
 
-SimEc2::SimEc2(SimFleet& fleet, const SimulationOptions& options, std::uint64_t seed,
+SimEc2::SimEc2(SimFleet& fleet, const SimulationOptions& options, std::uint64_t seed, Timeline& timeline,
                std::vector<Ec2MinuteLoad>* per_minute)
     : fleet_(fleet),
       options_(options),
       random_(seed, Stream::kEc2, 2),
       per_minute_(per_minute),
+      timeline_(timeline),
       tokens_(options.ec2_burst) {}
 
 bool SimEc2::send_request(bool by_id) {
   const int p = static_cast<int>(purpose_);
   for (int attempt = 0;; ++attempt) {
+    const std::int64_t clock_ms = timeline_.now_ms();
     // Refill up to the clock. Callers interleave in virtual time, so a clock behind the bucket's is
     // charged at the bucket's time.
-    if (clock_ms_ > bucket_ms_) {
+    if (clock_ms > bucket_ms_) {
       tokens_ = std::min(options_.ec2_burst,
-                         tokens_ + static_cast<double>(clock_ms_ - bucket_ms_) * options_.ec2_refill_per_s / 1000.0);
-      bucket_ms_ = clock_ms_;
+                         tokens_ + static_cast<double>(clock_ms - bucket_ms_) * options_.ec2_refill_per_s / 1000.0);
+      bucket_ms_ = clock_ms;
     }
     ++requests_sent_;
     ++tally_.requests[p];
     if (by_id) ++tally_.by_id_requests;
     current_minute_ = nullptr;
     if (per_minute_ != nullptr) {
-      const auto minute = static_cast<std::size_t>(std::max<std::int64_t>(0, clock_ms_ / 60000));
+      const auto minute = static_cast<std::size_t>(std::max<std::int64_t>(0, clock_ms / 60000));
       if (minute < per_minute_->size()) {
         current_minute_ = &(*per_minute_)[minute];
         ++current_minute_->requests;
@@ -144,7 +146,7 @@ bool SimEc2::send_request(bool by_id) {
     // RequestLimitExceeded comes back quickly; then capped exponential backoff with full jitter.
     const double cap = std::min(options_.ec2_backoff_cap_ms, options_.ec2_backoff_base_ms * std::ldexp(1.0, attempt));
     const auto wait = static_cast<std::int64_t>(50 + random_.uniform(0, cap));
-    clock_ms_ += wait;
+    timeline_.advance(wait);
     charge(50);
     if (attempt + 1 >= options_.ec2_max_attempts) {
       ++tally_.failed_calls;
@@ -153,9 +155,9 @@ bool SimEc2::send_request(bool by_id) {
   }
 }
 
-bool SimEc2::matches(const SimInstance& instance, const std::vector<Ec2Filter>& filters) const {
-  if (clock_ms_ < instance.visible_ms) return false;
-  if (instance.state == InstanceState::kTerminated && instance.terminated_ms < clock_ms_ - kTerminatedListedMs) {
+bool SimEc2::matches(const SimInstance& instance, const std::vector<Ec2Filter>& filters, std::int64_t clock_ms) const {
+  if (clock_ms < instance.visible_ms) return false;
+  if (instance.state == InstanceState::kTerminated && instance.terminated_ms < clock_ms - kTerminatedListedMs) {
     return false;
   }
   for (const auto& f : filters) {
@@ -188,10 +190,10 @@ Ec2Instance SimEc2::view(const SimInstance& instance) const {
 Result<Ec2Instance> SimEc2::describe_instance(std::string_view instance_id) {
   if (!send_request(true)) return Status::Throttled("RequestLimitExceeded: Request limit exceeded.");
   const double latency = random_.uniform(options_.ec2_by_id_min_ms, options_.ec2_by_id_max_ms);
-  clock_ms_ += static_cast<std::int64_t>(latency);
+  timeline_.advance(static_cast<std::int64_t>(latency));
   charge(static_cast<std::int64_t>(latency));
   const std::int64_t index = instance_index_of(instance_id);
-  if (index < 0 || index >= fleet_.size() || !matches(fleet_.instance(index), {})) {
+  if (index < 0 || index >= fleet_.size() || !matches(fleet_.instance(index), {}, timeline_.now_ms())) {
     return Status::NotFound("InvalidInstanceID.NotFound: The instance ID '" + std::string(instance_id) +
                             "' does not exist");
   }
@@ -205,14 +207,15 @@ Result<std::vector<Ec2Instance>> SimEc2::describe_instances(const std::vector<Ec
     if (!known) return Status::InvalidArgument("InvalidParameterValue: The filter '" + f.name + "' is invalid");
   }
   // The answer reflects the fleet when the call starts.
-  const std::int64_t listed = fleet_.listed(clock_ms_);
+  const std::int64_t clock_ms = timeline_.now_ms();
+  const std::int64_t listed = fleet_.listed(clock_ms);
   std::vector<std::int64_t> hits;
   const Ec2Filter* ids = find_filter(filters, "instance-id");
   const Ec2Filter* states = find_filter(filters, "instance-state-name");
   const bool live_only = states != nullptr && !contains(states->values, "terminated");
   const Ec2Filter* owner = find_filter(filters, "tag:" + std::string(kTagOwner));
   auto consider = [&](std::int64_t index) {
-    if (matches(fleet_.instance(index), filters)) hits.push_back(index);
+    if (matches(fleet_.instance(index), filters, clock_ms)) hits.push_back(index);
   };
   if (ids != nullptr) {
     for (const auto& id : ids->values) {
@@ -253,7 +256,7 @@ Result<std::vector<Ec2Instance>> SimEc2::describe_instances(const std::vector<Ec
                  options_.ec2_per_result_ms * static_cast<double>(page)) *
                 random_.lognormal(1.0, options_.ec2_jitter_sigma);
     }
-    clock_ms_ += static_cast<std::int64_t>(latency);
+    timeline_.advance(static_cast<std::int64_t>(latency));
     charge(static_cast<std::int64_t>(latency));
     for (std::size_t i = next; i < next + page; ++i) out.push_back(view(fleet_.instance(hits[i])));
     next += page;

@@ -4,7 +4,7 @@
 // active count of every runner key at every instant. SimEc2 answers DescribeInstances over that fleet as
 // rcc::Ec2, in virtual time: each request takes a token from the account's non-mutating token bucket,
 // throttled requests are retried after a capped exponential backoff with full jitter, and every request
-// advances the caller's virtual clock by its modelled latency.
+// advances the calling activity's virtual clock (its Timeline) by its modelled latency.
 //
 // Latency model of one DescribeInstances request (one page):
 //   filtered: (base_ms + per_instance_ms * V + per_result_ms * R) * J
@@ -29,6 +29,7 @@
 #include "rcc/event.h"
 #include "rcc/runner.h"
 #include "sim/simulation.h"
+#include "sim/timeline.h"
 
 namespace rcc::sim {
 
@@ -105,19 +106,13 @@ struct Ec2MinuteLoad {
 
 class SimEc2 : public Ec2 {
  public:
-  // `per_minute` receives the load of each request at the minute it was sent (may be null).
-  SimEc2(SimFleet& fleet, const SimulationOptions& options, std::uint64_t seed,
+  // Requests run on `timeline`'s clock (which must outlive this object). `per_minute` receives the load of
+  // each request at the minute it was sent (may be null).
+  SimEc2(SimFleet& fleet, const SimulationOptions& options, std::uint64_t seed, Timeline& timeline,
          std::vector<Ec2MinuteLoad>* per_minute);
 
-  // Sets the virtual clock the next requests start at, and whom they are made for.
-  void begin(std::int64_t now_ms, Ec2Purpose purpose) {
-    clock_ms_ = now_ms;
-    purpose_ = purpose;
-  }
-  // The virtual clock after the requests made since begin().
-  std::int64_t clock_ms() const { return clock_ms_; }
-  // Advances the clock (a caller sleeping in virtual time).
-  void sleep(std::int64_t ms) { clock_ms_ += ms; }
+  // Whom the next requests are made for.
+  void set_purpose(Ec2Purpose purpose) { purpose_ = purpose; }
 
   Result<Ec2Instance> describe_instance(std::string_view instance_id) override;
   Result<std::vector<Ec2Instance>> describe_instances(const std::vector<Ec2Filter>& filters) override;
@@ -129,8 +124,8 @@ class SimEc2 : public Ec2 {
   // Takes a token for one request at the clock, retrying with backoff while throttled. Returns false when
   // every attempt was throttled.
   bool send_request(bool by_id);
-  // Whether `instance` passes every filter at the clock.
-  bool matches(const SimInstance& instance, const std::vector<Ec2Filter>& filters) const;
+  // Whether `instance` passes every filter at `clock_ms`.
+  bool matches(const SimInstance& instance, const std::vector<Ec2Filter>& filters, std::int64_t clock_ms) const;
   Ec2Instance view(const SimInstance& instance) const;
   // Charges `ms` of modelled latency to the tally and to the minute of the last request sent.
   void charge(std::int64_t ms);
@@ -140,7 +135,7 @@ class SimEc2 : public Ec2 {
   SimRandom random_;
   std::vector<Ec2MinuteLoad>* per_minute_;
   Ec2MinuteLoad* current_minute_ = nullptr;  // the minute of the last request sent, when tracked
-  std::int64_t clock_ms_ = 0;
+  Timeline& timeline_;
   Ec2Purpose purpose_ = Ec2Purpose::kScaleUp;
   double tokens_;
   std::int64_t bucket_ms_ = 0;

@@ -53,10 +53,11 @@ class SimEc2Test : public ::testing::Test {
 
   SimulationOptions options_;
   SimFleet fleet_;
+  Timeline timeline_;
 };
 
 TEST_F(SimEc2Test, FiltersMatchTheScaleUpQuery) {
-  SimEc2 ec2(fleet_, options_, 1, nullptr);
+  SimEc2 ec2(fleet_, options_, 1, timeline_, nullptr);
   for (int i = 0; i < 3; ++i) fleet_.launch(runner_tags(owner("a")), 0, 0);
   fleet_.launch(runner_tags(owner("b")), 1, 0);
   Tags staging = runner_tags(owner("a"));
@@ -64,7 +65,8 @@ TEST_F(SimEc2Test, FiltersMatchTheScaleUpQuery) {
   fleet_.launch(staging, -1, 0);
   fleet_.transition(0, InstanceState::kShuttingDown, 10);
 
-  ec2.begin(1000, Ec2Purpose::kScaleUp);
+  timeline_.begin(1000);
+  ec2.set_purpose(Ec2Purpose::kScaleUp);
   auto listed = ec2.describe_instances({{"instance-state-name", {"pending", "running"}},
                                         {"tag:ghr:environment", {"prod"}},
                                         {"tag:ghr:Owner", {"a"}}});
@@ -72,7 +74,7 @@ TEST_F(SimEc2Test, FiltersMatchTheScaleUpQuery) {
   EXPECT_EQ(listed->size(), 2u);
   EXPECT_EQ(count_matching_runners(*listed, owner("a").key), 2);
   // The call took the modelled time: base + per listed instance + per result.
-  EXPECT_EQ(ec2.clock_ms() - 1000,
+  EXPECT_EQ(timeline_.now_ms() - 1000,
             static_cast<std::int64_t>(options_.ec2_base_ms + options_.ec2_per_instance_ms * 5 +
                                       options_.ec2_per_result_ms * 2));
   auto env_wide = ec2.describe_instances(active_runner_filters("prod"));
@@ -88,11 +90,13 @@ TEST_F(SimEc2Test, FiltersMatchTheScaleUpQuery) {
 
 TEST_F(SimEc2Test, NewInstancesAreInvisibleUntilConsistent) {
   SimFleet fleet({owner("a").key_str}, 1000000, 7);  // mean visibility delay: 1000 s
-  SimEc2 ec2(fleet, options_, 1, nullptr);
+  SimEc2 ec2(fleet, options_, 1, timeline_, nullptr);
   const auto x = fleet.launch(runner_tags(owner("a")), 0, 0);
-  ec2.begin(0, Ec2Purpose::kTagLookup);
+  timeline_.begin(0);
+  ec2.set_purpose(Ec2Purpose::kTagLookup);
   EXPECT_EQ(ec2.describe_instance(instance_id_of(x)).status().code(), Code::kNotFound);
-  ec2.begin(fleet.instance(x).visible_ms, Ec2Purpose::kTagLookup);
+  timeline_.begin(fleet.instance(x).visible_ms);
+  ec2.set_purpose(Ec2Purpose::kTagLookup);
   EXPECT_TRUE(ec2.describe_instance(instance_id_of(x)).ok());
 }
 
@@ -101,15 +105,16 @@ TEST_F(SimEc2Test, TokenBucketThrottlesAndRetriesInVirtualTime) {
   options_.ec2_refill_per_s = 1;
   options_.ec2_by_id_min_ms = 0;
   options_.ec2_by_id_max_ms = 0;
-  SimEc2 ec2(fleet_, options_, 1, nullptr);
+  SimEc2 ec2(fleet_, options_, 1, timeline_, nullptr);
   fleet_.launch(runner_tags(owner("a")), 0, 0);
-  ec2.begin(0, Ec2Purpose::kTagLookup);
+  timeline_.begin(0);
+  ec2.set_purpose(Ec2Purpose::kTagLookup);
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(ec2.describe_instance(instance_id_of(0)).ok());
   EXPECT_EQ(ec2.tally().throttled[static_cast<int>(Ec2Purpose::kTagLookup)], 0);
   // The sixth request finds the bucket empty, backs off in virtual time, and gets through.
   ASSERT_TRUE(ec2.describe_instance(instance_id_of(0)).ok());
   EXPECT_GT(ec2.tally().throttled[static_cast<int>(Ec2Purpose::kTagLookup)], 0);
-  EXPECT_GT(ec2.clock_ms(), 0);
+  EXPECT_GT(timeline_.now_ms(), 0);
   EXPECT_GT(ec2.requests_sent(), 6);
 }
 
@@ -118,9 +123,10 @@ TEST_F(SimEc2Test, GivesUpAfterMaxAttempts) {
   options_.ec2_refill_per_s = 0.001;
   options_.ec2_max_attempts = 3;
   options_.ec2_backoff_cap_ms = 10;
-  SimEc2 ec2(fleet_, options_, 1, nullptr);
+  SimEc2 ec2(fleet_, options_, 1, timeline_, nullptr);
   fleet_.launch(runner_tags(owner("a")), 0, 0);
-  ec2.begin(0, Ec2Purpose::kScaleUp);
+  timeline_.begin(0);
+  ec2.set_purpose(Ec2Purpose::kScaleUp);
   ASSERT_TRUE(ec2.describe_instances(active_runner_filters("prod")).ok());
   auto throttled = ec2.describe_instances(active_runner_filters("prod"));
   EXPECT_EQ(throttled.status().code(), Code::kThrottled);

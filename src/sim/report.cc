@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -47,17 +48,86 @@ nlohmann::json options_json(const SimulationOptions& o) {
           {"runners_per_day", o.runners_per_day},
           {"hours", o.hours},
           {"owners", o.owners},
+          {"repo_owner_share", o.repo_owner_share},
           {"non_runner_share", o.non_runner_share},
+          {"burst_share", o.burst_share},
+          {"bursts_per_day", o.bursts_per_day},
+          {"job_median_s", o.job_median_s},
+          {"job_sigma", o.job_sigma},
+          {"boot_failure_rate", o.boot_failure_rate},
+          {"stop_start_rate", o.stop_start_rate},
           {"max_runners", o.max_runners},
           {"batch_window_ms", o.batch_window_ms},
           {"batch_size", o.batch_size},
+          {"requeue_delay_ms", o.requeue_delay_ms},
           {"ec2_burst", o.ec2_burst},
           {"ec2_refill_per_s", o.ec2_refill_per_s},
+          {"ec2_base_ms", o.ec2_base_ms},
+          {"ec2_per_instance_ms", o.ec2_per_instance_ms},
+          {"ec2_per_result_ms", o.ec2_per_result_ms},
+          {"ec2_jitter_sigma", o.ec2_jitter_sigma},
+          {"ec2_by_id_min_ms", o.ec2_by_id_min_ms},
+          {"ec2_by_id_max_ms", o.ec2_by_id_max_ms},
+          {"ec2_visibility_mean_ms", o.ec2_visibility_mean_ms},
+          {"ec2_max_attempts", o.ec2_max_attempts},
+          {"ec2_backoff_base_ms", o.ec2_backoff_base_ms},
+          {"ec2_backoff_cap_ms", o.ec2_backoff_cap_ms},
+          {"delivery_median_ms", o.delivery_median_ms},
+          {"delivery_sigma", o.delivery_sigma},
           {"duplicate_rate", o.duplicate_rate},
           {"drop_rate", o.drop_rate},
+          {"lambda_retry_delay_ms", o.lambda_retry_delay_ms},
+          {"lambda_retries", o.lambda_retries},
+          {"environment", o.environment},
+          {"tick_interval_ms", o.tick_interval_ms},
           {"reconcile_interval_s", o.reconcile_interval_s},
           {"stale_threshold_ms", o.stale_threshold_ms},
-          {"environment", o.environment}};
+          {"reconcile_grace_ms", simulation_grace_ms()},
+          {"dynamo_min_ms", o.dynamo_min_ms},
+          {"dynamo_max_ms", o.dynamo_max_ms},
+          {"price_per_million_wru", o.price_per_million_wru},
+          {"price_per_million_rru", o.price_per_million_rru}};
+}
+
+constexpr SimStrategy kAll[] = {SimStrategy::kBaseline, SimStrategy::kCache};
+constexpr SimStrategy kWithTable[] = {SimStrategy::kCache};
+
+// {"baseline": f(baseline), "cache": f(cache)}.
+template <typename F>
+nlohmann::json each(const SimulationResult& r, F f) {
+  nlohmann::json j = nlohmann::json::object();
+  for (SimStrategy s : kAll) j[std::string(strategy_name(s))] = f(r.of(s));
+  return j;
+}
+
+// The same for the strategies that keep a table.
+template <typename F>
+nlohmann::json each_with_table(const SimulationResult& r, F f) {
+  nlohmann::json j = nlohmann::json::object();
+  for (SimStrategy s : kWithTable) j[std::string(strategy_name(s))] = f(r.of(s));
+  return j;
+}
+
+std::int64_t fallbacks_total(const StrategyFigures& f) {
+  std::int64_t n = 0;
+  for (const auto& [reason, count] : f.fallbacks) n += count;
+  return n;
+}
+
+// `x` as a share of `base` for people: "160%", "5.1%", "0.32%"; "" when base is 0.
+std::string share_of(double x, double base) {
+  if (base <= 0) return "";
+  const double percent = 100.0 * x / base;
+  if (percent == 0) return "0%";
+  if (percent < 1) return format("%.2f%%", percent);
+  if (percent < 10) return format("%.1f%%", percent);
+  return format("%.0f%%", percent);
+}
+
+// The note of a row of counts or times: the cache's figure as a share of the baseline's.
+std::string versus_baseline(double baseline, double cache) {
+  if (baseline <= 0) return "";
+  return "cache: " + share_of(cache, baseline) + " of baseline";
 }
 
 // ---- SVG ----
@@ -168,66 +238,65 @@ Status write_file(const std::filesystem::path& path, const std::string& text) {
 std::string simulation_json(const SimulationResult& r) {
   nlohmann::json j;
   j["options"] = options_json(r.options);
-  j["decisions"] = r.cache.decisions;
-  j["decisions_by_strategy"] = {{"baseline", r.baseline.decisions}, {"cache", r.cache.decisions}};
-  j["ec2_calls"] = {{"baseline", r.baseline.ec2_calls},
-                    {"cache", r.cache.ec2_calls},
-                    {"ratio", r.cache.ec2_calls > 0 ? static_cast<double>(r.baseline.ec2_calls) /
-                                                          static_cast<double>(r.cache.ec2_calls)
-                                                    : 0.0}};
-  j["ec2_filtered_calls"] = {{"baseline", r.baseline.ec2_filtered_calls}, {"cache", r.cache.ec2_filtered_calls}};
-  j["ec2_by_id_calls"] = {{"baseline", r.baseline.ec2_by_id_calls}, {"cache", r.cache.ec2_by_id_calls}};
-  j["ec2_busy_s"] = {{"baseline", std::round(r.baseline.ec2_busy_s)}, {"cache", std::round(r.cache.ec2_busy_s)}};
-  j["throttled"] = {{"baseline", r.baseline.ec2_throttled}, {"cache", r.cache.ec2_throttled}};
-  j["failed_decisions"] = {{"baseline", r.baseline.failed_decisions}, {"cache", r.cache.failed_decisions}};
-  j["decision_latency_ms"] = {{"baseline", latency_json(r.baseline.decision_latency)},
-                              {"cache", latency_json(r.cache.decision_latency)}};
-  j["job_wait_ms"] = {{"baseline", latency_json(r.baseline.job_wait)}, {"cache", latency_json(r.cache.job_wait)}};
-  j["over_max"] = {{"baseline", r.baseline.over_max}, {"cache", r.cache.over_max}};
-  j["over_max_runners"] = {{"baseline", r.baseline.over_max_runners}, {"cache", r.cache.over_max_runners}};
-  j["launched"] = {{"baseline", r.baseline.launched}, {"cache", r.cache.launched}};
-  j["jobs"] = r.cache.jobs;
-  j["fallbacks"] = nlohmann::json::object();
-  std::int64_t fallbacks = 0;
-  for (const auto& [reason, n] : r.fallbacks) {
-    j["fallbacks"][reason] = n;
-    fallbacks += n;
-  }
-  j["fallbacks_total"] = fallbacks;
-  const CountErrorFigures& e = r.count_error;
-  j["count_error"] = {{"max", e.max},           {"p99", e.p99},
-                      {"mean_abs", e.mean_abs}, {"samples", e.samples},
-                      {"exact_samples", e.exact_samples}, {"final", e.final},
-                      {"final_true_active", e.final_true_active}};
-  const CounterFigures& c = r.counter;
-  j["counter"] = {{"events", c.events},
-                  {"deliveries", c.deliveries},
-                  {"duplicates", c.duplicates},
-                  {"dropped", c.dropped},
-                  {"failed_invocations", c.failed_invocations},
-                  {"dead_lettered", c.dead_lettered},
-                  {"tag_lookups", c.tag_lookups},
-                  {"ticks", c.ticks},
-                  {"reconciles", c.reconciles},
-                  {"reconcile_failures", c.reconcile_failures},
-                  {"reconcile_added", c.reconcile_added},
-                  {"reconcile_removed", c.reconcile_removed},
-                  {"invocation_latency_ms", latency_json(c.invocation_latency)}};
-  const DynamoFigures& d = r.dynamo;
-  j["dynamodb"] = {{"read_units", d.read_units},
-                   {"write_units", d.write_units},
-                   {"reads", d.reads},
-                   {"writes", d.writes},
-                   {"monthly_cost_usd", std::round(d.monthly_cost_usd * 100) / 100},
-                   {"price_per_million_wru", r.options.price_per_million_wru},
-                   {"price_per_million_rru", r.options.price_per_million_rru}};
+  j["decisions"] = r.of(SimStrategy::kCache).decisions;
+  j["decisions_by_strategy"] = each(r, [](const StrategyFigures& f) { return f.decisions; });
+  j["jobs"] = r.of(SimStrategy::kBaseline).jobs;
+  j["ec2_calls"] = each(r, [](const StrategyFigures& f) { return f.ec2_calls; });
+  j["ec2_filtered_calls"] = each(r, [](const StrategyFigures& f) { return f.ec2_filtered_calls; });
+  j["ec2_by_id_calls"] = each(r, [](const StrategyFigures& f) { return f.ec2_by_id_calls; });
+  j["ec2_busy_s"] = each(r, [](const StrategyFigures& f) { return std::round(f.ec2_busy_s); });
+  j["throttled"] = each(r, [](const StrategyFigures& f) { return f.ec2_throttled; });
+  j["failed_decisions"] = each(r, [](const StrategyFigures& f) { return f.failed_decisions; });
+  j["decision_latency_ms"] = each(r, [](const StrategyFigures& f) { return latency_json(f.decision_latency); });
+  j["job_wait_ms"] = each(r, [](const StrategyFigures& f) { return latency_json(f.job_wait); });
+  j["over_max"] = each(r, [](const StrategyFigures& f) { return f.over_max; });
+  j["over_max_from_cache"] = each(r, [](const StrategyFigures& f) { return f.over_max_from_cache; });
+  j["over_max_runners"] = each(r, [](const StrategyFigures& f) { return f.over_max_runners; });
+  j["launched"] = each(r, [](const StrategyFigures& f) { return f.launched; });
+  j["fallbacks"] = each_with_table(r, [](const StrategyFigures& f) {
+    nlohmann::json reasons = nlohmann::json::object();
+    for (const auto& [reason, n] : f.fallbacks) reasons[reason] = n;
+    return reasons;
+  });
+  j["fallbacks_total"] = each_with_table(r, fallbacks_total);
+  j["count_error"] = each_with_table(r, [](const StrategyFigures& f) {
+    const CountErrorFigures& e = f.count_error;
+    return nlohmann::json{{"max", e.max},         {"p99", e.p99},
+                          {"mean_abs", e.mean_abs}, {"samples", e.samples},
+                          {"exact_samples", e.exact_samples}, {"final", e.final},
+                          {"final_true_active", e.final_true_active}};
+  });
+  j["counter"] = each_with_table(r, [](const StrategyFigures& f) {
+    const CounterFigures& c = f.counter;
+    return nlohmann::json{{"events", c.events},
+                          {"deliveries", c.deliveries},
+                          {"duplicates", c.duplicates},
+                          {"dropped", c.dropped},
+                          {"failed_invocations", c.failed_invocations},
+                          {"dead_lettered", c.dead_lettered},
+                          {"tag_lookups", c.tag_lookups},
+                          {"ticks", c.ticks},
+                          {"failed_ticks", c.failed_ticks},
+                          {"reconciles", c.reconciles},
+                          {"reconcile_added", c.reconcile_added},
+                          {"reconcile_removed", c.reconcile_removed},
+                          {"invocation_latency_ms", latency_json(c.invocation_latency)}};
+  });
+  j["dynamodb"] = each_with_table(r, [](const StrategyFigures& f) {
+    const DynamoFigures& d = f.dynamo;
+    return nlohmann::json{{"read_units", d.read_units},
+                          {"write_units", d.write_units},
+                          {"reads", d.reads},
+                          {"writes", d.writes},
+                          {"monthly_cost_usd", std::round(d.monthly_cost_usd * 100) / 100}};
+  });
   return j.dump(2);
 }
 
 std::string simulation_table(const SimulationResult& r) {
   const SimulationOptions& o = r.options;
-  const StrategyFigures& b = r.baseline;
-  const StrategyFigures& c = r.cache;
+  const StrategyFigures& b = r.of(SimStrategy::kBaseline);
+  const StrategyFigures& c = r.of(SimStrategy::kCache);
   std::ostringstream out;
   out << format("Simulated %s runners/day for %g h: %d owners, max %lld runners per key, seed %llu\n\n",
                 grouped(o.runners_per_day).c_str(), o.hours, o.owners, static_cast<long long>(o.max_runners),
@@ -238,86 +307,111 @@ std::string simulation_table(const SimulationResult& r) {
     if (!note.empty()) out << "   " << note;
     out << '\n';
   };
+  auto counts = [&](const std::string& name, std::int64_t StrategyFigures::*field, bool note) {
+    row(name, grouped(b.*field), grouped(c.*field),
+        note ? versus_baseline(static_cast<double>(b.*field), static_cast<double>(c.*field)) : "");
+  };
+  auto seconds = [](double s) { return format("%s s", grouped(std::llround(s)).c_str()); };
   row("", "baseline (EC2)", "cache (reader)");
-  row("scale-up decisions", grouped(b.decisions), grouped(c.decisions));
-  const double ratio = c.ec2_calls > 0 ? static_cast<double>(b.ec2_calls) / static_cast<double>(c.ec2_calls) : 0;
-  row("EC2 DescribeInstances requests", grouped(b.ec2_calls), grouped(c.ec2_calls),
-      ratio >= 1 ? format("%.1fx fewer", ratio) : format("%.1fx more (one lookup per new instance)", 1 / ratio));
-  const double filtered_ratio = c.ec2_filtered_calls > 0 ? static_cast<double>(b.ec2_filtered_calls) /
-                                                               static_cast<double>(c.ec2_filtered_calls)
-                                                         : 0;
-  row("  filtered listings (slow)", grouped(b.ec2_filtered_calls), grouped(c.ec2_filtered_calls),
-      format("%.0fx fewer", filtered_ratio));
-  row("  lookups by instance id (fast)", grouped(b.ec2_by_id_calls), grouped(c.ec2_by_id_calls));
-  row("EC2 time spent answering", format("%s s", grouped(std::llround(b.ec2_busy_s)).c_str()),
-      format("%s s", grouped(std::llround(c.ec2_busy_s)).c_str()));
-  row("throttled requests", grouped(b.ec2_throttled), grouped(c.ec2_throttled));
+  counts("scale-up decisions", &StrategyFigures::decisions, false);
+  counts("EC2 DescribeInstances requests", &StrategyFigures::ec2_calls, true);
+  counts("  filtered listings (slow)", &StrategyFigures::ec2_filtered_calls, true);
+  counts("  lookups by instance id (fast)", &StrategyFigures::ec2_by_id_calls, false);
+  row("EC2 time spent answering", seconds(b.ec2_busy_s), seconds(c.ec2_busy_s),
+      versus_baseline(b.ec2_busy_s, c.ec2_busy_s));
+  counts("throttled requests", &StrategyFigures::ec2_throttled, true);
   row("decision latency p50", duration(b.decision_latency.p50_ms), duration(c.decision_latency.p50_ms));
   row("decision latency p99", duration(b.decision_latency.p99_ms), duration(c.decision_latency.p99_ms));
   row("job wait for a runner p50", duration(b.job_wait.p50_ms), duration(c.job_wait.p50_ms));
   row("job wait for a runner p99", duration(b.job_wait.p99_ms), duration(c.job_wait.p99_ms));
-  row("decisions over the maximum", grouped(b.over_max), grouped(c.over_max));
-  row("  runners beyond the maximum", grouped(b.over_max_runners), grouped(c.over_max_runners));
-  row("failed decisions (count failed)", grouped(b.failed_decisions), grouped(c.failed_decisions));
-  std::int64_t fallbacks = 0;
+  counts("decisions over the maximum", &StrategyFigures::over_max, false);
+  counts("  of which counted from the table", &StrategyFigures::over_max_from_cache, false);
+  counts("  runners beyond the maximum", &StrategyFigures::over_max_runners, false);
+  counts("failed decisions (count failed)", &StrategyFigures::failed_decisions, false);
   std::string why;
-  for (const auto& [reason, n] : r.fallbacks) {
-    fallbacks += n;
-    why += (why.empty() ? "" : ", ") + reason + " " + grouped(n);
+  for (SimStrategy s : kWithTable) {
+    for (const auto& [reason, n] : r.of(s).fallbacks) {
+      why += (why.empty() ? "" : ", ") + reason + " " + grouped(n);
+    }
   }
-  row("fallbacks to EC2", "-", grouped(fallbacks), why);
+  row("fallbacks to EC2", "-", grouped(fallbacks_total(c)), why);
 
-  const CountErrorFigures& e = r.count_error;
-  out << format("\nCache count error (cached - true, per decision): max %lld, p99 %lld, mean %.3f; exact in %.1f%% of "
-                "%s decisions\n",
-                static_cast<long long>(e.max), static_cast<long long>(e.p99), e.mean_abs,
-                e.samples > 0 ? 100.0 * static_cast<double>(e.exact_samples) / static_cast<double>(e.samples) : 100.0,
-                grouped(e.samples).c_str());
-  out << format("At quiescence (window end, deliveries drained, final reconcile): error %lld over %s active runners%s\n",
-                static_cast<long long>(e.final), grouped(e.final_true_active).c_str(),
-                e.final == 0 ? " (exact)" : " (NOT EXACT)");
-  const CounterFigures& k = r.counter;
-  out << format("Counter: %s state changes, %s deliveries (%s duplicated, %s dropped), %s tag lookups, %s failed "
-                "invocations retried, %s dead-lettered\n",
-                grouped(k.events).c_str(), grouped(k.deliveries).c_str(), grouped(k.duplicates).c_str(),
-                grouped(k.dropped).c_str(), grouped(k.tag_lookups).c_str(), grouped(k.failed_invocations).c_str(),
-                grouped(k.dead_lettered).c_str());
-  out << format("Reconcile: %s runs (%s failed), repaired %s missing and %s stale items\n", grouped(k.reconciles).c_str(),
-                grouped(k.reconcile_failures).c_str(), grouped(k.reconcile_added).c_str(),
-                grouped(k.reconcile_removed).c_str());
-  const DynamoFigures& d = r.dynamo;
-  out << format("DynamoDB: %s write units, %s read units in %g h -> $%.2f per month on demand "
-                "($%.3f per million WRU, $%.3f per million RRU)\n",
-                grouped(std::llround(d.write_units)).c_str(), grouped(std::llround(d.read_units)).c_str(), o.hours,
-                d.monthly_cost_usd, o.price_per_million_wru, o.price_per_million_rru);
+  for (SimStrategy s : kWithTable) {
+    const StrategyFigures& f = r.of(s);
+    const std::string name(strategy_name(s));
+    const CountErrorFigures& e = f.count_error;
+    out << format("\n%s: count error (cached - true, per decision): max %lld, p99 %lld, mean %.3f; exact in %.1f%% "
+                  "of %s decisions\n",
+                  name.c_str(), static_cast<long long>(e.max), static_cast<long long>(e.p99), e.mean_abs,
+                  e.samples > 0 ? 100.0 * static_cast<double>(e.exact_samples) / static_cast<double>(e.samples)
+                                : 100.0,
+                  grouped(e.samples).c_str());
+    out << format("%s: at quiescence (window end, deliveries drained, next reconcile): error %lld over %s active "
+                  "runners%s\n",
+                  name.c_str(), static_cast<long long>(e.final), grouped(e.final_true_active).c_str(),
+                  e.final == 0 ? " (exact)" : " (NOT EXACT)");
+    const CounterFigures& k = f.counter;
+    out << format("%s: counter %s state changes, %s deliveries (%s duplicated, %s dropped), %s tag lookups, %s "
+                  "failed invocations retried, %s dead-lettered; %s reconciles (%s failed ticks), repaired %s "
+                  "missing and %s stale items\n",
+                  name.c_str(), grouped(k.events).c_str(), grouped(k.deliveries).c_str(),
+                  grouped(k.duplicates).c_str(), grouped(k.dropped).c_str(), grouped(k.tag_lookups).c_str(),
+                  grouped(k.failed_invocations).c_str(), grouped(k.dead_lettered).c_str(),
+                  grouped(k.reconciles).c_str(), grouped(k.failed_ticks).c_str(),
+                  grouped(k.reconcile_added).c_str(), grouped(k.reconcile_removed).c_str());
+    const DynamoFigures& d = f.dynamo;
+    out << format("%s: DynamoDB %s write units, %s read units in %g h -> $%.2f per month on demand\n", name.c_str(),
+                  grouped(std::llround(d.write_units)).c_str(), grouped(std::llround(d.read_units)).c_str(), o.hours,
+                  d.monthly_cost_usd);
+  }
+  out << format("\nPrices: $%.3f per million WRU, $%.3f per million RRU\n", o.price_per_million_wru,
+                o.price_per_million_rru);
   return out.str();
 }
 
 std::string simulation_csv(const SimulationResult& r) {
   std::ostringstream out;
-  out << "minute,hour,true_active,cached_active,cache_error,baseline_true_active,ec2_calls_baseline,"
-         "ec2_calls_cache,ec2_listings_baseline,ec2_listings_cache,ec2_busy_s_baseline,ec2_busy_s_cache,"
-         "decisions_baseline,decisions_cache,fallbacks\n";
+  out << "minute,hour";
+  auto columns = [&](const char* name, std::span<const SimStrategy> strategies) {
+    for (SimStrategy s : strategies) out << ',' << name << '_' << strategy_name(s);
+  };
+  columns("true_active", kAll);
+  columns("cached_active", kWithTable);
+  columns("cache_error", kWithTable);
+  columns("ec2_calls", kAll);
+  columns("ec2_listings", kAll);
+  columns("ec2_busy_s", kAll);
+  columns("decisions", kAll);
+  columns("fallbacks", kWithTable);
+  out << '\n';
   for (const auto& m : r.minutes) {
-    out << m.minute << ',' << format("%.3f", static_cast<double>(m.minute) / 60.0) << ',' << m.true_active << ','
-        << m.cached_active << ',' << (m.cached_active - m.true_active) << ',' << m.baseline_true_active << ','
-        << m.ec2_baseline.requests << ',' << m.ec2_cache.requests << ',' << m.ec2_baseline.listings << ','
-        << m.ec2_cache.listings << ',' << format("%.3f", m.ec2_baseline.busy_s) << ','
-        << format("%.3f", m.ec2_cache.busy_s) << ',' << m.decisions_baseline << ',' << m.decisions_cache << ','
-        << m.fallbacks << '\n';
+    out << m.minute << ',' << format("%.3f", static_cast<double>(m.minute) / 60.0);
+    auto values = [&](std::span<const SimStrategy> strategies, auto value) {
+      for (SimStrategy s : strategies) out << ',' << value(static_cast<int>(s));
+    };
+    values(kAll, [&](int s) { return m.true_active[s]; });
+    values(kWithTable, [&](int s) { return m.cached_active[s]; });
+    values(kWithTable, [&](int s) { return m.cached_active[s] - m.true_active[s]; });
+    values(kAll, [&](int s) { return m.ec2[s].requests; });
+    values(kAll, [&](int s) { return m.ec2[s].listings; });
+    values(kAll, [&](int s) { return format("%.3f", m.ec2[s].busy_s); });
+    values(kAll, [&](int s) { return m.decisions[s]; });
+    values(kWithTable, [&](int s) { return m.fallbacks[s]; });
+    out << '\n';
   }
   return out.str();
 }
 
 std::string simulation_svg(const SimulationResult& r) {
   const double width = 960;
-  const double height = 640;
-  std::vector<double> true_active, cached, busy_baseline, busy_cache;
+  const double height = 660;
+  constexpr int kCache = static_cast<int>(SimStrategy::kCache);
+  std::vector<double> true_cache, cached_cache;
+  std::vector<double> busy[kSimStrategies];
   for (const auto& m : r.minutes) {
-    true_active.push_back(static_cast<double>(m.true_active));
-    cached.push_back(static_cast<double>(m.cached_active));
-    busy_baseline.push_back(m.ec2_baseline.busy_s);
-    busy_cache.push_back(m.ec2_cache.busy_s);
+    true_cache.push_back(static_cast<double>(m.true_active[kCache]));
+    cached_cache.push_back(static_cast<double>(m.cached_active[kCache]));
+    for (int s = 0; s < kSimStrategies; ++s) busy[s].push_back(m.ec2[s].busy_s);
   }
   std::ostringstream svg;
   svg << format("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
@@ -335,14 +429,14 @@ std::string simulation_svg(const SimulationResult& r) {
                            static_cast<unsigned long long>(r.options.seed)))
       << "</text>\n";
   panel(svg, 80, 70, 850, 270, r.options.hours, "Active runners: true (EC2) vs cached (table)", "active runners",
-        {Series{"true active runners", "#1f77b4", "", true_active},
-         Series{"cached count (DynamoDB table)", "#ff7f0e", "5,3", cached}});
-  panel(svg, 80, 410, 850, 170, r.options.hours, "EC2 DescribeInstances work per minute (modelled seconds)",
+        {Series{"cache run: true active runners", "#1f77b4", "", true_cache},
+         Series{"cache run: cached count (table)", "#ff7f0e", "5,3", cached_cache}});
+  panel(svg, 80, 410, 850, 190, r.options.hours, "EC2 DescribeInstances work per minute (modelled seconds)",
         "EC2 seconds / min",
-        {Series{"baseline: a filtered listing per decision", "#d62728", "", busy_baseline},
-         Series{"cache: tag lookups by id, reconcile, fallbacks", "#2ca02c", "", busy_cache}});
+        {Series{"baseline: a filtered listing per decision", "#d62728", "", busy[0]},
+         Series{"cache: tag lookups by id, reconcile, fallbacks", "#2ca02c", "", busy[kCache]}});
   svg << format("<text x=\"%.1f\" y=\"%.1f\" class=\"label\" text-anchor=\"middle\">hours since midnight (the window holds one day/night cycle)</text>\n",
-                80 + 850 / 2.0, 628.0);
+                80 + 850 / 2.0, 648.0);
   svg << "</svg>\n";
   return svg.str();
 }

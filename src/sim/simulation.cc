@@ -8,13 +8,21 @@
 #include <optional>
 #include <queue>
 
+#include <nlohmann/json.hpp>
+
+#include "app/counter_function.h"
+#include "app/log.h"
+#include "app/metrics.h"
+#include "app/reconcile.h"
+#include "core/counter.h"
+#include "core/tag_source.h"
+#include "rcc/event.h"
+#include "rcc/reader.h"
 #include "sim/fleet.h"
+#include "sim/latency_store.h"
 #include "sim/metered_store.h"
 #include "sim/random.h"
-#include "core/counter.h"
-#include "rcc/reader.h"
-#include "app/reconcile.h"
-#include "core/tag_source.h"
+#include "sim/timeline.h"
 #include "sim/workload.h"
 
 namespace rcc {
@@ -26,10 +34,36 @@ using sim::SimFleet;
 using sim::SimRandom;
 using sim::Stream;
 
-// The counter stamps the heartbeat at most this often from event invocations (DESIGN 5).
-constexpr std::int64_t kHeartbeatEveryMs = 10000;
+using Strategy = SimStrategy;
 
-enum class Strategy { kBaseline, kCache };
+// A TagSource that counts the function's lookups and forwards them.
+class CountingTagSource : public TagSource {
+ public:
+  explicit CountingTagSource(TagSource& inner) : inner_(inner) {}
+  Result<std::optional<Tags>> lookup(std::string_view instance_id, bool expect_exists) override {
+    ++lookups_;
+    return inner_.lookup(instance_id, expect_exists);
+  }
+  std::int64_t lookups() const { return lookups_; }
+
+ private:
+  TagSource& inner_;
+  std::int64_t lookups_ = 0;
+};
+
+// The JSON of a tick of the schedule rule at `now_ms`, as EventBridge delivers it.
+std::string scheduled_event_json(std::int64_t tick, std::int64_t now_ms) {
+  nlohmann::json j = {{"version", "0"},
+                      {"id", "tick-" + std::to_string(tick)},
+                      {"detail-type", "Scheduled Event"},
+                      {"source", "aws.events"},
+                      {"account", "123456789012"},
+                      {"time", format_rfc3339(now_ms)},
+                      {"region", "us-east-1"},
+                      {"resources", {"arn:aws:events:us-east-1:123456789012:rule/runner-count-cache-tick"}},
+                      {"detail", nlohmann::json::object()}};
+  return j.dump();
+}
 
 enum class Kind : std::uint8_t {
   kJobArrival,   // a: job
@@ -59,6 +93,7 @@ struct Decision {
   int owner = 0;
   std::vector<std::int64_t> jobs;
   std::optional<std::int64_t> count;  // nullopt when the count failed
+  bool from_cache = false;            // the count came from the table
 };
 
 struct Delivery {
@@ -98,31 +133,47 @@ std::string environment_prefix(const std::string& environment) {
 // One strategy's run over the shared workload.
 class Run {
  public:
-  Run(Strategy strategy, const SimulationOptions& options, const sim::Workload& workload, Store* cache_store,
+  Run(Strategy strategy, const SimulationOptions& options, const sim::Workload& workload, Store* table,
       SimulationResult& result, const std::function<void(double)>& progress)
       : strategy_(strategy),
+        s_(static_cast<int>(strategy)),
         options_(options),
         workload_(workload),
         result_(result),
-        figures_(strategy == Strategy::kBaseline ? result.baseline : result.cache),
+        figures_(result.of(strategy)),
         progress_(progress),
         minutes_((workload.end_ms + 59999) / 60000),
         ec2_per_minute_(static_cast<std::size_t>(minutes_)),
         fleet_(owner_keys(workload), static_cast<std::int64_t>(options.ec2_visibility_mean_ms), options.seed),
-        ec2_(fleet_, options, options.seed + (strategy == Strategy::kCache ? 1 : 0), &ec2_per_minute_),
-        dynamo_random_(options.seed, Stream::kDynamo, 0),
+        ec2_(fleet_, options, options.seed + static_cast<std::uint64_t>(s_), timeline_, &ec2_per_minute_),
         delivery_random_(options.seed, Stream::kDelivery, 0),
         queues_(workload.owners.size()),
         fire_pending_(workload.owners.size(), false),
-        env_prefix_(environment_prefix(options.environment)) {
-    if (strategy_ == Strategy::kCache) {
-      metered_ = std::make_unique<sim::MeteredStore>(*cache_store);
-      tags_ = std::make_unique<Ec2TagSource>(ec2_, Ec2TagSource::Options{},
-                                             [this](std::int64_t ms) { ec2_.sleep(ms); });
+        env_prefix_(environment_prefix(options.environment)),
+        log_(LogLevel::kError, [](std::string_view) {}),
+        metrics_("RunnerCountCache", {}, [](std::string_view) {}) {
+    if (strategy_ != Strategy::kBaseline) {
+      table_ = table;
+      metered_ = std::make_unique<sim::MeteredStore>(*table);
+      store_ = std::make_unique<sim::LatencyStore>(*metered_, timeline_, options.dynamo_min_ms, options.dynamo_max_ms,
+                                                   SimRandom(options.seed, Stream::kDynamo, static_cast<std::uint64_t>(s_)));
+      ec2_tags_ = std::make_unique<Ec2TagSource>(ec2_, Ec2TagSource::Options{},
+                                                 [this](std::int64_t ms) { timeline_.sleep(ms); });
+      tags_ = std::make_unique<CountingTagSource>(*ec2_tags_);
+      // The function as the Lambda runs it (one process), on the simulated table and EC2.
+      CounterFunctionConfig config;
+      config.table_name = "simulated";
+      config.environment = options.environment;
+      config.stale_threshold_ms = options.stale_threshold_ms;
+      config.reconcile_interval_s = options.reconcile_interval_s;
+      config.log_level = LogLevel::kError;
+      function_ = std::make_unique<CounterFunction>(config, *store_, ec2_, *tags_, log_, metrics_,
+                                                    [this] { return timeline_.now_ms(); });
+      // The reader as a scale-up wires it: one table handle, the account's EC2 for the fallback.
       ReaderOptions reader_options;
       reader_options.stale_threshold_ms = options.stale_threshold_ms;
       reader_options.reconcile_interval_ms = options.reconcile_interval_s * 1000;
-      reader_ = std::make_unique<RunnerCountReader>(*metered_, ec2_, reader_options, [this] { return now_; });
+      reader_ = std::make_unique<RunnerCountReader>(*store_, ec2_, reader_options, [this] { return timeline_.now_ms(); });
     }
     if (result_.minutes.size() != static_cast<std::size_t>(minutes_)) {
       result_.minutes.assign(static_cast<std::size_t>(minutes_), MinuteSample{});
@@ -138,7 +189,7 @@ class Run {
       push(workload_.others[k].launch_ms, Kind::kOtherLaunch, static_cast<std::int64_t>(k));
     }
     for (std::int64_t m = 0; m < minutes_; ++m) push(m * 60000, Kind::kMinute, m);
-    if (strategy_ == Strategy::kCache) {
+    if (keeps_table()) {
       for (std::int64_t t = 0; t < workload_.end_ms; t += options_.tick_interval_ms) {
         // The schedule fires on time; the invocation starts a moment later.
         push(t + static_cast<std::int64_t>(delivery_random_.uniform(100, 1500)), Kind::kTick);
@@ -146,7 +197,7 @@ class Run {
     }
     figures_.jobs = static_cast<std::int64_t>(workload_.jobs.size());
 
-    std::int64_t last_delivery_ms = 0;
+    std::int64_t drained_ms = 0;  // when the last delivery's invocation ended
     double reported = -1;
     while (!queue_.empty()) {
       const Event e = queue_.top();
@@ -165,24 +216,23 @@ class Run {
         case Kind::kJobArrival: enqueue(e.a, workload_.jobs[static_cast<std::size_t>(e.a)].owner); break;
         case Kind::kRequeue: enqueue(e.a, workload_.jobs[static_cast<std::size_t>(e.a)].owner); break;
         case Kind::kBatchFire: RCC_RETURN_IF_ERROR(fire(static_cast<int>(e.a))); break;
-        case Kind::kLaunch: launch(e.a); break;
+        case Kind::kLaunch: RCC_RETURN_IF_ERROR(launch(e.a)); break;
         case Kind::kTransition: transition(e.a, static_cast<std::size_t>(e.b)); break;
         case Kind::kOtherLaunch: launch_other(e.a); break;
-        case Kind::kDelivery:
-          last_delivery_ms = e.t;
+        case Kind::kDelivery: {
           RCC_RETURN_IF_ERROR(deliver(e.a));
+          drained_ms = std::max(drained_ms, timeline_.now_ms());
           break;
-        case Kind::kTick: RCC_RETURN_IF_ERROR(tick(false)); break;
+        }
+        case Kind::kTick: RCC_RETURN_IF_ERROR(tick().status()); break;
         case Kind::kMinute: RCC_RETURN_IF_ERROR(sample_minute(e.a)); break;
       }
     }
 
-    if (strategy_ == Strategy::kCache) {
-      // Quiescence: every delivery and retry is done; one reconcile once the grace window has passed.
-      now_ = std::max(workload_.end_ms, last_delivery_ms) + options_.grace_ms + 1000;
-      RCC_RETURN_IF_ERROR(tick(true));
+    if (keeps_table()) {
+      RCC_RETURN_IF_ERROR(quiesce(std::max(workload_.end_ms, drained_ms)));
       RCC_RETURN_IF_ERROR(final_error());
-      finish_cache_figures();
+      finish_table_figures();
     }
     finish_strategy_figures();
     if (progress_) progress_(progress_to);
@@ -196,8 +246,15 @@ class Run {
     return keys;
   }
 
+  bool keeps_table() const { return strategy_ != Strategy::kBaseline; }
+
   void push(std::int64_t t, Kind kind, std::int64_t a = 0, std::int64_t b = 0) {
     queue_.push(Event{t, next_seq_++, kind, a, b});
+  }
+
+  MinuteSample* minute_at(std::int64_t t) {
+    const auto minute = static_cast<std::size_t>(t / 60000);
+    return minute < result_.minutes.size() ? &result_.minutes[minute] : nullptr;
   }
 
   // ---- Scale-up ----
@@ -226,12 +283,11 @@ class Run {
     }
 
     ++figures_.decisions;
-    const auto minute = static_cast<std::size_t>(now_ / 60000);
+    if (MinuteSample* sample = minute_at(now_)) ++sample->decisions[s_];
     const sim::SimOwner& o = workload_.owners[static_cast<std::size_t>(owner)];
-    double latency_ms = 0;
+    timeline_.begin(now_);
     if (strategy_ == Strategy::kBaseline) {
-      if (minute < result_.minutes.size()) ++result_.minutes[minute].decisions_baseline;
-      ec2_.begin(now_, Ec2Purpose::kScaleUp);
+      ec2_.set_purpose(Ec2Purpose::kScaleUp);
       const std::vector<Ec2Filter> filters = {
           {"instance-state-name", {"pending", "running"}},
           {"tag:" + std::string(kTagApplication), {std::string(kRunnerApplication)}},
@@ -240,40 +296,44 @@ class Run {
           {"tag:" + std::string(kTagOwner), {o.key.owner}},
       };
       auto listed = ec2_.describe_instances(filters);
-      latency_ms = static_cast<double>(ec2_.clock_ms() - now_);
       if (listed.ok()) decision.count = count_matching_runners(*listed, o.key);
     } else {
-      if (minute < result_.minutes.size()) ++result_.minutes[minute].decisions_cache;
-      // The error the cache would make here, whatever the reader decides.
-      auto cached = metered_->inner().count_active(o.key_str);
-      if (!cached.ok()) return cached.status().with_context("measuring the cached count");
-      const std::int64_t error = *cached - fleet_.active(owner);
-      count_errors_.push_back(static_cast<double>(std::llabs(error)));
-
-      // Two DynamoDB reads in flight together: the slower one decides.
-      const double reads_ms = std::max(dynamo_random_.uniform(options_.dynamo_read_min_ms, options_.dynamo_read_max_ms),
-                                       dynamo_random_.uniform(options_.dynamo_read_min_ms, options_.dynamo_read_max_ms));
-      ec2_.begin(now_, Ec2Purpose::kReaderFallback);
-      auto answer = reader_->count(o.key);
-      latency_ms = reads_ms + static_cast<double>(ec2_.clock_ms() - now_);
-      if (answer.ok()) {
-        decision.count = answer->count;
-        if (answer->source == CountSource::kEc2) {
-          ++result_.fallbacks[std::string(reason_name(answer->reason))];
-          if (minute < result_.minutes.size()) ++result_.minutes[minute].fallbacks;
-        }
-      } else {
-        ++result_.fallbacks["failed"];
-      }
+      // The error the table would make here, whatever the reader decides.
+      RCC_RETURN_IF_ERROR(sample_count_error(owner));
+      ec2_.set_purpose(Ec2Purpose::kReaderFallback);
+      count_through_reader(decision, o.key);
     }
-    decision_latency_.push_back(latency_ms);
+    const std::int64_t latency_ms = timeline_.now_ms() - now_;
+    decision_latency_.push_back(static_cast<double>(latency_ms));
     if (!decision.count) ++figures_.failed_decisions;
     decisions_.push_back(std::move(decision));
-    push(now_ + static_cast<std::int64_t>(latency_ms), Kind::kLaunch, static_cast<std::int64_t>(decisions_.size() - 1));
+    push(now_ + latency_ms, Kind::kLaunch, static_cast<std::int64_t>(decisions_.size() - 1));
     return Status();
   }
 
-  void launch(std::int64_t d) {
+  // Counts the key through the reader on the activity's clock; records a fallback.
+  void count_through_reader(Decision& decision, const RunnerKey& key) {
+    auto answer = reader_->count(key);
+    if (!answer.ok()) {
+      ++figures_.fallbacks["failed"];
+      return;
+    }
+    decision.count = answer->count;
+    decision.from_cache = answer->source == CountSource::kCache;
+    if (!decision.from_cache) {
+      ++figures_.fallbacks[std::string(reason_name(answer->reason))];
+      if (MinuteSample* sample = minute_at(now_)) ++sample->fallbacks[s_];
+    }
+  }
+
+  Status sample_count_error(int owner) {
+    auto cached = table_->count_active(workload_.owners[static_cast<std::size_t>(owner)].key_str);
+    if (!cached.ok()) return cached.status().with_context("measuring the cached count");
+    count_errors_.push_back(static_cast<double>(std::llabs(*cached - fleet_.active(owner))));
+    return Status();
+  }
+
+  Status launch(std::int64_t d) {
     Decision& decision = decisions_[static_cast<std::size_t>(d)];
     std::size_t n = 0;
     if (decision.count) {
@@ -284,6 +344,7 @@ class Run {
       const std::int64_t after = fleet_.active(decision.owner) + static_cast<std::int64_t>(n);
       if (after > options_.max_runners) {
         ++figures_.over_max;
+        if (decision.from_cache) ++figures_.over_max_from_cache;
         figures_.over_max_runners += std::min<std::int64_t>(static_cast<std::int64_t>(n), after - options_.max_runners);
       }
     }
@@ -300,6 +361,7 @@ class Run {
       plan_runner(index, job);
     }
     decisions_[static_cast<std::size_t>(d)].jobs.clear();
+    return Status();
   }
 
   // ---- The fleet ----
@@ -372,15 +434,16 @@ class Run {
 
   // EC2 emits the state change; EventBridge delivers it (late, twice, or never).
   void emit(std::int64_t index, InstanceState state, std::int64_t t) {
-    if (strategy_ != Strategy::kCache) return;  // the baseline account runs no counter
-    ++result_.counter.events;
+    if (!keeps_table()) return;  // the baseline account runs no counter
+    CounterFigures& counter = figures_.counter;
+    ++counter.events;
     if (delivery_random_.chance(options_.drop_rate)) {
-      ++result_.counter.dropped;
+      ++counter.dropped;
       return;
     }
-    InstanceEvent event{fleet_.instance(index).id, state, t / 1000, ""};
+    InstanceEvent event{fleet_.instance(index).id, state, t / 1000, "event-" + std::to_string(counter.events)};
     const int copies = delivery_random_.chance(options_.duplicate_rate) ? 2 : 1;
-    if (copies == 2) ++result_.counter.duplicates;
+    if (copies == 2) ++counter.duplicates;
     for (int c = 0; c < copies; ++c) {
       const auto latency = static_cast<std::int64_t>(
           delivery_random_.lognormal(options_.delivery_median_ms, options_.delivery_sigma));
@@ -389,30 +452,23 @@ class Run {
     }
   }
 
+  // One invocation of the counter function with the delivery's EventBridge JSON.
   Status deliver(std::int64_t d) {
-    Delivery& delivery = deliveries_[static_cast<std::size_t>(d)];
-    ++result_.counter.deliveries;
-    if (!last_heartbeat_ms_ || now_ - *last_heartbeat_ms_ >= kHeartbeatEveryMs) {
-      if (metered_->stamp_heartbeat(now_).ok()) last_heartbeat_ms_ = now_;
-    }
-    ec2_.begin(now_, Ec2Purpose::kTagLookup);
-    const CounterOptions counter_options{options_.environment, 86400};
-    auto report = apply_event(*metered_, *tags_, delivery.event, counter_options, now_);
-    double duration_ms = static_cast<double>(ec2_.clock_ms() - now_);
-    if (report.ok()) {
-      if (report->tag_lookup) ++result_.counter.tag_lookups;
-      duration_ms += report->store_round_trips * 7.5;
-      invocation_latency_.push_back(duration_ms);
-      return Status();
-    }
-    invocation_latency_.push_back(duration_ms);
+    const Delivery delivery = deliveries_[static_cast<std::size_t>(d)];
+    CounterFigures& counter = figures_.counter;
+    ++counter.deliveries;
+    timeline_.begin(now_);
+    ec2_.set_purpose(Ec2Purpose::kTagLookup);
+    auto handled = function_->handle("delivery-" + std::to_string(d), format_instance_event(delivery.event));
+    invocation_latency_.push_back(static_cast<double>(timeline_.now_ms() - now_));
+    if (handled.ok()) return Status();
     // Lambda retries every failed invocation; a failure no retry can cure (a broken store) stops the run.
-    if (!report.status().retryable()) {
-      return report.status().with_context("the counter failed on " + delivery.event.instance_id);
+    if (!handled.status().retryable()) {
+      return handled.status().with_context("the counter failed on " + delivery.event.instance_id);
     }
-    ++result_.counter.failed_invocations;
+    ++counter.failed_invocations;
     if (delivery.attempt >= options_.lambda_retries) {
-      ++result_.counter.dead_lettered;
+      ++counter.dead_lettered;
       return Status();
     }
     Delivery retry{delivery.event, delivery.attempt + 1};
@@ -422,49 +478,56 @@ class Run {
     return Status();
   }
 
-  // A schedule tick: the heartbeat, then a reconcile when one is due (always for the final one).
-  Status tick(bool final) {
-    ++result_.counter.ticks;
-    RCC_RETURN_IF_ERROR(metered_->stamp_heartbeat(now_).with_context("tick heartbeat"));
-    last_heartbeat_ms_ = now_;
-    auto meta = metered_->get_meta();
-    if (!meta.ok()) return meta.status().with_context("tick meta read");
-    const bool due = final || !meta->has_value() || !(*meta)->reconciled_ms ||
-                     now_ - *(*meta)->reconciled_ms >= options_.reconcile_interval_s * 1000;
-    if (!due) return Status();
-    ec2_.begin(now_, Ec2Purpose::kReconcile);
-    ReconcileOptions reconcile_options;
-    reconcile_options.environment = options_.environment;
-    reconcile_options.grace_ms = options_.grace_ms;
-    auto reconciled = reconcile(*metered_, ec2_, reconcile_options, [this] { return ec2_.clock_ms(); });
-    if (!reconciled.ok()) {
-      if (!reconciled.status().retryable()) return reconciled.status();
-      ++result_.counter.reconcile_failures;
-      return Status();
+  // One invocation of the counter function with a schedule tick's JSON: the heartbeat and, when due, a
+  // reconcile. Returns whether it reconciled; a failure the next tick may cure is counted, not returned.
+  Result<bool> tick() {
+    CounterFigures& counter = figures_.counter;
+    ++counter.ticks;
+    timeline_.begin(now_);
+    ec2_.set_purpose(Ec2Purpose::kReconcile);
+    auto body = function_->handle("tick-" + std::to_string(counter.ticks), scheduled_event_json(counter.ticks, now_));
+    if (!body.ok()) {
+      if (!body.status().retryable()) return body.status().with_context("schedule tick");
+      ++counter.failed_ticks;
+      return false;
     }
-    ++result_.counter.reconciles;
-    result_.counter.reconcile_added += reconciled->report.added;
-    result_.counter.reconcile_removed += reconciled->report.removed;
-    return Status();
+    const auto j = nlohmann::json::parse(*body, nullptr, false);
+    if (!j.is_object() || !j.contains("reconciled")) return Status::Internal("schedule tick answered " + *body);
+    if (j["reconciled"] != 1) return false;
+    ++counter.reconciles;
+    counter.reconcile_added += j.value("added", std::int64_t{0});
+    counter.reconcile_removed += j.value("removed", std::int64_t{0});
+    return true;
+  }
+
+  // Quiescence: the fleet is frozen and every delivery and retry has run by `drained_ms`; the schedule
+  // goes on ticking until the first reconcile that starts after the grace window has passed.
+  Status quiesce(std::int64_t drained_ms) {
+    const std::int64_t ticks_allowed = options_.reconcile_interval_s * 1000 / options_.tick_interval_ms + 20;
+    now_ = drained_ms + simulation_grace_ms() + 1000;
+    for (std::int64_t i = 0; i < ticks_allowed; ++i, now_ += options_.tick_interval_ms) {
+      auto reconciled = tick();
+      if (!reconciled.ok()) return reconciled.status();
+      if (*reconciled) return Status();
+    }
+    return Status::Unavailable("no reconcile succeeded in " + std::to_string(ticks_allowed) +
+                               " schedule ticks after the window");
   }
 
   // ---- Measurements ----
 
   Status sample_minute(std::int64_t m) {
     MinuteSample& sample = result_.minutes[static_cast<std::size_t>(m)];
-    if (strategy_ == Strategy::kBaseline) {
-      sample.baseline_true_active = fleet_.active_total();
-      return Status();
-    }
-    sample.true_active = fleet_.active_total();
-    auto listed = metered_->inner().list_active(env_prefix_);
+    sample.true_active[s_] = fleet_.active_total();
+    if (!keeps_table()) return Status();
+    auto listed = table_->list_active(env_prefix_);
     if (!listed.ok()) return listed.status().with_context("measuring the cached total");
-    sample.cached_active = static_cast<std::int64_t>(listed->size());
+    sample.cached_active[s_] = static_cast<std::int64_t>(listed->size());
     return Status();
   }
 
   Status final_error() {
-    auto listed = metered_->inner().list_active(env_prefix_);
+    auto listed = table_->list_active(env_prefix_);
     if (!listed.ok()) return listed.status().with_context("measuring the final count");
     std::map<std::string, std::int64_t> cached;
     for (const auto& entry : *listed) ++cached[entry.active_key];
@@ -476,13 +539,13 @@ class Run {
       error += std::llabs(c - fleet_.active(static_cast<int>(o)));
     }
     for (const auto& [key, c] : cached) error += c;  // keys no owner has
-    result_.count_error.final = error;
-    result_.count_error.final_true_active = fleet_.active_total();
+    figures_.count_error.final = error;
+    figures_.count_error.final_true_active = fleet_.active_total();
     return Status();
   }
 
-  void finish_cache_figures() {
-    CountErrorFigures& e = result_.count_error;
+  void finish_table_figures() {
+    CountErrorFigures& e = figures_.count_error;
     e.samples = static_cast<std::int64_t>(count_errors_.size());
     double sum = 0;
     for (double v : count_errors_) {
@@ -494,8 +557,9 @@ class Run {
       e.max = static_cast<std::int64_t>(*std::max_element(count_errors_.begin(), count_errors_.end()));
       e.p99 = static_cast<std::int64_t>(percentile(count_errors_, 0.99));
     }
-    result_.counter.invocation_latency = latency_figures(std::move(invocation_latency_));
-    DynamoFigures& d = result_.dynamo;
+    figures_.counter.tag_lookups = tags_->lookups();
+    figures_.counter.invocation_latency = latency_figures(std::move(invocation_latency_));
+    DynamoFigures& d = figures_.dynamo;
     d.read_units = metered_->read_units();
     d.write_units = metered_->write_units();
     d.reads = metered_->reads();
@@ -516,9 +580,8 @@ class Run {
     figures_.decision_latency = latency_figures(std::move(decision_latency_));
     figures_.job_wait = latency_figures(std::move(job_wait_));
     for (std::int64_t m = 0; m < minutes_; ++m) {
-      MinuteSample& sample = result_.minutes[static_cast<std::size_t>(m)];
       const sim::Ec2MinuteLoad& load = ec2_per_minute_[static_cast<std::size_t>(m)];
-      MinuteSample::Ec2Load& out = strategy_ == Strategy::kBaseline ? sample.ec2_baseline : sample.ec2_cache;
+      MinuteSample::Ec2Load& out = result_.minutes[static_cast<std::size_t>(m)].ec2[s_];
       out.requests = load.requests;
       out.listings = load.listings;
       out.busy_s = static_cast<double>(load.busy_ms) / 1000.0;
@@ -526,6 +589,7 @@ class Run {
   }
 
   Strategy strategy_;
+  int s_;  // the strategy's index in the per-strategy figures
   const SimulationOptions& options_;
   const sim::Workload& workload_;
   SimulationResult& result_;
@@ -533,12 +597,16 @@ class Run {
   const std::function<void(double)>& progress_;
   std::int64_t minutes_;
   std::vector<sim::Ec2MinuteLoad> ec2_per_minute_;
+  sim::Timeline timeline_;
   SimFleet fleet_;
   SimEc2 ec2_;
-  SimRandom dynamo_random_;
   SimRandom delivery_random_;
-  std::unique_ptr<sim::MeteredStore> metered_;
-  std::unique_ptr<Ec2TagSource> tags_;
+  Store* table_ = nullptr;                          // the table itself: the simulator's own measurements
+  std::unique_ptr<sim::MeteredStore> metered_;      // billed ...
+  std::unique_ptr<sim::LatencyStore> store_;        // ... and timed: what the function and the reader use
+  std::unique_ptr<Ec2TagSource> ec2_tags_;
+  std::unique_ptr<CountingTagSource> tags_;
+  std::unique_ptr<CounterFunction> function_;
   std::unique_ptr<RunnerCountReader> reader_;
 
   std::priority_queue<Event, std::vector<Event>, Later> queue_;
@@ -551,8 +619,9 @@ class Run {
   std::map<std::int64_t, std::int64_t> attempts_;  // launches per job
   std::vector<std::vector<Step>> plans_;
   std::deque<Delivery> deliveries_;
-  std::optional<std::int64_t> last_heartbeat_ms_;
   std::string env_prefix_;
+  Logger log_;
+  Metrics metrics_;
 
   std::vector<double> decision_latency_;
   std::vector<double> job_wait_;
@@ -561,6 +630,16 @@ class Run {
 };
 
 }  // namespace
+
+std::string_view strategy_name(SimStrategy strategy) {
+  switch (strategy) {
+    case SimStrategy::kBaseline: return "baseline";
+    case SimStrategy::kCache: return "cache";
+  }
+  return "unknown";
+}
+
+std::int64_t simulation_grace_ms() { return ReconcileOptions{}.grace_ms; }
 
 Status validate_simulation_options(const SimulationOptions& o) {
   auto bad = [](std::string what) { return Status::InvalidArgument(std::move(what)); };
@@ -595,9 +674,8 @@ Status validate_simulation_options(const SimulationOptions& o) {
   if (o.tick_interval_ms < 1000) return bad("tick interval must be >= 1 s");
   if (o.reconcile_interval_s < 1) return bad("reconcile-interval-s must be >= 1");
   if (o.stale_threshold_ms < 0) return bad("stale-threshold-ms must be >= 0");
-  if (o.grace_ms < 0) return bad("grace must be >= 0");
-  if (!(o.dynamo_read_min_ms >= 0 && o.dynamo_read_max_ms >= o.dynamo_read_min_ms)) {
-    return bad("dynamodb read latency needs 0 <= min <= max");
+  if (!(o.dynamo_min_ms >= 0 && o.dynamo_max_ms >= o.dynamo_min_ms)) {
+    return bad("dynamodb latency needs 0 <= min <= max");
   }
   if (o.price_per_million_wru < 0 || o.price_per_million_rru < 0) return bad("prices must be >= 0");
   return Status();
@@ -609,13 +687,14 @@ Result<SimulationResult> run_simulation(const SimulationOptions& options, Store&
   const sim::Workload workload = sim::make_workload(options);
   SimulationResult result;
   result.options = options;
-  {
-    Run baseline(Strategy::kBaseline, options, workload, nullptr, result, progress);
-    RCC_RETURN_IF_ERROR(baseline.run(0.0, 0.3).with_context("baseline run"));
-  }
-  {
-    Run cache(Strategy::kCache, options, workload, &cache_store, result, progress);
-    RCC_RETURN_IF_ERROR(cache.run(0.3, 1.0).with_context("cache run"));
+  struct Leg {
+    Strategy strategy;
+    Store* table;
+    double from, to;  // share of the progress
+  };
+  for (const Leg& leg : {Leg{Strategy::kBaseline, nullptr, 0.0, 0.3}, Leg{Strategy::kCache, &cache_store, 0.3, 1.0}}) {
+    Run run(leg.strategy, options, workload, leg.table, result, progress);
+    RCC_RETURN_IF_ERROR(run.run(leg.from, leg.to).with_context(std::string(strategy_name(leg.strategy)) + " run"));
   }
   return result;
 }

@@ -1,20 +1,23 @@
 // The simulator: a fleet day replayed through the real counter, reconcile and reader code, in virtual time.
 //
-// One run simulates the same workload twice with the same seed, each time in its own simulated account:
+// One run simulates the same workload once per strategy (twice) with the same seed, each time in its own simulated
+// account:
 //  - baseline: every scale-up decision counts the key's active runners with a filtered DescribeInstances
 //    (what terraform-aws-github-runner's scale-up does today);
-//  - cache: every decision asks RunnerCountReader, which reads the table kept by apply_event (fed by
-//    simulated EventBridge deliveries) and reconcile (on a simulated schedule), and falls back to EC2 when
-//    the table cannot vouch for itself.
-// Job arrivals and every job's durations are drawn from streams keyed by the seed and the job, so both runs
-// see the same jobs; the fleets differ only where the strategies' decisions differ. Each account has its
+//  - cache: every decision asks RunnerCountReader, which reads the table kept by the counter function
+//    (CounterFunction::handle fed each simulated EventBridge delivery and schedule tick as its JSON), and
+//    falls back to EC2 when the table cannot vouch for itself;
+// Job arrivals and every job's durations are drawn from streams keyed by the seed and the job, so every run
+// sees the same jobs; the fleets differ only where the strategies' decisions differ. Each account has its
 // own EC2 token bucket, shared by every EC2 caller of that run (scale-up, tag lookups, reconcile, reader
-// fallbacks). Nothing sleeps and nothing reads the wall clock: a seed gives the same result on every run.
+// fallbacks). DynamoDB and EC2 requests take their modelled latency in virtual time (a VirtualEnv per
+// activity). Nothing sleeps and nothing reads the wall clock: a seed gives the same result on every run.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -64,19 +67,18 @@ struct SimulationOptions {
   double delivery_sigma = 0.9;           // ... and shape (long tail; out-of-order delivery falls out of it)
   double duplicate_rate = 0.01;          // deliveries delivered twice
   double drop_rate = 0.001;              // events never delivered (reconcile repairs them)
-  std::int64_t lambda_retry_delay_ms = 60000;  // a failed invocation is retried after this, then twice it
-  int lambda_retries = 2;                // Lambda's async retries; then the event goes to the dead-letter queue
+  std::int64_t lambda_retry_delay_ms = 60000;  // a failed invocation is retried after this, then twice it ...
+  int lambda_retries = 2;                // ... this many times; then the event goes to the dead-letter queue
 
-  // Counter and reader.
+  // Counter and reader (the reconcile grace window is the counter function's own, see ReconcileOptions).
   std::string environment = "prod";
   std::int64_t tick_interval_ms = 60000;        // the schedule rule
   std::int64_t reconcile_interval_s = 300;      // RECONCILE_INTERVAL_S
   std::int64_t stale_threshold_ms = 60000;      // RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS
-  std::int64_t grace_ms = 120000;               // reconcile grace window
 
-  // DynamoDB model: read latency and on-demand prices (us-east-1 since 2024-11-01).
-  double dynamo_read_min_ms = 5;
-  double dynamo_read_max_ms = 10;
+  // DynamoDB model: every request's latency, and on-demand prices (us-east-1 since 2024-11-01).
+  double dynamo_min_ms = 5;
+  double dynamo_max_ms = 10;
   double price_per_million_wru = 0.625;
   double price_per_million_rru = 0.125;
 };
@@ -84,13 +86,61 @@ struct SimulationOptions {
 // Returns InvalidArgument naming the first option out of range, else ok.
 Status validate_simulation_options(const SimulationOptions& options);
 
+// The reconcile grace window of the counter function (the one the simulation runs), in ms.
+std::int64_t simulation_grace_ms();
+
+// The strategies, in the order of every per-strategy figure.
+enum class SimStrategy { kBaseline = 0, kCache = 1 };
+inline constexpr int kSimStrategies = 2;
+// "baseline", "cache".
+std::string_view strategy_name(SimStrategy strategy);
+
 struct LatencyFigures {
   double p50_ms = 0;
   double p99_ms = 0;
   double max_ms = 0;
 };
 
-// The figures of one strategy's run.
+struct CountErrorFigures {
+  // Cached count (the table's index count for the decision's key) minus the true active count, sampled at
+  // every decision. max and p99 are of the absolute value.
+  std::int64_t max = 0;
+  std::int64_t p99 = 0;
+  double mean_abs = 0;
+  std::int64_t samples = 0;
+  std::int64_t exact_samples = 0;
+  // At quiescence (the fleet frozen at the end of the window, every delivery and retry done, the next
+  // reconcile after the grace window run): the sum over keys of |cached - true|. Must be 0.
+  std::int64_t final = 0;
+  std::int64_t final_true_active = 0;
+};
+
+struct CounterFigures {
+  std::int64_t events = 0;           // state changes EC2 emitted
+  std::int64_t deliveries = 0;       // invocations by EventBridge (duplicates and Lambda retries included)
+  std::int64_t duplicates = 0;
+  std::int64_t dropped = 0;
+  std::int64_t failed_invocations = 0;  // event invocations that failed and were retried by Lambda
+  std::int64_t dead_lettered = 0;       // events that failed every retry
+  std::int64_t tag_lookups = 0;         // TagSource lookups by the function (each may send several requests)
+  std::int64_t ticks = 0;
+  std::int64_t failed_ticks = 0;        // schedule ticks that failed (heartbeat, meta read or reconcile)
+  std::int64_t reconciles = 0;
+  std::int64_t reconcile_added = 0;
+  std::int64_t reconcile_removed = 0;
+  LatencyFigures invocation_latency; // modelled duration of event invocations (requests, backoff)
+};
+
+struct DynamoFigures {
+  double read_units = 0;     // read request units billed by the run (the simulator's measurements excluded)
+  double write_units = 0;    // write request units, index maintenance included
+  std::int64_t reads = 0;    // read requests
+  std::int64_t writes = 0;   // write requests
+  double monthly_cost_usd = 0;  // (units per hour of the window) x 730 h at the option prices
+};
+
+// The figures of one strategy's run. The counter, count error, fallbacks and DynamoDB figures are those of
+// the strategies that keep a table (all zero for the baseline).
 struct StrategyFigures {
   std::int64_t jobs = 0;             // jobs that arrived
   std::int64_t decisions = 0;        // scale-up decisions made
@@ -98,6 +148,7 @@ struct StrategyFigures {
   std::int64_t launched = 0;         // runners launched
   std::int64_t over_max = 0;         // decisions after which the key had more than max_runners active
   std::int64_t over_max_runners = 0; // runners launched beyond the maximum, summed over those decisions
+  std::int64_t over_max_from_cache = 0;  // of over_max: decisions whose count came from the table
   std::int64_t ec2_calls = 0;        // every DescribeInstances request of the account (pages, retries)
   std::int64_t ec2_filtered_calls = 0;  // of which filtered listings (scale-up, fallback, reconcile scan)
   std::int64_t ec2_by_id_calls = 0;     // of which lookups by instance id (tag lookups, reconcile checks)
@@ -105,82 +156,45 @@ struct StrategyFigures {
   double ec2_busy_s = 0;             // total modelled EC2 latency of those requests
   LatencyFigures decision_latency;   // time from a decision's start to its count
   LatencyFigures job_wait;           // time from a job's arrival to its runner's launch
+
+  std::map<std::string, std::int64_t> fallbacks;  // decisions answered by EC2, by reason_name()
+  CountErrorFigures count_error;
+  CounterFigures counter;
+  DynamoFigures dynamo;
 };
 
-struct CountErrorFigures {
-  // Cached count (the table's index count for the decision's key) minus the true active count, sampled at
-  // every decision of the cache run. max and p99 are of the absolute value.
-  std::int64_t max = 0;
-  std::int64_t p99 = 0;
-  double mean_abs = 0;
-  std::int64_t samples = 0;
-  std::int64_t exact_samples = 0;
-  // At quiescence (the fleet frozen at the end of the window, every delivery and retry done, one final
-  // reconcile run): the sum over keys of |cached - true|. Must be 0.
-  std::int64_t final = 0;
-  std::int64_t final_true_active = 0;
-};
-
-struct CounterFigures {
-  std::int64_t events = 0;           // state changes EC2 emitted
-  std::int64_t deliveries = 0;       // invocations by EventBridge (duplicates included, drops excluded)
-  std::int64_t duplicates = 0;
-  std::int64_t dropped = 0;
-  std::int64_t failed_invocations = 0;  // invocations that failed and were retried by Lambda
-  std::int64_t dead_lettered = 0;       // events that failed every retry
-  std::int64_t tag_lookups = 0;
-  std::int64_t ticks = 0;
-  std::int64_t reconciles = 0;
-  std::int64_t reconcile_failures = 0;
-  std::int64_t reconcile_added = 0;
-  std::int64_t reconcile_removed = 0;
-  LatencyFigures invocation_latency; // modelled duration of event invocations (tag lookups, backoff)
-};
-
-struct DynamoFigures {
-  double read_units = 0;     // read request units billed by the cache run (measurement reads excluded)
-  double write_units = 0;    // write request units, index maintenance included
-  std::int64_t reads = 0;    // read requests
-  std::int64_t writes = 0;   // write requests
-  double monthly_cost_usd = 0;  // (units per hour of the window) x 730 h at the option prices
-};
-
-// One minute of the window.
+// One minute of the window, per strategy (indexed by SimStrategy).
 struct MinuteSample {
   std::int64_t minute = 0;
-  std::int64_t true_active = 0;       // cache run: the environment's true active runners
-  std::int64_t cached_active = 0;     // cache run: active entries of the environment in the table
-  std::int64_t baseline_true_active = 0;
   // DescribeInstances sent in this minute by one strategy.
   struct Ec2Load {
     std::int64_t requests = 0;  // all of them, throttled attempts included
     std::int64_t listings = 0;  // of which filtered listings (the slow kind); the rest are by instance id
     double busy_s = 0;          // modelled time EC2 spent answering them
   };
-  Ec2Load ec2_baseline;
-  Ec2Load ec2_cache;
-  std::int64_t decisions_baseline = 0;
-  std::int64_t decisions_cache = 0;
-  std::int64_t fallbacks = 0;
+  std::int64_t true_active[kSimStrategies] = {};    // the environment's true active runners
+  std::int64_t cached_active[kSimStrategies] = {};  // active entries of the environment in the table (0 for
+                                                    // the baseline, which keeps none)
+  Ec2Load ec2[kSimStrategies];
+  std::int64_t decisions[kSimStrategies] = {};
+  std::int64_t fallbacks[kSimStrategies] = {};
 };
 
 struct SimulationResult {
   SimulationOptions options;
-  StrategyFigures baseline;
-  StrategyFigures cache;
-  std::map<std::string, std::int64_t> fallbacks;  // cache decisions answered by EC2, by reason_name()
-  CountErrorFigures count_error;
-  CounterFigures counter;
-  DynamoFigures dynamo;
+  StrategyFigures strategies[kSimStrategies];
   std::vector<MinuteSample> minutes;
+
+  const StrategyFigures& of(SimStrategy s) const { return strategies[static_cast<int>(s)]; }
+  StrategyFigures& of(SimStrategy s) { return strategies[static_cast<int>(s)]; }
 };
 
 // Called with the share of the work done, in [0, 1], at most a few hundred times per run.
 using SimulationProgress = std::function<void(double done)>;
 
 // Runs both strategies. `cache_store` is the table of the cache run; it must be empty (a fresh MemoryStore,
-// or a new DynamoDB table). Returns InvalidArgument for bad options, or the store's error when the table
-// fails in a way the counter cannot retry past (the simulation does not hide store failures).
+// or a new DynamoDB table). Returns InvalidArgument for bad options, or a store's error when a table fails in a way
+// the counter cannot retry past (the simulation does not hide store failures).
 Result<SimulationResult> run_simulation(const SimulationOptions& options, Store& cache_store,
                                         const SimulationProgress& progress = {});
 
@@ -190,7 +204,7 @@ std::string simulation_json(const SimulationResult& result);
 std::string simulation_table(const SimulationResult& result);
 // The per-minute CSV: a header line, then one line per minute.
 std::string simulation_csv(const SimulationResult& result);
-// A self-contained SVG chart: true active vs cached count, and EC2 calls per minute of both strategies.
+// A self-contained SVG chart: true active vs cached count, and the EC2 work per minute of each strategy.
 std::string simulation_svg(const SimulationResult& result);
 // Writes simulate.csv, simulate.svg and simulate.json into `dir` (created when missing). IoError on failure.
 Status write_simulation_report(const SimulationResult& result, const std::string& dir);

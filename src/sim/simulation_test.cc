@@ -22,6 +22,8 @@ SimulationOptions small(std::uint64_t seed = 1) {
   return o;
 }
 
+const StrategyFigures& cache(const SimulationResult& r) { return r.of(SimStrategy::kCache); }
+
 SimulationResult run(const SimulationOptions& options) {
   MemoryStore store;
   auto result = run_simulation(options, store);
@@ -39,9 +41,9 @@ TEST(Simulation, SameSeedGivesIdenticalJson) {
 TEST(Simulation, QuiescenceErrorIsZeroForSeveralSeeds) {
   for (std::uint64_t seed : {1, 2, 3, 4, 5}) {
     const SimulationResult r = run(small(seed));
-    EXPECT_EQ(r.count_error.final, 0) << "seed " << seed;
-    EXPECT_GT(r.count_error.samples, 100) << "seed " << seed;
-    EXPECT_GT(r.counter.events, 1000) << "seed " << seed;
+    EXPECT_EQ(cache(r).count_error.final, 0) << "seed " << seed;
+    EXPECT_GT(cache(r).count_error.samples, 100) << "seed " << seed;
+    EXPECT_GT(cache(r).counter.events, 1000) << "seed " << seed;
   }
 }
 
@@ -54,11 +56,11 @@ TEST(Simulation, QuiescenceErrorIsZeroWithDropsAndDuplicatesTurnedUp) {
     o.stop_start_rate = 0.2;
     o.boot_failure_rate = 0.1;
     const SimulationResult r = run(o);
-    EXPECT_GT(r.counter.dropped, 50) << "seed " << seed;
-    EXPECT_GT(r.counter.duplicates, 300) << "seed " << seed;
-    EXPECT_GT(r.counter.reconcile_added + r.counter.reconcile_removed, 0) << "seed " << seed;
-    EXPECT_EQ(r.count_error.final, 0) << "seed " << seed;
-    EXPECT_GT(r.count_error.final_true_active, 0) << "seed " << seed;
+    EXPECT_GT(cache(r).counter.dropped, 50) << "seed " << seed;
+    EXPECT_GT(cache(r).counter.duplicates, 300) << "seed " << seed;
+    EXPECT_GT(cache(r).counter.reconcile_added + cache(r).counter.reconcile_removed, 0) << "seed " << seed;
+    EXPECT_EQ(cache(r).count_error.final, 0) << "seed " << seed;
+    EXPECT_GT(cache(r).count_error.final_true_active, 0) << "seed " << seed;
   }
 }
 
@@ -70,23 +72,23 @@ TEST(Simulation, DropsWithoutReconcileLeaveDriftThatReconcileRepairs) {
   o.reconcile_interval_s = 86400;
   o.stale_threshold_ms = 86400000;
   const SimulationResult r = run(o);
-  EXPECT_GT(r.count_error.max, 0);
-  EXPECT_EQ(r.count_error.final, 0);
+  EXPECT_GT(cache(r).count_error.max, 0);
+  EXPECT_EQ(cache(r).count_error.final, 0);
 }
 
 TEST(Simulation, CacheSparesEc2TheSlowListings) {
   const SimulationResult r = run(small(3));
-  ASSERT_GT(r.baseline.decisions, 500);
+  ASSERT_GT(r.of(SimStrategy::kBaseline).decisions, 500);
   // Baseline: one filtered listing per decision. Cache: only reconcile scans and fallbacks.
-  EXPECT_GE(r.baseline.ec2_filtered_calls, r.baseline.decisions);
-  EXPECT_LT(r.cache.ec2_filtered_calls * 5, r.baseline.ec2_filtered_calls);
-  EXPECT_LT(r.cache.ec2_busy_s * 5, r.baseline.ec2_busy_s);
-  EXPECT_LT(r.cache.decision_latency.p99_ms * 20, r.baseline.decision_latency.p50_ms);
+  EXPECT_GE(r.of(SimStrategy::kBaseline).ec2_filtered_calls, r.of(SimStrategy::kBaseline).decisions);
+  EXPECT_LT(cache(r).ec2_filtered_calls * 5, r.of(SimStrategy::kBaseline).ec2_filtered_calls);
+  EXPECT_LT(cache(r).ec2_busy_s * 5, r.of(SimStrategy::kBaseline).ec2_busy_s);
+  EXPECT_LT(cache(r).decision_latency.p99_ms * 20, r.of(SimStrategy::kBaseline).decision_latency.p50_ms);
   // The cache's own EC2 requests are the tag lookups, about one per instance.
-  EXPECT_GE(r.cache.ec2_by_id_calls, r.counter.tag_lookups);
-  EXPECT_GT(r.dynamo.write_units, 0);
-  EXPECT_GT(r.dynamo.read_units, 0);
-  EXPECT_GT(r.dynamo.monthly_cost_usd, 0);
+  EXPECT_GE(cache(r).ec2_by_id_calls, cache(r).counter.tag_lookups);
+  EXPECT_GT(cache(r).dynamo.write_units, 0);
+  EXPECT_GT(cache(r).dynamo.read_units, 0);
+  EXPECT_GT(cache(r).dynamo.monthly_cost_usd, 0);
 }
 
 TEST(Simulation, StaleCacheFallsBackToEc2) {
@@ -94,10 +96,10 @@ TEST(Simulation, StaleCacheFallsBackToEc2) {
   o.stale_threshold_ms = 0;  // every heartbeat is too old by the time a decision reads it
   const SimulationResult r = run(o);
   std::int64_t fallbacks = 0;
-  for (const auto& [reason, n] : r.fallbacks) fallbacks += n;
-  EXPECT_GT(r.fallbacks.count("heartbeat_stale"), 0u);
-  EXPECT_GT(fallbacks, r.cache.decisions / 2);
-  EXPECT_GT(r.cache.ec2_filtered_calls, r.cache.decisions / 2);
+  for (const auto& [reason, n] : cache(r).fallbacks) fallbacks += n;
+  EXPECT_GT(cache(r).fallbacks.count("heartbeat_stale"), 0u);
+  EXPECT_GT(fallbacks, cache(r).decisions / 2);
+  EXPECT_GT(cache(r).ec2_filtered_calls, cache(r).decisions / 2);
 }
 
 TEST(Simulation, ThrottlingIsCountedWhenTheBucketIsSmall) {
@@ -105,9 +107,9 @@ TEST(Simulation, ThrottlingIsCountedWhenTheBucketIsSmall) {
   o.ec2_burst = 2;
   o.ec2_refill_per_s = 0.05;
   const SimulationResult r = run(o);
-  EXPECT_GT(r.baseline.ec2_throttled, 0);
-  EXPECT_GT(r.cache.ec2_throttled, 0);
-  EXPECT_EQ(r.count_error.final, 0);  // throttled lookups fail the invocation; Lambda's retries recover
+  EXPECT_GT(r.of(SimStrategy::kBaseline).ec2_throttled, 0);
+  EXPECT_GT(cache(r).ec2_throttled, 0);
+  EXPECT_EQ(cache(r).count_error.final, 0);  // throttled lookups fail the invocation; Lambda's retries recover
 }
 
 TEST(Simulation, JsonHasTheDocumentedMembers) {
@@ -120,9 +122,33 @@ TEST(Simulation, JsonHasTheDocumentedMembers) {
     EXPECT_TRUE(j["decision_latency_ms"][strategy]["p99"].is_number()) << strategy;
     EXPECT_TRUE(j["over_max"][strategy].is_number_integer()) << strategy;
   }
-  EXPECT_TRUE(j["count_error"]["max"].is_number_integer());
-  EXPECT_EQ(j["count_error"]["final"], 0);
-  EXPECT_TRUE(j["dynamodb"]["monthly_cost_usd"].is_number());
+  EXPECT_TRUE(j["count_error"]["cache"]["max"].is_number_integer());
+  EXPECT_EQ(j["count_error"]["cache"]["final"], 0);
+  EXPECT_TRUE(j["dynamodb"]["cache"]["monthly_cost_usd"].is_number());
+  // Every model parameter is recorded.
+  for (const char* option : {"ec2_by_id_min_ms", "ec2_by_id_max_ms", "dynamo_min_ms", "dynamo_max_ms",
+                             "reconcile_grace_ms", "tick_interval_ms", "lambda_retry_delay_ms", "lambda_retries"}) {
+    EXPECT_TRUE(j["options"].contains(option)) << option;
+  }
+}
+
+TEST(Simulation, DecisionLatencyIsTheReadersSequentialRequests) {
+  // The reader wired as a scale-up wires it reads the meta item, then the index: two requests of
+  // uniform(min, max) each, so a cache answer takes between 2 x min and 2 x max.
+  SimulationOptions o = small(9);
+  o.dynamo_min_ms = 20;
+  o.dynamo_max_ms = 30;
+  const SimulationResult r = run(o);
+  ASSERT_EQ(cache(r).fallbacks.size(), 0u);
+  EXPECT_GE(cache(r).decision_latency.p50_ms, 40);
+  EXPECT_LE(cache(r).decision_latency.max_ms, 60);
+}
+
+TEST(Simulation, TheTableNotesComeFromTheData) {
+  const std::string table = simulation_table(run(small(3)));
+  EXPECT_EQ(table.find("one lookup per new instance"), std::string::npos);
+  EXPECT_EQ(table.find("1x fewer"), std::string::npos);
+  EXPECT_NE(table.find("of baseline"), std::string::npos);
 }
 
 TEST(Simulation, RejectsBadOptions) {
@@ -143,7 +169,7 @@ TEST(SimulationReport, WritesCsvAndWellFormedSvg) {
   std::ifstream csv(dir / "simulate.csv");
   std::string header;
   ASSERT_TRUE(std::getline(csv, header));
-  EXPECT_EQ(header.rfind("minute,hour,true_active,cached_active,", 0), 0u);
+  EXPECT_EQ(header.rfind("minute,hour,true_active_baseline,true_active_cache,cached_active_cache,", 0), 0u);
   std::size_t lines = 0;
   for (std::string line; std::getline(csv, line);) ++lines;
   EXPECT_EQ(lines, 240u);  // one per minute of 4 hours
@@ -154,7 +180,7 @@ TEST(SimulationReport, WritesCsvAndWellFormedSvg) {
   const pugi::xml_node root = svg.child("svg");
   ASSERT_TRUE(root);
   EXPECT_STREQ(root.attribute("xmlns").value(), "http://www.w3.org/2000/svg");
-  EXPECT_EQ(svg.select_nodes("//polyline").size(), 4u);  // true, cached, calls baseline, calls cache
+  EXPECT_EQ(svg.select_nodes("//polyline").size(), 4u);  // true, cached, EC2 work of baseline and cache
   std::string text;
   for (const auto& node : svg.select_nodes("//text")) text += std::string(node.node().text().get()) + "|";
   EXPECT_NE(text.find("true active runners"), std::string::npos);

@@ -1,0 +1,50 @@
+#include "sim/latency_store.h"
+
+namespace rcc::sim {
+
+void LatencyStore::charge() {
+  ++requests_;
+  timeline_.advance(static_cast<std::int64_t>(random_.uniform(min_ms_, max_ms_)));
+}
+
+Result<WriteOutcome> LatencyStore::apply(const Transition& t) {
+  charge();
+  return inner_.apply(t);
+}
+
+Result<std::optional<InstanceItem>> LatencyStore::get(std::string_view instance_id) {
+  charge();
+  return inner_.get(instance_id);
+}
+
+Result<std::int64_t> LatencyStore::count_active(std::string_view key) {
+  charge();
+  return inner_.count_active(key);
+}
+
+Result<std::vector<ActiveEntry>> LatencyStore::list_active(std::string_view key_prefix) {
+  charge();
+  return inner_.list_active(key_prefix);
+}
+
+Result<std::vector<InstanceItem>> LatencyStore::list_items() {
+  charge();
+  return inner_.list_items();
+}
+
+Result<std::optional<MetaItem>> LatencyStore::get_meta() {
+  charge();
+  return inner_.get_meta();
+}
+
+Status LatencyStore::stamp_heartbeat(std::int64_t now_ms) {
+  charge();
+  return inner_.stamp_heartbeat(now_ms);
+}
+
+Status LatencyStore::record_reconcile(const ReconcileReport& report) {
+  charge();
+  return inner_.record_reconcile(report);
+}
+
+}  // namespace rcc::sim

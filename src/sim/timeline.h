@@ -1,0 +1,40 @@
+// Timeline: the virtual time of one activity of the simulation (a scale-up decision, a counter invocation,
+// a schedule tick, a launch registration).
+//
+// The simulator's event queue orders activities by their start. Each activity runs its requests in a
+// VirtualEnv of its own that starts at the activity's start and moves forward as each request takes its
+// modelled latency (SimEc2, LatencyStore) or the code under test sleeps; so two activities that overlap in
+// virtual time each see their own clock, and the time an activity took is the Env's clock when it returns
+// minus its start.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "rcc/env.h"
+
+namespace rcc::sim {
+
+class Timeline {
+ public:
+  Timeline() = default;
+  Timeline(const Timeline&) = delete;
+  Timeline& operator=(const Timeline&) = delete;
+
+  // Starts an activity at `now_ms` (the previous activity's Env is dropped) and returns its Env.
+  Env& begin(std::int64_t now_ms) {
+    env_.emplace(now_ms);
+    return *env_;
+  }
+  // The clock of the current activity. Requires begin().
+  std::int64_t now_ms() { return env_->wall_ms(); }
+  // Time passing in the current activity: a request's latency, a backoff. Requires begin().
+  void advance(std::int64_t ms) { env_->advance(ms); }
+  // A wait by the code under test (a retry backoff). Requires begin().
+  void sleep(std::int64_t ms) { env_->sleep_ms(ms); }
+
+ private:
+  std::optional<VirtualEnv> env_;
+};
+
+}  // namespace rcc::sim

@@ -36,7 +36,13 @@ enum class WriteMode {
   kKnownNonRunner,
   // Creates the item, or overwrites an existing one, with the identity carried by the transition.
   kUpsert,
+  // Creates the item with the identity carried by the transition only when the table has no item for the
+  // instance at all (launch registration): never overrides what the counter or reconcile wrote.
+  kCreateOnly,
 };
+
+// True for the modes that write the identity carried by the transition (kUpsert, kCreateOnly).
+inline bool writes_identity(WriteMode mode) { return mode == WriteMode::kUpsert || mode == WriteMode::kCreateOnly; }
 
 // One observation of an instance to be written conditionally.
 struct Transition {
@@ -46,7 +52,7 @@ struct Transition {
   std::int64_t order = 0;
   std::int64_t updated_ms = 0;
   std::int64_t ttl_s = 0;          // expiry written when the new item is inactive or a non-runner
-  InstanceIdentity identity;       // used by kUpsert only
+  InstanceIdentity identity;       // used by kUpsert and kCreateOnly only
 };
 
 // Builds the transition that records `state` at `time_s` for `instance_id`, written at `now_ms`, with
@@ -55,7 +61,8 @@ Transition make_transition(WriteMode mode, std::string instance_id, InstanceStat
                            std::int64_t now_ms, std::int64_t ttl_seconds, InstanceIdentity identity = {});
 
 // The condition of DESIGN 4: for kUpsert `attribute_not_exists(pk) OR (order < :order AND state <>
-// terminated)`; the known modes additionally require the item to exist with the matching runner flag.
+// terminated)`; the known modes additionally require the item to exist with the matching runner flag;
+// kCreateOnly is `attribute_not_exists(pk)` alone.
 bool transition_applies(const InstanceItem* stored, const Transition& t);
 inline bool transition_applies(const std::optional<InstanceItem>& stored, const Transition& t) {
   return transition_applies(stored ? &*stored : nullptr, t);

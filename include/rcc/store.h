@@ -32,6 +32,25 @@ struct ActiveEntry {
   friend auto operator<=>(const ActiveEntry&, const ActiveEntry&) = default;
 };
 
+// Runners a decision launched under a slot lease, counted by the next decisions until `until_ms` (they may
+// not be visible in the index or in EC2 before then).
+struct RecentLaunch {
+  std::int64_t count = 0;
+  std::int64_t until_ms = 0;
+
+  friend bool operator==(const RecentLaunch&, const RecentLaunch&) = default;
+};
+
+// The slot lease of one runner key, stored under pk = "#lease#<key>" (see rcc/slots.h). It has no
+// active_key, so it is never in the active index, and is never an instance item.
+struct SlotLease {
+  std::string holder;               // who holds it; "" once released
+  std::int64_t expires_ms = 0;      // the holder's claim ends at this wall-clock time; 0 once released
+  std::vector<RecentLaunch> recent; // what the last holders launched, oldest first, as they left it
+
+  friend bool operator==(const SlotLease&, const SlotLease&) = default;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -49,7 +68,7 @@ class Store {
   // Every entry of the active index whose key starts with `key_prefix` ("" for all), in no set order.
   virtual Result<std::vector<ActiveEntry>> list_active(std::string_view key_prefix) = 0;
 
-  // Every instance item (not the meta item), for inspection; in no set order.
+  // Every instance item (not the meta item, not the slot leases), for inspection; in no set order.
   virtual Result<std::vector<InstanceItem>> list_items() = 0;
 
   // The meta item, nullopt when it was never written.
@@ -63,6 +82,30 @@ class Store {
   // reconcile finished at or after report.finished_ms, nothing is written and OK is returned (the newer
   // record stays).
   virtual Status record_reconcile(const ReconcileReport& report) = 0;
+
+  // Takes the slot lease of `key` (a RunnerKey string) for `holder` until `expires_ms`, in one conditional
+  // write, when at `now_ms` it is free: never taken, released, expired (expires_ms <= now_ms), or held by
+  // `holder` already (a renewal). The write sets holder, expires_ms and the item's TTL (`ttl_s`, epoch s)
+  // and keeps `recent`. Returns the lease as stored after the write, or nullopt when another holder has it
+  // (the condition failed: an answer, not an error). InvalidArgument for an empty holder.
+  virtual Result<std::optional<SlotLease>> take_lease(std::string_view key, std::string_view holder,
+                                                      std::int64_t now_ms, std::int64_t expires_ms,
+                                                      std::int64_t ttl_s) = 0;
+
+  // The lease of `key` as stored (strongly consistent), nullopt when it was never taken.
+  virtual Result<std::optional<SlotLease>> get_lease(std::string_view key) = 0;
+
+  // Releases the lease of `key` held by `holder` in one conditional write: removes holder and expires_ms,
+  // replaces `recent` with `recent` and sets the TTL. kSuperseded when `holder` does not hold it (it
+  // expired and another holder took it, or it was released already): nothing is written.
+  // InvalidArgument for an empty holder.
+  virtual Result<WriteOutcome> release_lease(std::string_view key, std::string_view holder,
+                                             const std::vector<RecentLaunch>& recent, std::int64_t ttl_s) = 0;
 };
+
+inline constexpr std::string_view kLeasePkPrefix = "#lease#";
+
+// The hash key of the slot lease of `key` (a RunnerKey string): "#lease#" + key.
+inline std::string lease_pk(std::string_view key) { return std::string(kLeasePkPrefix) + std::string(key); }
 
 }  // namespace rcc

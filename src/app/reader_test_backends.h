@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "testing/dynalite.h"
+#include "testing/fakes.h"
 #include "rcc/dynamo_store.h"
 #include "rcc/http_client.h"
 #include "core/memory_store.h"
@@ -40,43 +41,6 @@ class Backend {
   virtual Result<std::unique_ptr<Backend>> broken(int fault) = 0;
 };
 
-// One MemoryStore shared by handles that take a lock around each call.
-class LockedStore : public Store {
- public:
-  LockedStore(MemoryStore& table, std::mutex& mu) : table_(table), mu_(mu) {}
-
- private:
-  template <typename F>
-  auto locked(F&& f) {
-    std::lock_guard lock(mu_);
-    return f();
-  }
-
- public:
-  Result<WriteOutcome> apply(const Transition& t) override { return locked([&] { return table_.apply(t); }); }
-  Result<std::optional<InstanceItem>> get(std::string_view id) override {
-    return locked([&] { return table_.get(id); });
-  }
-  Result<std::int64_t> count_active(std::string_view key) override {
-    return locked([&] { return table_.count_active(key); });
-  }
-  Result<std::vector<ActiveEntry>> list_active(std::string_view prefix) override {
-    return locked([&] { return table_.list_active(prefix); });
-  }
-  Result<std::vector<InstanceItem>> list_items() override { return locked([&] { return table_.list_items(); }); }
-  Result<std::optional<MetaItem>> get_meta() override { return locked([&] { return table_.get_meta(); }); }
-  Status stamp_heartbeat(std::int64_t now_ms) override {
-    return locked([&] { return table_.stamp_heartbeat(now_ms); });
-  }
-  Status record_reconcile(const ReconcileReport& r) override {
-    return locked([&] { return table_.record_reconcile(r); });
-  }
-
- private:
-  MemoryStore& table_;
-  std::mutex& mu_;
-};
-
 // A handle whose every read fails with `status`, as a table that cannot be reached.
 class UnreachableStore : public Store {
  public:
@@ -89,6 +53,15 @@ class UnreachableStore : public Store {
   Result<std::optional<MetaItem>> get_meta() override { return status_; }
   Status stamp_heartbeat(std::int64_t) override { return status_; }
   Status record_reconcile(const ReconcileReport&) override { return status_; }
+  Result<std::optional<SlotLease>> take_lease(std::string_view, std::string_view, std::int64_t, std::int64_t,
+                                              std::int64_t) override {
+    return status_;
+  }
+  Result<std::optional<SlotLease>> get_lease(std::string_view) override { return status_; }
+  Result<WriteOutcome> release_lease(std::string_view, std::string_view, const std::vector<RecentLaunch>&,
+                                     std::int64_t) override {
+    return status_;
+  }
 
  private:
   Status status_;

@@ -99,6 +99,32 @@ Result<InstanceItem> parse_instance_item(const json& item) {
   return out;
 }
 
+// A lease item: holder and expires_ms (absent once released), recent (L of M {count, until_ms}).
+Result<SlotLease> parse_lease(const json& item) {
+  SlotLease lease;
+  auto holder = get_s(item, "holder");
+  if (!holder.ok()) return holder.status();
+  lease.holder = holder->value_or("");
+  auto expires = get_n(item, "expires_ms");
+  if (!expires.ok()) return expires.status();
+  lease.expires_ms = expires->value_or(0);
+  auto recent = item.find("recent");
+  if (recent == item.end()) return lease;
+  auto list = recent->find("L");
+  if (list == recent->end() || !list->is_array()) return Status::ProtocolError("attribute recent is not L");
+  for (const json& entry : *list) {
+    auto fields = entry.find("M");
+    if (fields == entry.end() || !fields->is_object()) return Status::ProtocolError("recent entry is not M");
+    auto count = get_n(*fields, "count");
+    auto until = get_n(*fields, "until_ms");
+    if (!count.ok()) return count.status();
+    if (!until.ok()) return until.status();
+    if (!count->has_value() || !until->has_value()) return Status::ProtocolError("recent entry without count or until_ms");
+    lease.recent.push_back(RecentLaunch{**count, **until});
+  }
+  return lease;
+}
+
 bool contains_code(std::string_view code, std::initializer_list<std::string_view> codes) {
   for (std::string_view c : codes) {
     if (c == code) return true;
@@ -212,8 +238,14 @@ Result<WriteOutcome> DynamoStore::apply(const Transition& t) {
   std::string condition;
   const bool active = is_active(t.state);
   switch (t.mode) {
-    case WriteMode::kUpsert: {
-      condition = "attribute_not_exists(#pk) OR (#order < :order AND #state <> :terminated)";
+    case WriteMode::kUpsert:
+    case WriteMode::kCreateOnly: {
+      if (t.mode == WriteMode::kUpsert) {
+        condition = "attribute_not_exists(#pk) OR (#order < :order AND #state <> :terminated)";
+      } else {
+        condition = "attribute_not_exists(#pk)";
+        values.erase(":terminated");
+      }
       const RunnerKey& tagged = t.identity.tagged;
       set.push_back("#runner = :runner");
       values[":runner"] = B(t.identity.runner);
@@ -256,7 +288,7 @@ Result<WriteOutcome> DynamoStore::apply(const Transition& t) {
       break;
   }
   const bool active_runner = active && (t.mode == WriteMode::kKnownRunner ||
-                                        (t.mode == WriteMode::kUpsert && t.identity.runner));
+                                        (writes_identity(t.mode) && t.identity.runner));
   if (active_runner) {
     remove.push_back("#ttl");
   } else {
@@ -357,7 +389,8 @@ Result<std::vector<InstanceItem>> DynamoStore::list_items() {
     if (auto items = page.find("Items"); items != page.end() && items->is_array()) {
       for (const json& item : *items) {
         auto pk = get_s(item, "pk");
-        if (pk.ok() && pk->has_value() && **pk == kMetaPk) continue;
+        // The meta item and the slot leases are not instances (instance ids never start with '#').
+        if (pk.ok() && pk->has_value() && (**pk == kMetaPk || (*pk)->starts_with(kLeasePkPrefix))) continue;
         auto parsed = parse_instance_item(item);
         if (!parsed.ok()) return parsed.status().with_context("Scan");
         out.push_back(std::move(*parsed));
@@ -439,6 +472,69 @@ Status DynamoStore::record_reconcile(const ReconcileReport& report) {
   ServiceError error;
   auto response = call("UpdateItem", request.dump(), &error);
   if (response.ok() || is_conditional_check_failed(error)) return Status();
+  return response.status();
+}
+
+Result<std::optional<SlotLease>> DynamoStore::take_lease(std::string_view key, std::string_view holder,
+                                                         std::int64_t now_ms, std::int64_t expires_ms,
+                                                         std::int64_t ttl_s) {
+  if (holder.empty()) return Status::InvalidArgument("take_lease: empty holder");
+  json request = {{"TableName", options_.table},
+                  {"Key", key_of(lease_pk(key))},
+                  {"UpdateExpression", "SET #holder = :holder, #expires = :expires, #ttl = :ttl"},
+                  {"ConditionExpression",
+                   "attribute_not_exists(#pk) OR attribute_not_exists(#holder) OR #expires <= :now OR "
+                   "#holder = :holder"},
+                  {"ExpressionAttributeNames",
+                   {{"#pk", "pk"}, {"#holder", "holder"}, {"#expires", "expires_ms"}, {"#ttl", "ttl"}}},
+                  {"ExpressionAttributeValues",
+                   {{":holder", S(holder)}, {":expires", N(expires_ms)}, {":now", N(now_ms)}, {":ttl", N(ttl_s)}}},
+                  {"ReturnValues", "ALL_NEW"}};
+  ServiceError error;
+  auto response = call("UpdateItem", request.dump(), &error);
+  if (!response.ok()) {
+    if (is_conditional_check_failed(error)) return std::optional<SlotLease>();
+    return response.status();
+  }
+  auto body = parse_body(response->body, "UpdateItem");
+  if (!body.ok()) return body.status();
+  auto attributes = body->find("Attributes");
+  if (attributes == body->end()) return Status::ProtocolError("UpdateItem ALL_NEW on a lease: no Attributes");
+  auto lease = parse_lease(*attributes);
+  if (!lease.ok()) return lease.status().with_context("lease " + std::string(key));
+  return std::optional<SlotLease>(std::move(*lease));
+}
+
+Result<std::optional<SlotLease>> DynamoStore::get_lease(std::string_view key) {
+  json request = {{"TableName", options_.table}, {"Key", key_of(lease_pk(key))}, {"ConsistentRead", true}};
+  auto response = call("GetItem", request.dump());
+  if (!response.ok()) return response.status();
+  auto body = parse_body(response->body, "GetItem");
+  if (!body.ok()) return body.status();
+  auto item = body->find("Item");
+  if (item == body->end()) return std::optional<SlotLease>();
+  auto lease = parse_lease(*item);
+  if (!lease.ok()) return lease.status().with_context("lease " + std::string(key));
+  return std::optional<SlotLease>(std::move(*lease));
+}
+
+Result<WriteOutcome> DynamoStore::release_lease(std::string_view key, std::string_view holder,
+                                                const std::vector<RecentLaunch>& recent, std::int64_t ttl_s) {
+  if (holder.empty()) return Status::InvalidArgument("release_lease: empty holder");
+  json entries = json::array();
+  for (const RecentLaunch& r : recent) entries.push_back({{"M", {{"count", N(r.count)}, {"until_ms", N(r.until_ms)}}}});
+  json request = {{"TableName", options_.table},
+                  {"Key", key_of(lease_pk(key))},
+                  {"UpdateExpression", "SET #recent = :recent, #ttl = :ttl REMOVE #holder, #expires"},
+                  {"ConditionExpression", "#holder = :holder"},
+                  {"ExpressionAttributeNames",
+                   {{"#holder", "holder"}, {"#expires", "expires_ms"}, {"#recent", "recent"}, {"#ttl", "ttl"}}},
+                  {"ExpressionAttributeValues",
+                   {{":holder", S(holder)}, {":recent", {{"L", entries}}}, {":ttl", N(ttl_s)}}}};
+  ServiceError error;
+  auto response = call("UpdateItem", request.dump(), &error);
+  if (response.ok()) return WriteOutcome::kApplied;
+  if (is_conditional_check_failed(error)) return WriteOutcome::kSuperseded;
   return response.status();
 }
 

@@ -25,5 +25,7 @@ void add_count_command(CLI::App& app, int& exit_code);
 void add_inspect_command(CLI::App& app, int& exit_code);
 void add_reconcile_command(CLI::App& app, int& exit_code);
 void add_handle_command(CLI::App& app, int& exit_code);
+void add_register_command(CLI::App& app, int& exit_code);
+void add_slots_command(CLI::App& app, int& exit_code);
 
 }  // namespace rcc::cli

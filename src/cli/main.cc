@@ -19,6 +19,8 @@ const std::map<std::string, std::string, std::less<>> kSummaries = {
     {"inspect", "Show the tracked instances and the meta item of a cache table"},
     {"reconcile", "Compare the table with EC2 once and repair the differences"},
     {"handle", "Apply one event from stdin, exactly as one Lambda invocation would"},
+    {"register", "Record runners the scale-up just launched (launch registration)"},
+    {"slots", "Take and release a key's slots: a hard per-key maximum for concurrent scale-ups"},
     {"table", "Create the cache table as the Terraform module does (local endpoints, tests)"},
     {"lambda", "Run the counter function's Lambda runtime loop (the packaged bootstrap runs it)"},
 };
@@ -55,6 +57,8 @@ int main(int argc, char** argv) {
   rcc::cli::add_inspect_command(app, exit_code);
   rcc::cli::add_reconcile_command(app, exit_code);
   rcc::cli::add_handle_command(app, exit_code);
+  rcc::cli::add_register_command(app, exit_code);
+  rcc::cli::add_slots_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -28,35 +28,6 @@ struct Instance {
   std::vector<InstanceEvent> history;  // true order
 };
 
-// A random lifecycle starting at `t`: boots, maybe fails at boot, maybe stops and starts, maybe ends.
-std::vector<InstanceEvent> lifecycle(const std::string& id, std::int64_t t, std::mt19937_64& rng) {
-  std::uniform_int_distribution<int> percent(0, 99);
-  std::uniform_int_distribution<int> gap(0, 40);
-  std::vector<InstanceEvent> events;
-  auto add = [&](InstanceState state, int min_gap) {
-    t += min_gap + gap(rng);
-    events.push_back(InstanceEvent{id, state, t, "e"});
-  };
-  add(InstanceState::kPending, 0);
-  if (percent(rng) < 8) {  // fails at boot
-    add(InstanceState::kShuttingDown, 0);
-    add(InstanceState::kTerminated, 0);
-    return events;
-  }
-  add(InstanceState::kRunning, 0);
-  const int cycles = percent(rng) < 15 ? 1 + percent(rng) % 2 : 0;
-  for (int c = 0; c < cycles; ++c) {
-    add(InstanceState::kStopping, 0);
-    add(InstanceState::kStopped, 0);
-    if (percent(rng) < 20) return events;  // stays stopped
-    add(InstanceState::kPending, 1);         // a restart is a later second than the stop
-    add(InstanceState::kRunning, 0);
-  }
-  if (percent(rng) < 30) return events;  // still running at the end of the trace
-  add(InstanceState::kShuttingDown, 0);
-  add(InstanceState::kTerminated, 0);
-  return events;
-}
 
 struct Fleet {
   std::vector<Instance> instances;
@@ -81,7 +52,7 @@ Fleet make_fleet(std::mt19937_64& rng) {
       const std::string owner = kOwners[rng() % 4];
       instance.tags = runner_tags("prod", owner.find('/') == std::string::npos ? "Org" : "Repo", owner);
     }
-    instance.history = lifecycle(id, 1000 + static_cast<std::int64_t>(rng() % 600), rng);
+    instance.history = testing::random_lifecycle(id, 1000 + static_cast<std::int64_t>(rng() % 600), rng);
     const InstanceIdentity identity = identify(instance.tags, "prod");
     if (identity.runner && is_active(instance.history.back().state)) ++fleet.truth[identity.tagged.str()];
     fleet.instances.push_back(std::move(instance));

@@ -16,7 +16,8 @@ Transition make_transition(WriteMode mode, std::string instance_id, InstanceStat
 }
 
 bool transition_applies(const InstanceItem* stored, const Transition& t) {
-  if (!stored) return t.mode == WriteMode::kUpsert;
+  if (!stored) return writes_identity(t.mode);
+  if (t.mode == WriteMode::kCreateOnly) return false;
   if (t.mode == WriteMode::kKnownRunner && !stored->identity.runner) return false;
   if (t.mode == WriteMode::kKnownNonRunner && stored->identity.runner) return false;
   return stored->order < t.order && stored->state != InstanceState::kTerminated;
@@ -27,7 +28,7 @@ InstanceItem apply_transition(const InstanceItem* stored, const Transition& t) {
   item.instance_id = t.instance_id;
   item.state = t.state;
   item.order = t.order;
-  item.identity = (t.mode == WriteMode::kUpsert || !stored) ? t.identity : stored->identity;
+  item.identity = (writes_identity(t.mode) || !stored) ? t.identity : stored->identity;
   item.updated_ms = t.updated_ms;
   const bool active_runner = item.identity.runner && is_active(item.state);
   if (active_runner) {

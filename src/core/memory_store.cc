@@ -80,6 +80,38 @@ Status MemoryStore::record_reconcile(const ReconcileReport& report) {
   return Status();
 }
 
+Result<std::optional<SlotLease>> MemoryStore::take_lease(std::string_view key, std::string_view holder,
+                                                         std::int64_t now_ms, std::int64_t expires_ms,
+                                                         std::int64_t /*ttl_s*/) {
+  if (holder.empty()) return Status::InvalidArgument("take_lease: empty holder");
+  ++writes_;
+  auto it = leases_.find(key);
+  if (it == leases_.end()) it = leases_.emplace(std::string(key), SlotLease{}).first;
+  SlotLease& lease = it->second;
+  const bool free = lease.holder.empty() || lease.expires_ms <= now_ms || lease.holder == holder;
+  if (!free) return std::optional<SlotLease>();
+  lease.holder = std::string(holder);
+  lease.expires_ms = expires_ms;
+  return std::optional<SlotLease>(lease);
+}
+
+Result<std::optional<SlotLease>> MemoryStore::get_lease(std::string_view key) {
+  ++reads_;
+  const auto it = leases_.find(key);
+  if (it == leases_.end()) return std::optional<SlotLease>();
+  return std::optional<SlotLease>(it->second);
+}
+
+Result<WriteOutcome> MemoryStore::release_lease(std::string_view key, std::string_view holder,
+                                                const std::vector<RecentLaunch>& recent, std::int64_t /*ttl_s*/) {
+  if (holder.empty()) return Status::InvalidArgument("release_lease: empty holder");
+  ++writes_;
+  const auto it = leases_.find(key);
+  if (it == leases_.end() || it->second.holder != holder) return WriteOutcome::kSuperseded;
+  it->second = SlotLease{"", 0, recent};
+  return WriteOutcome::kApplied;
+}
+
 std::map<std::string, std::int64_t> MemoryStore::active_counts() const {
   std::map<std::string, std::int64_t> counts;
   for (const auto& [key, ids] : active_index_) counts.emplace(key, static_cast<std::int64_t>(ids.size()));

@@ -22,6 +22,11 @@ class MemoryStore : public Store {
   Result<std::optional<MetaItem>> get_meta() override;
   Status stamp_heartbeat(std::int64_t now_ms) override;
   Status record_reconcile(const ReconcileReport& report) override;
+  Result<std::optional<SlotLease>> take_lease(std::string_view key, std::string_view holder, std::int64_t now_ms,
+                                              std::int64_t expires_ms, std::int64_t ttl_s) override;
+  Result<std::optional<SlotLease>> get_lease(std::string_view key) override;
+  Result<WriteOutcome> release_lease(std::string_view key, std::string_view holder,
+                                     const std::vector<RecentLaunch>& recent, std::int64_t ttl_s) override;
 
   // Number of Store calls answered, as a DynamoDB table would bill them: writes and reads.
   std::int64_t writes() const { return writes_; }
@@ -38,6 +43,7 @@ class MemoryStore : public Store {
   std::unordered_map<std::string, InstanceItem, StringHash, std::equal_to<>> items_;
   std::map<std::string, std::set<std::string>, std::less<>> active_index_;  // key -> instance ids
   std::optional<MetaItem> meta_;
+  std::map<std::string, SlotLease, std::less<>> leases_;  // key string -> lease
   std::int64_t writes_ = 0;
   std::int64_t reads_ = 0;
 };

@@ -1,6 +1,8 @@
 #include "core/store_contract.h"
 
 #include <algorithm>
+#include <string_view>
+#include <vector>
 
 namespace rcc {
 namespace {
@@ -254,6 +256,151 @@ TEST_P(StoreContract, MetaItemReconcileNeverMovesBackward) {
   ASSERT_TRUE(meta.ok() && meta->has_value());
   EXPECT_EQ((*meta)->reconciled_ms, std::optional<std::int64_t>(30'000));
   EXPECT_EQ((*meta)->last_reconcile, std::optional<ReconcileReport>(latest));
+}
+
+// ---- Launch registration: the create-only write ----
+
+Transition registration(const std::string& id, std::int64_t launch_s, InstanceIdentity identity) {
+  return make_transition(WriteMode::kCreateOnly, id, InstanceState::kPending, launch_s, kNowMs, kTtlSeconds,
+                         std::move(identity));
+}
+
+TEST_P(StoreContract, CreateOnlyCreatesAnActivePendingRunner) {
+  const std::string id = "i-00000000000000030";
+  EXPECT_EQ(must_apply(store(), registration(id, 100, runner("acme"))), WriteOutcome::kApplied);
+  const auto got = item(store(), id);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->state, InstanceState::kPending);
+  EXPECT_EQ(got->order, event_order(100, InstanceState::kPending));
+  EXPECT_EQ(got->identity, runner("acme"));
+  EXPECT_EQ(got->active_key, std::optional<std::string>("prod#Org#acme"));
+  EXPECT_EQ(got->ttl_s, std::nullopt);
+  EXPECT_EQ(count(store(), "prod#Org#acme"), 1);
+  // Registered twice (a retried registration): the second is superseded, the count stays.
+  EXPECT_EQ(must_apply(store(), registration(id, 100, runner("acme"))), WriteOutcome::kSuperseded);
+  EXPECT_EQ(count(store(), "prod#Org#acme"), 1);
+  // The counter's known-runner write applies on top of it, as on any runner item.
+  EXPECT_EQ(must_apply(store(), known(WriteMode::kKnownRunner, id, InstanceState::kRunning, 101)),
+            WriteOutcome::kApplied);
+  EXPECT_EQ(count(store(), "prod#Org#acme"), 1);
+}
+
+TEST_P(StoreContract, CreateOnlyNeverOverridesAnExistingItem) {
+  struct Case {
+    std::string id;
+    Transition first;
+  };
+  const std::vector<Case> cases = {
+      {"i-00000000000000031", upsert("i-00000000000000031", InstanceState::kTerminated, 90, runner("acme"))},
+      {"i-00000000000000032", upsert("i-00000000000000032", InstanceState::kStopped, 90, runner("acme"))},
+      {"i-00000000000000033", upsert("i-00000000000000033", InstanceState::kRunning, 90, non_runner())},
+      {"i-00000000000000034", upsert("i-00000000000000034", InstanceState::kRunning, 90, runner("other"))},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.id);
+    ASSERT_EQ(must_apply(store(), c.first), WriteOutcome::kApplied);
+    const auto before = item(store(), c.id);
+    // Even a registration at a later second than what the item holds changes nothing.
+    EXPECT_EQ(must_apply(store(), registration(c.id, 200, runner("acme"))), WriteOutcome::kSuperseded);
+    EXPECT_EQ(item(store(), c.id), before);
+  }
+  EXPECT_EQ(count(store(), "prod#Org#acme"), 0);
+  EXPECT_EQ(count(store(), "prod#Org#other"), 1);
+}
+
+// ---- Slot leases ----
+
+constexpr std::string_view kLeaseKey = "prod#Org#acme";
+
+std::optional<SlotLease> take(Store& store, std::string_view holder, std::int64_t now_ms, std::int64_t expires_ms) {
+  auto taken = store.take_lease(kLeaseKey, holder, now_ms, expires_ms, expires_ms / 1000 + kTtlSeconds);
+  EXPECT_TRUE(taken.ok()) << taken.status().to_string();
+  return taken.ok() ? *taken : std::nullopt;
+}
+
+WriteOutcome release(Store& store, std::string_view holder, std::vector<RecentLaunch> recent) {
+  auto released = store.release_lease(kLeaseKey, holder, recent, 2'000'000'000);
+  EXPECT_TRUE(released.ok()) << released.status().to_string();
+  return released.ok() ? *released : WriteOutcome::kSuperseded;
+}
+
+std::optional<SlotLease> lease_of(Store& store, std::string_view key = kLeaseKey) {
+  auto got = store.get_lease(key);
+  EXPECT_TRUE(got.ok()) << got.status().to_string();
+  return got.ok() ? *got : std::nullopt;
+}
+
+TEST_P(StoreContract, LeaseIsTakenByOneHolderAtATime) {
+  EXPECT_EQ(lease_of(store()), std::nullopt);
+  const auto a = take(store(), "holder-a", 1000, 31000);
+  EXPECT_EQ(a, (std::optional<SlotLease>(SlotLease{"holder-a", 31000, {}})));
+  EXPECT_EQ(lease_of(store()), a);
+  // Busy for anyone else until it expires.
+  EXPECT_EQ(take(store(), "holder-b", 2000, 32000), std::nullopt);
+  EXPECT_EQ(take(store(), "holder-b", 30999, 60999), std::nullopt);
+  // The holder itself renews it.
+  EXPECT_EQ(take(store(), "holder-a", 3000, 33000), (std::optional<SlotLease>(SlotLease{"holder-a", 33000, {}})));
+  // Another key is independent.
+  auto other = store().take_lease("prod#Org#other", "holder-b", 3000, 33000, 100);
+  ASSERT_TRUE(other.ok());
+  EXPECT_TRUE(other->has_value());
+}
+
+TEST_P(StoreContract, ReleasedLeaseHandsItsRecentLaunchesToTheNextHolder) {
+  ASSERT_TRUE(take(store(), "holder-a", 1000, 31000).has_value());
+  const std::vector<RecentLaunch> recent = {{3, 6000}, {2, 9000}};
+  // Only the holder releases.
+  EXPECT_EQ(release(store(), "holder-b", {{9, 20000}}), WriteOutcome::kSuperseded);
+  EXPECT_EQ(release(store(), "holder-a", recent), WriteOutcome::kApplied);
+  EXPECT_EQ(lease_of(store()), (std::optional<SlotLease>(SlotLease{"", 0, recent})));
+  // Released twice: the second finds no holder.
+  EXPECT_EQ(release(store(), "holder-a", {}), WriteOutcome::kSuperseded);
+  // Free at once (long before the old expiry), and the entries go to the next holder.
+  EXPECT_EQ(take(store(), "holder-b", 2000, 32000), (std::optional<SlotLease>(SlotLease{"holder-b", 32000, recent})));
+  // A release may empty the list.
+  EXPECT_EQ(release(store(), "holder-b", {}), WriteOutcome::kApplied);
+  EXPECT_EQ(lease_of(store()), (std::optional<SlotLease>(SlotLease{"", 0, {}})));
+}
+
+TEST_P(StoreContract, ExpiredLeaseIsTakenOverAndItsOldHolderCannotRelease) {
+  ASSERT_TRUE(take(store(), "holder-a", 1000, 31000).has_value());
+  ASSERT_EQ(release(store(), "holder-a", {{4, 50000}}), WriteOutcome::kApplied);
+  ASSERT_TRUE(take(store(), "holder-a", 6000, 36000).has_value());
+  // At its expiry the lease is free: a crashed holder blocks the key for at most the lease time.
+  EXPECT_EQ(take(store(), "holder-b", 36000, 66000),
+            (std::optional<SlotLease>(SlotLease{"holder-b", 66000, {{4, 50000}}})));
+  // The old holder's late release is refused and leaves the new holder's lease alone.
+  EXPECT_EQ(release(store(), "holder-a", {{9, 70000}}), WriteOutcome::kSuperseded);
+  EXPECT_EQ(take(store(), "holder-c", 37000, 67000), std::nullopt);
+  EXPECT_EQ(release(store(), "holder-b", {{5, 41000}}), WriteOutcome::kApplied);
+  EXPECT_EQ(take(store(), "holder-c", 37000, 67000),
+            (std::optional<SlotLease>(SlotLease{"holder-c", 67000, {{5, 41000}}})));
+}
+
+TEST_P(StoreContract, LeaseOfAKeyNeverTakenCannotBeReleased) {
+  EXPECT_EQ(release(store(), "holder-a", {{1, 1000}}), WriteOutcome::kSuperseded);
+  EXPECT_EQ(lease_of(store()), std::nullopt);
+  EXPECT_EQ(store().take_lease(kLeaseKey, "", 1, 2, 3).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(store().release_lease(kLeaseKey, "", {}, 3).status().code(), Code::kInvalidArgument);
+}
+
+TEST_P(StoreContract, LeasesAreInvisibleToCountsListingsAndTheMetaItem) {
+  must_apply(store(), upsert("i-00000000000000040", InstanceState::kRunning, 100, runner("acme")));
+  ASSERT_TRUE(take(store(), "holder-a", 1000, 31000).has_value());
+  ASSERT_EQ(release(store(), "holder-a", {{3, 12000}}), WriteOutcome::kApplied);
+  auto taken = store().take_lease("prod#Org#other", "holder-b", 1000, 31000, 100);
+  ASSERT_TRUE(taken.ok() && taken->has_value());
+  EXPECT_EQ(count(store(), "prod#Org#acme"), 1);
+  auto all = store().list_active("");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(*all, (std::vector<ActiveEntry>{{"i-00000000000000040", "prod#Org#acme"}}));
+  auto items = store().list_items();
+  ASSERT_TRUE(items.ok()) << items.status().to_string();
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ((*items)[0].instance_id, "i-00000000000000040");
+  auto meta = store().get_meta();
+  ASSERT_TRUE(meta.ok());
+  EXPECT_EQ(*meta, std::nullopt);
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ Result<WriteOutcome> MeteredStore::apply(const Transition& t) {
   double units = 1;
   if (*outcome == WriteOutcome::kApplied) {
     // Which writes are runner writes follows the mode: a known-runner write only applies to runner items.
-    const bool runner = t.mode == WriteMode::kKnownRunner || (t.mode == WriteMode::kUpsert && t.identity.runner);
+    const bool runner = t.mode == WriteMode::kKnownRunner || (writes_identity(t.mode) && t.identity.runner);
     const bool now_indexed = runner && is_active(t.state);
     const auto it = indexed_.find(t.instance_id);
     const bool was_indexed = it != indexed_.end();
@@ -73,6 +73,24 @@ Status MeteredStore::stamp_heartbeat(std::int64_t now_ms) {
 Status MeteredStore::record_reconcile(const ReconcileReport& report) {
   bill_write(1);
   return inner_.record_reconcile(report);
+}
+
+Result<std::optional<SlotLease>> MeteredStore::take_lease(std::string_view key, std::string_view holder,
+                                                         std::int64_t now_ms, std::int64_t expires_ms,
+                                                         std::int64_t ttl_s) {
+  bill_write(1);
+  return inner_.take_lease(key, holder, now_ms, expires_ms, ttl_s);
+}
+
+Result<std::optional<SlotLease>> MeteredStore::get_lease(std::string_view key) {
+  bill_read(1);
+  return inner_.get_lease(key);
+}
+
+Result<WriteOutcome> MeteredStore::release_lease(std::string_view key, std::string_view holder,
+                                                 const std::vector<RecentLaunch>& recent, std::int64_t ttl_s) {
+  bill_write(1);
+  return inner_.release_lease(key, holder, recent, ttl_s);
 }
 
 }  // namespace rcc::sim

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <mutex>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,37 @@ inline Tags runner_tags(const std::string& env, const std::string& type, const s
               {std::string(kTagEnvironment), env},
               {std::string(kTagType), type},
               {std::string(kTagOwner), owner}};
+}
+
+// A random lifecycle of `id` starting at second `t`, in true order: boots, maybe fails at boot, maybe stops
+// and starts, maybe ends. Event times never decrease; a restart is a later second than the stop.
+inline std::vector<InstanceEvent> random_lifecycle(const std::string& id, std::int64_t t, std::mt19937_64& rng) {
+  std::uniform_int_distribution<int> percent(0, 99);
+  std::uniform_int_distribution<int> gap(0, 40);
+  std::vector<InstanceEvent> events;
+  auto add = [&](InstanceState state, int min_gap) {
+    t += min_gap + gap(rng);
+    events.push_back(InstanceEvent{id, state, t, "e"});
+  };
+  add(InstanceState::kPending, 0);
+  if (percent(rng) < 8) {  // fails at boot
+    add(InstanceState::kShuttingDown, 0);
+    add(InstanceState::kTerminated, 0);
+    return events;
+  }
+  add(InstanceState::kRunning, 0);
+  const int cycles = percent(rng) < 15 ? 1 + percent(rng) % 2 : 0;
+  for (int c = 0; c < cycles; ++c) {
+    add(InstanceState::kStopping, 0);
+    add(InstanceState::kStopped, 0);
+    if (percent(rng) < 20) return events;  // stays stopped
+    add(InstanceState::kPending, 1);         // a restart is a later second than the stop
+    add(InstanceState::kRunning, 0);
+  }
+  if (percent(rng) < 30) return events;  // still running at the end of the trace
+  add(InstanceState::kShuttingDown, 0);
+  add(InstanceState::kTerminated, 0);
+  return events;
 }
 
 // Tags from a map; fails the next `fail_next` lookups with Throttled. Counts lookups per instance.
@@ -87,9 +120,28 @@ class FaultyStore : public Store {
     ++writes;
     return inner.record_reconcile(r);
   }
+  Result<std::optional<SlotLease>> take_lease(std::string_view key, std::string_view holder, std::int64_t now_ms,
+                                              std::int64_t expires_ms, std::int64_t ttl_s) override {
+    ++writes;
+    if (fail_writes > 0) {
+      --fail_writes;
+      return Status::Unavailable("injected: request lost");
+    }
+    return inner.take_lease(key, holder, now_ms, expires_ms, ttl_s);
+  }
+  Result<std::optional<SlotLease>> get_lease(std::string_view key) override { return inner.get_lease(key); }
+  Result<WriteOutcome> release_lease(std::string_view key, std::string_view holder,
+                                     const std::vector<RecentLaunch>& recent, std::int64_t ttl_s) override {
+    ++writes;
+    if (fail_writes > 0) {
+      --fail_writes;
+      return Status::Unavailable("injected: request lost");
+    }
+    return inner.release_lease(key, holder, recent, ttl_s);
+  }
 
   MemoryStore inner;
-  // Faults: the next `fail_writes` writes fail without writing (a request that never arrived); the
+  // Faults: the next `fail_writes` writes (item writes and lease writes) fail without writing (a request that never arrived); the
   // `lose_response_of`-th write from now lands and then fails (a lost response); the next `fail_reads`
   // item reads fail; every index count or meta read fails while `fail_count` / `fail_meta` is set.
   int fail_writes = 0;
@@ -101,6 +153,54 @@ class FaultyStore : public Store {
   int writes = 0;
   int count_reads = 0;
   int meta_reads = 0;
+};
+
+// One MemoryStore shared by handles that take a lock around each call: a table several threads use at once.
+class LockedStore : public Store {
+ public:
+  LockedStore(MemoryStore& table, std::mutex& mu) : table_(table), mu_(mu) {}
+
+ private:
+  template <typename F>
+  auto locked(F&& f) {
+    std::lock_guard lock(mu_);
+    return f();
+  }
+
+ public:
+  Result<WriteOutcome> apply(const Transition& t) override { return locked([&] { return table_.apply(t); }); }
+  Result<std::optional<InstanceItem>> get(std::string_view id) override {
+    return locked([&] { return table_.get(id); });
+  }
+  Result<std::int64_t> count_active(std::string_view key) override {
+    return locked([&] { return table_.count_active(key); });
+  }
+  Result<std::vector<ActiveEntry>> list_active(std::string_view prefix) override {
+    return locked([&] { return table_.list_active(prefix); });
+  }
+  Result<std::vector<InstanceItem>> list_items() override { return locked([&] { return table_.list_items(); }); }
+  Result<std::optional<MetaItem>> get_meta() override { return locked([&] { return table_.get_meta(); }); }
+  Status stamp_heartbeat(std::int64_t now_ms) override {
+    return locked([&] { return table_.stamp_heartbeat(now_ms); });
+  }
+  Status record_reconcile(const ReconcileReport& r) override {
+    return locked([&] { return table_.record_reconcile(r); });
+  }
+  Result<std::optional<SlotLease>> take_lease(std::string_view key, std::string_view holder, std::int64_t now_ms,
+                                              std::int64_t expires_ms, std::int64_t ttl_s) override {
+    return locked([&] { return table_.take_lease(key, holder, now_ms, expires_ms, ttl_s); });
+  }
+  Result<std::optional<SlotLease>> get_lease(std::string_view key) override {
+    return locked([&] { return table_.get_lease(key); });
+  }
+  Result<WriteOutcome> release_lease(std::string_view key, std::string_view holder,
+                                     const std::vector<RecentLaunch>& recent, std::int64_t ttl_s) override {
+    return locked([&] { return table_.release_lease(key, holder, recent, ttl_s); });
+  }
+
+ private:
+  MemoryStore& table_;
+  std::mutex& mu_;
 };
 
 // EC2 over a map of instances, applying the filters the project sends (instance-id, instance-state-name,

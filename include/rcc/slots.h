@@ -20,10 +20,10 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
+#include "rcc/env.h"
 #include "rcc/reader.h"
 #include "rcc/runner.h"
 #include "rcc/status.h"
@@ -65,19 +65,10 @@ struct SlotGrant {
   std::int64_t waited_ms = 0;        // time spent waiting for a busy lease
 };
 
-// Clocks take_slots uses: wall-clock ms since the epoch (the lease's expiry is compared across
-// processes) and a sleep between attempts. Tests and the simulator pass virtual ones.
-struct SlotClock {
-  std::function<std::int64_t()> now_ms;
-  std::function<void(std::int64_t ms)> sleep_ms;
-  std::function<double()> uniform;  // jitter in [0, 1); null: no jitter
-};
-
-// The system clock and std::this_thread::sleep_for, jitter from a per-thread random engine.
-SlotClock system_slot_clock();
-
 // Steps 1-3 above for `key` with `maximum` runners at most, asking for `wanted` (>= 0) more. Uses `store`
-// for the lease and `reader` for the count (the reader must not memoize: memo_ttl_ms == 0).
+// for the lease and `reader` for the count (the reader must not memoize: memo_ttl_ms == 0); `env` for the
+// wall clock (lease expiries are compared across processes), the pauses between attempts and their
+// jitter (a VirtualEnv in tests and the simulator).
 // Returns the grant, holding the lease, even when allowed is 0 (release it all the same).
 // Errors: InvalidArgument for a bad key, maximum < 0, wanted < 0, an empty holder, bad options or a
 // memoizing reader (no request made); Timeout when the lease stayed busy for wait_ms; the store's error
@@ -86,7 +77,7 @@ SlotClock system_slot_clock();
 // Thread-compatible: one thread at a time for `store` and `reader`.
 Result<SlotGrant> take_slots(Store& store, RunnerCountReader& reader, const RunnerKey& key, std::int64_t maximum,
                              std::int64_t wanted, const std::string& holder, const SlotOptions& options,
-                             const SlotClock& clock);
+                             Env* env = Env::Default());
 
 enum class ReleaseOutcome {
   kReleased,  // the lease was this holder's; its launches are recorded for the next decisions

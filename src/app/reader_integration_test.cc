@@ -345,25 +345,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, ReaderIntegrationTest, ::testing::ValuesIn(te
 namespace rcc {
 namespace {
 
-// Records every request (target and body) before handing it to a real HTTP client.
-class RecordingHttpClient : public HttpClient {
- public:
-  Result<HttpResponse> send(const HttpRequest& request, const HttpTimeouts& timeouts) override {
-    std::string target;
-    for (const auto& [name, value] : request.headers) {
-      if (name == "X-Amz-Target") target = value;
-    }
-    {
-      std::lock_guard lock(*mu);
-      requests->push_back({target, request.body});
-    }
-    return inner.send(request, timeouts);
-  }
-
-  BeastHttpClient inner;
-  std::shared_ptr<std::mutex> mu;  // shared by the clients that append to `requests`
-  std::shared_ptr<std::vector<std::pair<std::string, std::string>>> requests;
-};
+using testing::RecordingHttpClient;
 
 // Pins the two requests docs/table-contract.md documents, and that a read never writes.
 TEST(ReaderOnDynalite, SendsExactlyTheContractRequests) {

@@ -67,6 +67,26 @@ class UnreachableStore : public Store {
   Status status_;
 };
 
+// Records every request (target and body) before handing it to a real HTTP client.
+class RecordingHttpClient : public HttpClient {
+ public:
+  Result<HttpResponse> send(const HttpRequest& request, const HttpTimeouts& timeouts) override {
+    std::string target;
+    for (const auto& [name, value] : request.headers) {
+      if (name == "X-Amz-Target") target = value;
+    }
+    {
+      std::lock_guard lock(*mu);
+      requests->push_back({target, request.body});
+    }
+    return inner.send(request, timeouts);
+  }
+
+  BeastHttpClient inner;
+  std::shared_ptr<std::mutex> mu;  // shared by the clients that append to `requests`
+  std::shared_ptr<std::vector<std::pair<std::string, std::string>>> requests;
+};
+
 class MemoryBackend : public Backend {
  public:
   MemoryBackend() : store_(table_, mu_), meta_store_(table_, mu_) {}

@@ -1,10 +1,8 @@
 #include "rcc/slots.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <random>
-#include <thread>
 #include <vector>
 
 namespace rcc {
@@ -37,19 +35,6 @@ std::string new_holder_id() {
   char text[17];
   std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(thread_engine()()));
   return text;
-}
-
-SlotClock system_slot_clock() {
-  SlotClock clock;
-  clock.now_ms = [] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  };
-  clock.sleep_ms = [](std::int64_t ms) {
-    if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-  };
-  clock.uniform = [] { return std::uniform_real_distribution<double>(0.0, 1.0)(thread_engine()); };
-  return clock;
 }
 
 namespace {
@@ -89,7 +74,7 @@ std::vector<RecentLaunch> entries_after(const std::vector<RecentLaunch>& recent,
 
 Result<SlotGrant> take_slots(Store& store, RunnerCountReader& reader, const RunnerKey& key, std::int64_t maximum,
                              std::int64_t wanted, const std::string& holder, const SlotOptions& options,
-                             const SlotClock& clock) {
+                             Env* env) {
   if (Status s = validate_runner_key(key); !s.ok()) return s;
   if (maximum < 0) return Status::InvalidArgument("maximum must be >= 0");
   if (wanted < 0) return Status::InvalidArgument("wanted must be >= 0");
@@ -106,11 +91,11 @@ Result<SlotGrant> take_slots(Store& store, RunnerCountReader& reader, const Runn
   grant.maximum = maximum;
   grant.wanted = wanted;
   const std::string key_text = key.str();
-  const std::int64_t started_ms = clock.now_ms();
+  const std::int64_t started_ms = env->wall_ms();
   std::int64_t pause_ms = options.retry_ms;
   SlotLease lease;
   for (;;) {
-    const std::int64_t now_ms = clock.now_ms();
+    const std::int64_t now_ms = env->wall_ms();
     ++grant.attempts;
     grant.expires_ms = now_ms + options.lease_ms;
     auto taken = store.take_lease(key_text, holder, now_ms, grant.expires_ms, lease_ttl_s(grant.expires_ms, options));
@@ -125,18 +110,18 @@ Result<SlotGrant> take_slots(Store& store, RunnerCountReader& reader, const Runn
                              " ms (" + std::to_string(grant.attempts) + " attempts)");
     }
     // Full jitter spreads the waiting deciders so they do not retry in lockstep.
-    const double jitter = clock.uniform ? clock.uniform() : 1.0;
+    const double jitter = env->uniform();
     const std::int64_t pause = std::max<std::int64_t>(1, static_cast<std::int64_t>(pause_ms * jitter));
-    clock.sleep_ms(std::min(pause, options.wait_ms - waited));
+    env->sleep_ms(std::min(pause, options.wait_ms - waited));
     pause_ms = std::min(pause_ms * 2, kMaxRetryMs);
   }
-  grant.waited_ms = clock.now_ms() - started_ms;
+  grant.waited_ms = env->wall_ms() - started_ms;
 
   auto count = reader.count(key);
   if (!count.ok()) {
     // Give the key back at once, with its entries as they were.
     Status failed = count.status().with_context("counting " + key_text + " under the slot lease");
-    const std::int64_t now_ms = clock.now_ms();
+    const std::int64_t now_ms = env->wall_ms();
     auto released = write_release(store, key_text, holder, running_at(lease.recent, now_ms), options, now_ms);
     if (!released.ok()) {
       failed = failed.with_context("the lease stays taken until it expires (" + released.status().message() + ")");
@@ -144,7 +129,7 @@ Result<SlotGrant> take_slots(Store& store, RunnerCountReader& reader, const Runn
     return failed;
   }
   grant.count = *count;
-  grant.recent = running_at(lease.recent, clock.now_ms());
+  grant.recent = running_at(lease.recent, env->wall_ms());
   for (const RecentLaunch& r : grant.recent) grant.in_flight += r.count;
   grant.counted = grant.count.count + grant.in_flight;
   grant.allowed = std::max<std::int64_t>(0, std::min(wanted, maximum - grant.counted));

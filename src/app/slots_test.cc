@@ -23,25 +23,10 @@ using testing::LockedStore;
 constexpr std::int64_t kStartMs = 1'700'000'000'000;
 const RunnerKey kAcme{"prod", "Org", "acme"};
 
-// A wall clock that moves only when someone sleeps on it or the test advances it.
-struct VirtualClock {
-  std::int64_t now_ms = kStartMs;
-  std::int64_t slept_ms = 0;
-
-  SlotClock slot_clock() {
-    return SlotClock{[this] { return now_ms; },
-                     [this](std::int64_t ms) {
-                       now_ms += ms;
-                       slept_ms += ms;
-                     },
-                     nullptr};
-  }
-};
-
 // A table whose cache is fresh at kStartMs, with a reader on it.
 class SlotsTest : public ::testing::Test {
  protected:
-  SlotsTest() : reader_(store_, ec2_, ReaderOptions{}, [this] { return clock_.now_ms; }) {
+  SlotsTest() : reader_(store_, ec2_, ReaderOptions{}, [this] { return env_.wall_ms(); }) {
     EXPECT_TRUE(store_.stamp_heartbeat(kStartMs).ok());
     ReconcileReport report;
     report.finished_ms = kStartMs;
@@ -51,17 +36,17 @@ class SlotsTest : public ::testing::Test {
   void register_runners(unsigned first, int n) {
     std::vector<LaunchedRunner> launches;
     for (int i = 0; i < n; ++i) launches.push_back({instance_id(first + i), kAcme, kStartMs / 1000});
-    for (const auto& r : register_launches(store_, launches, {"prod"}, clock_.now_ms)) {
+    for (const auto& r : register_launches(store_, launches, {"prod"}, env_.wall_ms())) {
       ASSERT_TRUE(r.status.ok()) << r.status.to_string();
     }
   }
 
   Result<SlotGrant> take(const std::string& holder, std::int64_t maximum, std::int64_t wanted,
                          SlotOptions options = {}) {
-    return take_slots(store_, reader_, kAcme, maximum, wanted, holder, options, clock_.slot_clock());
+    return take_slots(store_, reader_, kAcme, maximum, wanted, holder, options, &env_);
   }
 
-  VirtualClock clock_;
+  VirtualEnv env_{kStartMs, 7};
   FaultyStore store_;
   FakeEc2 ec2_;
   RunnerCountReader reader_;
@@ -78,12 +63,12 @@ TEST_F(SlotsTest, AllowsTheFreeSlotsUpToWhatIsWanted) {
   EXPECT_EQ(grant->attempts, 1);
   EXPECT_EQ(grant->waited_ms, 0);
   EXPECT_EQ(grant->expires_ms, kStartMs + SlotOptions{}.lease_ms);
-  ASSERT_EQ(*release_slots(store_, *grant, 0, {}, clock_.now_ms), ReleaseOutcome::kReleased);
+  ASSERT_EQ(*release_slots(store_, *grant, 0, {}, env_.wall_ms()), ReleaseOutcome::kReleased);
 
   auto fewer = take("b", 5, 1);
   ASSERT_TRUE(fewer.ok());
   EXPECT_EQ(fewer->allowed, 1);
-  ASSERT_EQ(*release_slots(store_, *fewer, 0, {}, clock_.now_ms), ReleaseOutcome::kReleased);
+  ASSERT_EQ(*release_slots(store_, *fewer, 0, {}, env_.wall_ms()), ReleaseOutcome::kReleased);
 
   auto full = take("c", 2, 4);
   ASSERT_TRUE(full.ok());
@@ -97,21 +82,20 @@ TEST_F(SlotsTest, ABusyLeaseIsWaitedForUntilWaitMs) {
   auto busy = take("b", 5, 1, options);
   ASSERT_FALSE(busy.ok());
   EXPECT_EQ(busy.status().code(), Code::kTimeout) << busy.status().to_string();
-  EXPECT_EQ(clock_.slept_ms, 500) << "waits exactly the budget";
+  EXPECT_EQ(env_.slept_ms(), 500) << "waits exactly the budget";
   EXPECT_EQ(ec2_.requests_sent(), 0);
 
   SlotOptions once;
   once.wait_ms = 0;
-  clock_.slept_ms = 0;
   EXPECT_EQ(take("b", 5, 1, once).status().code(), Code::kTimeout);
-  EXPECT_EQ(clock_.slept_ms, 0) << "wait_ms 0 makes one attempt";
+  EXPECT_EQ(env_.slept_ms(), 500) << "wait_ms 0 makes one attempt, without sleeping";
 }
 
 TEST_F(SlotsTest, AReleasedLeaseIsTakenAtOnceByTheWaitingDecision) {
   auto a = take("a", 5, 2);
   ASSERT_TRUE(a.ok());
   register_runners(1, 2);
-  ASSERT_EQ(*release_slots(store_, *a, 2, {}, clock_.now_ms), ReleaseOutcome::kReleased);
+  ASSERT_EQ(*release_slots(store_, *a, 2, {}, env_.wall_ms()), ReleaseOutcome::kReleased);
   auto b = take("b", 5, 5);
   ASSERT_TRUE(b.ok()) << b.status().to_string();
   EXPECT_EQ(b->attempts, 1);
@@ -119,8 +103,8 @@ TEST_F(SlotsTest, AReleasedLeaseIsTakenAtOnceByTheWaitingDecision) {
   EXPECT_EQ(b->count.count, 2);
   EXPECT_EQ(b->in_flight, 2);
   EXPECT_EQ(b->allowed, 1);
-  ASSERT_EQ(*release_slots(store_, *b, 0, {}, clock_.now_ms), ReleaseOutcome::kReleased);
-  clock_.now_ms += SlotOptions{}.settle_ms;
+  ASSERT_EQ(*release_slots(store_, *b, 0, {}, env_.wall_ms()), ReleaseOutcome::kReleased);
+  env_.advance(SlotOptions{}.settle_ms);
   auto c = take("c", 5, 5);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->counted, 2);
@@ -139,8 +123,8 @@ TEST_F(SlotsTest, AnExpiredLeaseIsTakenOverAndItsHolderLearnsItLostIt) {
   EXPECT_LE(b->waited_ms, 31'000) << "a crashed holder blocks the key for about the lease time, not more";
   EXPECT_GT(b->attempts, 2);
   // The first holder wakes up late: its release is refused and reported as lost.
-  EXPECT_EQ(*release_slots(store_, *crashed, 2, options, clock_.now_ms), ReleaseOutcome::kLost);
-  EXPECT_EQ(*release_slots(store_, *b, 2, options, clock_.now_ms), ReleaseOutcome::kReleased);
+  EXPECT_EQ(*release_slots(store_, *crashed, 2, options, env_.wall_ms()), ReleaseOutcome::kLost);
+  EXPECT_EQ(*release_slots(store_, *b, 2, options, env_.wall_ms()), ReleaseOutcome::kReleased);
 }
 
 TEST_F(SlotsTest, LaunchesTheCountDoesNotShowYetAreCountedForSettleMs) {
@@ -150,23 +134,23 @@ TEST_F(SlotsTest, LaunchesTheCountDoesNotShowYetAreCountedForSettleMs) {
   ASSERT_TRUE(a.ok());
   ASSERT_EQ(a->allowed, 4);
   // Launched 4, none registered (or the index lags): the count still says 0.
-  ASSERT_EQ(*release_slots(store_, *a, 4, options, clock_.now_ms), ReleaseOutcome::kReleased);
-  clock_.now_ms += 2'000;
+  ASSERT_EQ(*release_slots(store_, *a, 4, options, env_.wall_ms()), ReleaseOutcome::kReleased);
+  env_.advance(2'000);
   auto b = take("b", 10, 3, options);
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->count.count, 0);
   EXPECT_EQ(b->in_flight, 4);
   EXPECT_EQ(b->counted, 4);
   EXPECT_EQ(b->allowed, 3);
-  ASSERT_EQ(*release_slots(store_, *b, 3, options, clock_.now_ms), ReleaseOutcome::kReleased);
+  ASSERT_EQ(*release_slots(store_, *b, 3, options, env_.wall_ms()), ReleaseOutcome::kReleased);
   // Each decision's launches run out settle_ms after its own release: a's at +5 s, b's at +7 s.
-  clock_.now_ms += 3'500;
+  env_.advance(3'500);
   auto c = take("c", 10, 10, options);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->in_flight, 3);
   EXPECT_EQ(c->allowed, 7);
-  ASSERT_EQ(*release_slots(store_, *c, 0, options, clock_.now_ms), ReleaseOutcome::kReleased);
-  clock_.now_ms += 2'000;
+  ASSERT_EQ(*release_slots(store_, *c, 0, options, env_.wall_ms()), ReleaseOutcome::kReleased);
+  env_.advance(2'000);
   auto d = take("d", 10, 10, options);
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->in_flight, 0);
@@ -178,18 +162,18 @@ TEST_F(SlotsTest, AReleaseByHolderIdAloneReadsTheLeaseFirst) {
   SlotOptions options;
   auto a = take("a", 10, 4, options);
   ASSERT_TRUE(a.ok());
-  ASSERT_EQ(*release_slots(store_, *a, 2, options, clock_.now_ms), ReleaseOutcome::kReleased);
+  ASSERT_EQ(*release_slots(store_, *a, 2, options, env_.wall_ms()), ReleaseOutcome::kReleased);
   auto b = take("b", 10, 4, options);
   ASSERT_TRUE(b.ok());
   // Another process knows only the key and the holder id.
-  EXPECT_EQ(*release_slots(store_, kAcme, "someone-else", 1, options, clock_.now_ms), ReleaseOutcome::kLost);
-  EXPECT_EQ(*release_slots(store_, kAcme, "b", 3, options, clock_.now_ms), ReleaseOutcome::kReleased);
+  EXPECT_EQ(*release_slots(store_, kAcme, "someone-else", 1, options, env_.wall_ms()), ReleaseOutcome::kLost);
+  EXPECT_EQ(*release_slots(store_, kAcme, "b", 3, options, env_.wall_ms()), ReleaseOutcome::kReleased);
   auto lease = *store_.get_lease(kAcme.str());
   ASSERT_TRUE(lease.has_value());
   EXPECT_EQ(lease->holder, "");
-  const std::int64_t until = clock_.now_ms + options.settle_ms;
+  const std::int64_t until = env_.wall_ms() + options.settle_ms;
   EXPECT_EQ(lease->recent, (std::vector<RecentLaunch>{{2, until}, {3, until}}));
-  EXPECT_EQ(*release_slots(store_, kAcme, "b", 3, options, clock_.now_ms), ReleaseOutcome::kLost)
+  EXPECT_EQ(*release_slots(store_, kAcme, "b", 3, options, env_.wall_ms()), ReleaseOutcome::kLost)
       << "released already";
 }
 
@@ -214,7 +198,7 @@ TEST_F(SlotsTest, ALeaseWriteFailureIsReported) {
   auto grant = take("a", 5, 1);
   ASSERT_TRUE(grant.ok());
   store_.fail_writes = 1;
-  auto released = release_slots(store_, *grant, 1, {}, clock_.now_ms);
+  auto released = release_slots(store_, *grant, 1, {}, env_.wall_ms());
   ASSERT_FALSE(released.ok());
   EXPECT_EQ(released.status().code(), Code::kUnavailable);
 }
@@ -227,14 +211,14 @@ TEST_F(SlotsTest, RejectsBadInputWithoutARequest) {
   SlotOptions bad;
   bad.lease_ms = 0;
   EXPECT_EQ(take("a", 5, 1, bad).status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(take_slots(store_, reader_, RunnerKey{"prod", "Team", "acme"}, 5, 1, "a", {}, clock_.slot_clock())
+  EXPECT_EQ(take_slots(store_, reader_, RunnerKey{"prod", "Team", "acme"}, 5, 1, "a", {}, &env_)
                 .status()
                 .code(),
             Code::kInvalidArgument);
   ReaderOptions memo;
   memo.memo_ttl_ms = 1000;
-  RunnerCountReader memoizing(store_, ec2_, memo, [this] { return clock_.now_ms; });
-  auto refused = take_slots(store_, memoizing, kAcme, 5, 1, "a", {}, clock_.slot_clock());
+  RunnerCountReader memoizing(store_, ec2_, memo, [this] { return env_.wall_ms(); });
+  auto refused = take_slots(store_, memoizing, kAcme, 5, 1, "a", {}, &env_);
   EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
   EXPECT_EQ(release_slots(store_, kAcme, "a", -1, {}, 0).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(release_slots(store_, kAcme, "", 1, {}, 0).status().code(), Code::kInvalidArgument);
@@ -257,12 +241,12 @@ TEST(SlotsConcurrency, ConcurrentDecidersOnOneKeyNeverExceedTheMaximum) {
   constexpr std::int64_t kMaximum = 10;
   MemoryStore table;
   std::mutex mu;
-  const SlotClock clock = system_slot_clock();
+  Env* env = Env::Default();
   {
     LockedStore setup(table, mu);
-    ASSERT_TRUE(setup.stamp_heartbeat(clock.now_ms()).ok());
+    ASSERT_TRUE(setup.stamp_heartbeat(env->wall_ms()).ok());
     ReconcileReport report;
-    report.finished_ms = clock.now_ms();
+    report.finished_ms = env->wall_ms();
     ASSERT_TRUE(setup.record_reconcile(report).ok());
   }
   std::atomic<int> over_maximum{0};
@@ -274,7 +258,7 @@ TEST(SlotsConcurrency, ConcurrentDecidersOnOneKeyNeverExceedTheMaximum) {
       LockedStore store(table, mu);
       FakeEc2 ec2;
       testing::FakeTagSource tags;
-      RunnerCountReader reader(store, ec2, ReaderOptions{}, clock.now_ms);
+      RunnerCountReader reader(store, ec2, ReaderOptions{}, [env] { return env->wall_ms(); });
       std::mt19937_64 rng(static_cast<std::uint64_t>(t) + 1);
       std::vector<std::string> mine;
       SlotOptions options;
@@ -286,27 +270,27 @@ TEST(SlotsConcurrency, ConcurrentDecidersOnOneKeyNeverExceedTheMaximum) {
         if (!mine.empty() && rng() % 2 == 0) {
           const std::string id = mine.back();
           mine.pop_back();
-          auto ended = apply_event(store, tags, InstanceEvent{id, InstanceState::kTerminated, clock.now_ms() / 1000 + 1, "e"},
-                                   CounterOptions{"prod", 86400}, clock.now_ms());
+          auto ended = apply_event(store, tags, InstanceEvent{id, InstanceState::kTerminated, env->wall_ms() / 1000 + 1, "e"},
+                                   CounterOptions{"prod", 86400}, env->wall_ms());
           if (!ended.ok()) ++failures;
         }
         const std::string holder = "t" + std::to_string(t) + "-" + std::to_string(d);
         auto grant = take_slots(store, reader, kAcme, kMaximum, 1 + static_cast<std::int64_t>(rng() % 4), holder,
-                                options, clock);
+                                options, env);
         if (!grant.ok()) {
           ++failures;
           continue;
         }
         std::vector<LaunchedRunner> launches;
         for (std::int64_t i = 0; i < grant->allowed; ++i) {
-          launches.push_back({instance_id(static_cast<unsigned>(t * 100000 + d * 10 + i)), kAcme, clock.now_ms() / 1000});
+          launches.push_back({instance_id(static_cast<unsigned>(t * 100000 + d * 10 + i)), kAcme, env->wall_ms() / 1000});
           mine.push_back(launches.back().instance_id);
         }
-        if (count_failures(register_launches(store, launches, {"prod"}, clock.now_ms())) != 0) ++failures;
+        if (count_failures(register_launches(store, launches, {"prod"}, env->wall_ms())) != 0) ++failures;
         granted += grant->allowed;
         auto now = store.count_active(kAcme.str());
         if (!now.ok() || *now > kMaximum) ++over_maximum;
-        auto released = release_slots(store, *grant, grant->allowed, options, clock.now_ms());
+        auto released = release_slots(store, *grant, grant->allowed, options, env->wall_ms());
         if (!released.ok() || *released != ReleaseOutcome::kReleased) ++failures;
       }
     });

@@ -59,7 +59,7 @@ int run_take(const SlotsFlags& flags) {
   RunnerCountReader reader(*h.store, *h.meta_store, *h.ec2, *options, wall_clock_ms);
   const std::string holder = flags.holder.empty() ? new_holder_id() : flags.holder;
   const std::int64_t wanted = flags.wanted < 0 ? flags.maximum : flags.wanted;
-  auto grant = take_slots(*h.store, reader, key, flags.maximum, wanted, holder, flags.slots, system_slot_clock());
+  auto grant = take_slots(*h.store, reader, key, flags.maximum, wanted, holder, flags.slots, Env::Default());
   if (!grant.ok()) {
     if (flags.json) {
       std::cout << nlohmann::json{{"error", grant.status().message()},

@@ -1,0 +1,243 @@
+// Launch registration and slot leases on DynamoStore against dynalite: the register-vs-event property,
+// concurrent deciders with one table handle per thread, lease take-over, and the requests each step sends.
+#include <atomic>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "dynalite.h"
+#include "fakes.h"
+#include "rcc/counter.h"
+#include "rcc/dynamo_store.h"
+#include "rcc/registration.h"
+#include "rcc/slots.h"
+#include "reader_test_backends.h"
+#include "registration_property.h"
+
+namespace rcc {
+namespace {
+
+using testing::Dynalite;
+using testing::FakeEc2;
+using testing::instance_id;
+
+const RunnerKey kAcme{"prod", "Org", "acme"};
+
+// A new table on the process's dynalite; `table` receives its name.
+std::unique_ptr<DynamoStore> new_table(std::string* table) {
+  auto dynalite = Dynalite::shared();
+  EXPECT_TRUE(dynalite.ok()) << dynalite.status().to_string();
+  if (!dynalite.ok()) return nullptr;
+  AwsClient client = (*dynalite)->client();
+  *table = testing::unique_table_name("slots");
+  Status s = testing::create_runner_table(client, *table);
+  EXPECT_TRUE(s.ok()) << s.to_string();
+  return std::make_unique<DynamoStore>(std::move(client), DynamoStoreOptions{*table});
+}
+
+// Another handle (own connection) on `table`.
+std::unique_ptr<DynamoStore> handle(const std::string& table) {
+  auto dynalite = Dynalite::shared();
+  return std::make_unique<DynamoStore>((*dynalite)->client(), DynamoStoreOptions{table});
+}
+
+void make_fresh(Store& store, std::int64_t now_ms) {
+  ASSERT_TRUE(store.stamp_heartbeat(now_ms).ok());
+  ReconcileReport report;
+  report.finished_ms = now_ms;
+  ASSERT_TRUE(store.record_reconcile(report).ok());
+}
+
+// Fewer seeds than on MemoryStore: each delivery is a request to dynalite.
+TEST(RegistrationOnDynalite, RegistrationAndEventsInAnyOrder) {
+  std::string table;
+  auto store = new_table(&table);
+  ASSERT_NE(store, nullptr);
+  for (std::uint64_t seed = 1; seed <= 25; ++seed) {
+    testing::check_registration_against_events(*store, seed, 4);
+    if (::testing::Test::HasFailure()) return;
+  }
+}
+
+TEST(RegistrationOnDynalite, OneConditionalWritePerInstanceAndErrorsPerInstance) {
+  std::string table;
+  auto store = new_table(&table);
+  ASSERT_NE(store, nullptr);
+  std::vector<LaunchedRunner> launches;
+  for (unsigned i = 0; i < 5; ++i) launches.push_back({instance_id(0x500 + i), kAcme, 1'700'000'000});
+  store->client().reset_stats();
+  auto results = register_launches(*store, launches, {"prod"}, 1'700'000'000'000);
+  EXPECT_EQ(count_failures(results), 0);
+  EXPECT_EQ(store->stats().requests_sent, 5);
+  // Again: every one already known, still one request each, none a failure.
+  results = register_launches(*store, launches, {"prod"}, 1'700'000'000'100);
+  for (const auto& r : results) EXPECT_EQ(r.outcome, RegistrationOutcome::kAlreadyKnown) << r.instance_id;
+  EXPECT_EQ(count_failures(results), 0);
+  EXPECT_EQ(store->stats().requests_sent, 10);
+  EXPECT_EQ(*store->count_active(kAcme.str()), 5);
+
+  // A table that does not exist: each instance reports the error.
+  DynamoStore missing((*Dynalite::shared())->client(), DynamoStoreOptions{"no-such-table"});
+  results = register_launches(missing, launches, {"prod"}, 1'700'000'000'200);
+  ASSERT_EQ(results.size(), 5u);
+  for (const auto& r : results) EXPECT_EQ(r.status.code(), Code::kNotFound) << r.status.to_string();
+}
+
+TEST(SlotsOnDynalite, RequestsPerDecision) {
+  std::string table;
+  auto store = new_table(&table);
+  ASSERT_NE(store, nullptr);
+  VirtualEnv env(1'700'000'000'000, 3);
+  make_fresh(*store, env.wall_ms());
+  FakeEc2 ec2;
+  RunnerCountReader reader(*store, ec2, ReaderOptions{}, [&] { return env.wall_ms(); });
+  store->client().reset_stats();
+  auto grant = take_slots(*store, reader, kAcme, 10, 3, "holder-a", {}, &env);
+  ASSERT_TRUE(grant.ok()) << grant.status().to_string();
+  EXPECT_EQ(grant->allowed, 3);
+  EXPECT_EQ(store->stats().requests_sent, 3) << "lease UpdateItem, meta GetItem, index Query";
+  ASSERT_EQ(*release_slots(*store, *grant, 3, {}, env.wall_ms()), ReleaseOutcome::kReleased);
+  EXPECT_EQ(store->stats().requests_sent, 4) << "one conditional UpdateItem to release";
+  auto next = take_slots(*store, reader, kAcme, 10, 10, "holder-b", {}, &env);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->in_flight, 3);
+  EXPECT_EQ(next->allowed, 7);
+  // A release by holder id alone (another process) reads the lease first.
+  ASSERT_EQ(*release_slots(*store, kAcme, "holder-b", 0, {}, env.wall_ms()), ReleaseOutcome::kReleased);
+  EXPECT_EQ(store->stats().requests_sent, 9);
+  EXPECT_EQ(ec2.requests_sent(), 0);
+}
+
+TEST(SlotsOnDynalite, AnExpiredLeaseIsTakenOver) {
+  std::string table;
+  auto store = new_table(&table);
+  ASSERT_NE(store, nullptr);
+  VirtualEnv env(1'700'000'000'000, 5);
+  make_fresh(*store, env.wall_ms());
+  FakeEc2 ec2;
+  RunnerCountReader reader(*store, ec2, ReaderOptions{}, [&] { return env.wall_ms(); });
+  SlotOptions options;
+  options.lease_ms = 20'000;
+  options.wait_ms = 40'000;
+  auto crashed = take_slots(*store, reader, kAcme, 10, 2, "crashed", options, &env);
+  ASSERT_TRUE(crashed.ok());
+  auto next = take_slots(*store, reader, kAcme, 10, 2, "next", options, &env);
+  ASSERT_TRUE(next.ok()) << next.status().to_string();
+  EXPECT_GE(next->waited_ms, 20'000);
+  EXPECT_LE(next->waited_ms, 21'000);
+  EXPECT_EQ(*release_slots(*store, *crashed, 2, options, env.wall_ms()), ReleaseOutcome::kLost);
+  EXPECT_EQ(*release_slots(*store, *next, 2, options, env.wall_ms()), ReleaseOutcome::kReleased);
+}
+
+// Threads, each with its own table handle and reader, decide for one key, register what they were
+// allowed and release; runners end meanwhile. The key never holds more than the maximum.
+TEST(SlotsOnDynalite, ConcurrentDecidersOnOneKeyNeverExceedTheMaximum) {
+  constexpr int kThreads = 6;
+  constexpr int kDecisions = 12;
+  constexpr std::int64_t kMaximum = 8;
+  std::string table;
+  auto setup = new_table(&table);
+  ASSERT_NE(setup, nullptr);
+  Env* env = Env::Default();
+  make_fresh(*setup, env->wall_ms());
+  std::atomic<int> over_maximum{0};
+  std::atomic<int> failures{0};
+  std::atomic<std::int64_t> granted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto store = handle(table);
+      FakeEc2 ec2;
+      testing::FakeTagSource tags;
+      RunnerCountReader reader(*store, ec2, ReaderOptions{}, [env] { return env->wall_ms(); });
+      std::mt19937_64 rng(static_cast<std::uint64_t>(t) + 11);
+      std::vector<std::string> mine;
+      SlotOptions options;
+      options.wait_ms = 60'000;
+      options.retry_ms = 5;
+      options.settle_ms = 0;  // dynalite's index shows a registration at once
+      for (int d = 0; d < kDecisions; ++d) {
+        if (!mine.empty() && rng() % 2 == 0) {
+          auto ended = apply_event(*store, tags,
+                                   InstanceEvent{mine.back(), InstanceState::kTerminated, env->wall_ms() / 1000 + 1, "e"},
+                                   CounterOptions{"prod", 86400}, env->wall_ms());
+          if (!ended.ok()) ++failures;
+          mine.pop_back();
+        }
+        auto grant = take_slots(*store, reader, kAcme, kMaximum, 1 + static_cast<std::int64_t>(rng() % 3),
+                                "t" + std::to_string(t) + "-" + std::to_string(d), options, env);
+        if (!grant.ok()) {
+          ++failures;
+          continue;
+        }
+        std::vector<LaunchedRunner> launches;
+        for (std::int64_t i = 0; i < grant->allowed; ++i) {
+          launches.push_back({instance_id(static_cast<unsigned>(0x10000 + t * 1000 + d * 10 + i)), kAcme,
+                              env->wall_ms() / 1000});
+          mine.push_back(launches.back().instance_id);
+        }
+        if (count_failures(register_launches(*store, launches, {"prod"}, env->wall_ms())) != 0) ++failures;
+        granted += grant->allowed;
+        auto now = store->count_active(kAcme.str());
+        if (!now.ok() || *now > kMaximum) ++over_maximum;
+        auto released = release_slots(*store, *grant, grant->allowed, options, env->wall_ms());
+        if (!released.ok() || *released != ReleaseOutcome::kReleased) ++failures;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(over_maximum.load(), 0);
+  EXPECT_LE(*setup->count_active(kAcme.str()), kMaximum);
+  EXPECT_GT(granted.load(), kMaximum) << "runners ended and their slots were taken again";
+}
+
+// Pins the requests docs/table-contract.md (sections 7 and 8) documents for registration and slots.
+TEST(SlotsOnDynalite, SendsExactlyTheContractRequests) {
+  auto dynalite = Dynalite::shared();
+  ASSERT_TRUE(dynalite.ok()) << dynalite.status().to_string();
+  std::string table = "ghr-runner-count-cache";
+  AwsClient admin = (*dynalite)->client();
+  ASSERT_TRUE(delete_table(admin, table).ok());
+  ASSERT_TRUE(testing::create_runner_table(admin, table).ok());
+  VirtualEnv env(1'764'260'400'000, 9);
+  DynamoStore writer((*dynalite)->client(), DynamoStoreOptions{table});
+  make_fresh(writer, env.wall_ms());
+
+  auto requests = std::make_shared<std::vector<std::pair<std::string, std::string>>>();
+  auto http = std::make_shared<testing::RecordingHttpClient>();
+  http->requests = requests;
+  http->mu = std::make_shared<std::mutex>();
+  DynamoStore store(AwsClient(http, (*dynalite)->endpoint(), "dynamodb", "us-east-1", AwsCredentials{"fake", "fake", ""}),
+                    DynamoStoreOptions{table});
+  FakeEc2 ec2;
+  RunnerCountReader reader(store, ec2, ReaderOptions{}, [&] { return env.wall_ms(); });
+  auto grant = take_slots(store, reader, kAcme, 20, 2, "3f2a9c0d7e1b4a56", {}, &env);
+  ASSERT_TRUE(grant.ok()) << grant.status().to_string();
+  ASSERT_EQ(grant->allowed, 2);
+  const std::vector<LaunchedRunner> launches = {{"i-0a1b2c3d4e5f60718", kAcme, 1'764'260'399}};
+  env.advance(1500);
+  ASSERT_EQ(count_failures(register_launches(store, launches, {"prod"}, env.wall_ms())), 0);
+  ASSERT_EQ(*release_slots(store, *grant, 1, {}, env.wall_ms()), ReleaseOutcome::kReleased);
+  ASSERT_TRUE(take_slots(store, reader, kAcme, 20, 2, "77c01d5e9a3b2f80", {}, &env).ok());
+  ASSERT_EQ(*release_slots(store, kAcme, "77c01d5e9a3b2f80", 0, {}, env.wall_ms()), ReleaseOutcome::kReleased);
+  // A busy lease: the failed condition is the answer.
+  ASSERT_TRUE(take_slots(store, reader, kAcme, 20, 2, "3f2a9c0d7e1b4a56", {}, &env).ok());
+  SlotOptions once;
+  once.wait_ms = 0;
+  EXPECT_EQ(take_slots(store, reader, kAcme, 20, 2, "77c01d5e9a3b2f80", once, &env).status().code(), Code::kTimeout);
+
+  ASSERT_EQ(requests->size(), 14u);
+  // Take, registration, release by grant, release by holder id (GetItem then the same write).
+  EXPECT_EQ((*requests)[0].second, "{\"ConditionExpression\":\"attribute_not_exists(#pk) OR attribute_not_exists(#holder) OR #expires <= :now OR #holder = :holder\",\"ExpressionAttributeNames\":{\"#expires\":\"expires_ms\",\"#holder\":\"holder\",\"#pk\":\"pk\",\"#ttl\":\"ttl\"},\"ExpressionAttributeValues\":{\":expires\":{\"N\":\"1764260430000\"},\":holder\":{\"S\":\"3f2a9c0d7e1b4a56\"},\":now\":{\"N\":\"1764260400000\"},\":ttl\":{\"N\":\"1764346830\"}},\"Key\":{\"pk\":{\"S\":\"#lease#prod#Org#acme\"}},\"ReturnValues\":\"ALL_NEW\",\"TableName\":\"ghr-runner-count-cache\",\"UpdateExpression\":\"SET #holder = :holder, #expires = :expires, #ttl = :ttl\"}");
+  EXPECT_EQ((*requests)[3].second, "{\"ConditionExpression\":\"attribute_not_exists(#pk)\",\"ExpressionAttributeNames\":{\"#active\":\"active_key\",\"#env\":\"env\",\"#order\":\"order\",\"#owner\":\"owner\",\"#pk\":\"pk\",\"#rkey\":\"rkey\",\"#runner\":\"runner\",\"#state\":\"state\",\"#ttl\":\"ttl\",\"#type\":\"type\",\"#updated\":\"updated_ms\"},\"ExpressionAttributeValues\":{\":env\":{\"S\":\"prod\"},\":order\":{\"N\":\"14114083192\"},\":owner\":{\"S\":\"acme\"},\":rkey\":{\"S\":\"prod#Org#acme\"},\":runner\":{\"BOOL\":true},\":state\":{\"S\":\"pending\"},\":type\":{\"S\":\"Org\"},\":updated\":{\"N\":\"1764260401500\"}},\"Key\":{\"pk\":{\"S\":\"i-0a1b2c3d4e5f60718\"}},\"TableName\":\"ghr-runner-count-cache\",\"UpdateExpression\":\"SET #state = :state, #order = :order, #updated = :updated, #runner = :runner, #env = :env, #type = :type, #owner = :owner, #rkey = :rkey, #active = :rkey REMOVE #ttl\"}");
+  EXPECT_EQ((*requests)[4].second, "{\"ConditionExpression\":\"#holder = :holder\",\"ExpressionAttributeNames\":{\"#expires\":\"expires_ms\",\"#holder\":\"holder\",\"#recent\":\"recent\",\"#ttl\":\"ttl\"},\"ExpressionAttributeValues\":{\":holder\":{\"S\":\"3f2a9c0d7e1b4a56\"},\":recent\":{\"L\":[{\"M\":{\"count\":{\"N\":\"1\"},\"until_ms\":{\"N\":\"1764260403500\"}}}]},\":ttl\":{\"N\":\"1764346803\"}},\"Key\":{\"pk\":{\"S\":\"#lease#prod#Org#acme\"}},\"TableName\":\"ghr-runner-count-cache\",\"UpdateExpression\":\"SET #recent = :recent, #ttl = :ttl REMOVE #holder, #expires\"}");
+  EXPECT_EQ((*requests)[8].first, "DynamoDB_20120810.GetItem");
+  EXPECT_EQ((*requests)[8].second, "{\"ConsistentRead\":true,\"Key\":{\"pk\":{\"S\":\"#lease#prod#Org#acme\"}},\"TableName\":\"ghr-runner-count-cache\"}");
+}
+
+}  // namespace
+}  // namespace rcc

@@ -8,14 +8,14 @@
 
 #include <gtest/gtest.h>
 
-#include "dynalite.h"
-#include "fakes.h"
-#include "rcc/counter.h"
+#include "testing/dynalite.h"
+#include "testing/fakes.h"
+#include "core/counter.h"
 #include "rcc/dynamo_store.h"
 #include "rcc/registration.h"
 #include "rcc/slots.h"
-#include "reader_test_backends.h"
-#include "registration_property.h"
+#include "app/reader_test_backends.h"
+#include "app/registration_property.h"
 
 namespace rcc {
 namespace {

@@ -9,10 +9,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "dynalite.h"
+#include "testing/dynalite.h"
 #include "rcc/dynamo_store.h"
 #include "rcc/env.h"
-#include "rcc_command.h"
+#include "testing/rcc_command.h"
 
 namespace rcc {
 namespace {

@@ -2,9 +2,9 @@
 // the current activity's virtual clock.
 //
 // Every request (GetItem, a conditional UpdateItem, a Query of the index, a Scan, the meta read and
-// writes) takes uniform(min_ms, max_ms), drawn from the simulator's own random stream. The store
-// underneath answers at once; the time is the model's, so the same seed gives the same figures on the
-// embedded store and on a DynamoDB endpoint.
+// writes, the slot lease's read and conditional writes) takes uniform(min_ms, max_ms), drawn from the
+// simulator's own random stream. The store underneath answers at once; the time is the model's, so the
+// same seed gives the same figures on the embedded store and on a DynamoDB endpoint.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +29,11 @@ class LatencyStore : public Store {
   Result<std::optional<MetaItem>> get_meta() override;
   Status stamp_heartbeat(std::int64_t now_ms) override;
   Status record_reconcile(const ReconcileReport& report) override;
+  Result<std::optional<SlotLease>> take_lease(std::string_view key, std::string_view holder, std::int64_t now_ms,
+                                              std::int64_t expires_ms, std::int64_t ttl_s) override;
+  Result<std::optional<SlotLease>> get_lease(std::string_view key) override;
+  Result<WriteOutcome> release_lease(std::string_view key, std::string_view holder,
+                                     const std::vector<RecentLaunch>& recent, std::int64_t ttl_s) override;
 
   // Requests charged so far.
   std::int64_t requests() const { return requests_; }

@@ -93,8 +93,6 @@ class DynamoStore : public Store {
   const std::string& table() const { return options_.table; }
 
  private:
-  Result<HttpResponse> call(std::string_view operation, std::string body, ServiceError* error = nullptr);
-
   AwsClient client_;
   DynamoStoreOptions options_;
 };
@@ -102,7 +100,8 @@ class DynamoStore : public Store {
 // ---- Table administration (rcc table create, tests) ----
 
 // Sends one DynamoDB operation (`operation` without prefix, e.g. "DescribeTable") with a JSON body.
-// Returns the response body, or the failure; *error receives the service error when there was one.
+// Returns the response body, or the failure (ProtocolError when a 2xx body is not a JSON object); *error
+// receives the service error when there was one.
 Result<std::string> dynamodb_call(AwsClient& client, std::string_view operation, std::string body,
                                   ServiceError* error = nullptr);
 

@@ -81,6 +81,17 @@ inline constexpr int kMaxEventDepth = 32;
 // instance id or state is invalid, or `time` is not RFC 3339.
 Result<Event> parse_event(std::string_view json);
 
+// How far an event's `time` may be ahead of the clock of the process applying it. EventBridge stamps
+// the time on AWS's clock and delivers afterwards, so an honest event is never ahead by more than the
+// two clocks' disagreement (NTP keeps both within a second); 5 minutes tolerates a badly kept operator
+// clock and is still short enough that the pinned item it would otherwise create is harmless. An event
+// further ahead would set an order no real later event could pass (it is refused, never clamped: its
+// true time is unknown).
+inline constexpr std::int64_t kMaxEventSkewMs = 5 * 60 * 1000;
+
+// InvalidArgument naming `time` when `event` is more than kMaxEventSkewMs ahead of `now_ms`; else OK.
+Status check_event_time(const InstanceEvent& event, std::int64_t now_ms);
+
 // Parses an RFC 3339 timestamp ("2021-11-11T21:29:54Z", fractional seconds and numeric offsets allowed)
 // into milliseconds since the epoch. Returns nullopt when the text is not RFC 3339.
 std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text);

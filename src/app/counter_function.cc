@@ -6,6 +6,7 @@
 
 #include "core/counter.h"
 #include "app/reconcile.h"
+#include "core/text.h"
 
 namespace rcc {
 namespace {
@@ -36,12 +37,12 @@ std::string_view default_of(std::string_view name) {
   return "";
 }
 
-Result<std::int64_t> parse_positive(std::string_view name, std::string_view text) {
+Result<std::int64_t> parse_positive(std::string_view name, std::string_view text, std::int64_t max) {
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value <= 0) {
-    return Status::InvalidArgument(std::string(name) + ": expected a positive integer, got \"" +
-                                   std::string(text) + "\"");
+  if (ec != std::errc() || end != text.data() + text.size() || value <= 0 || value > max) {
+    return Status::InvalidArgument(std::string(name) + ": expected an integer from 1 to " + std::to_string(max) +
+                                   ", got \"" + utf8_excerpt(text, 64) + "\"");
   }
   return value;
 }
@@ -89,13 +90,13 @@ Result<CounterFunctionConfig> config_from_env(
   config.environment = read(kEnvironmentFilter);
   config.metrics_namespace = read(kMetricsNamespace);
 
-  auto stale = parse_positive(kStaleThreshold, read(kStaleThreshold));
+  auto stale = parse_positive(kStaleThreshold, read(kStaleThreshold), kMaxStaleThresholdMs);
   if (!stale.ok()) return stale.status();
   config.stale_threshold_ms = *stale;
-  auto interval = parse_positive(kReconcileInterval, read(kReconcileInterval));
+  auto interval = parse_positive(kReconcileInterval, read(kReconcileInterval), kMaxReconcileIntervalS);
   if (!interval.ok()) return interval.status();
   config.reconcile_interval_s = *interval;
-  auto ttl = parse_positive(kTtlSeconds, read(kTtlSeconds));
+  auto ttl = parse_positive(kTtlSeconds, read(kTtlSeconds), kMaxTtlSeconds);
   if (!ttl.ok()) return ttl.status();
   config.ttl_seconds = *ttl;
 
@@ -127,6 +128,13 @@ Result<std::string> CounterFunction::handle(std::string_view request_id, std::st
 
   Result<std::string> result = Status::Internal("not handled");
   auto event = parse_event(payload);
+  if (event.ok()) {
+    // An event from the future would pin its instance: as malformed, acknowledged and not applied.
+    if (const auto* instance_event = std::get_if<InstanceEvent>(&*event)) {
+      Status in_time = check_event_time(*instance_event, now_ms);
+      if (!in_time.ok()) event = std::move(in_time);
+    }
+  }
   if (!event.ok()) {
     // Retrying a malformed or foreign event cannot help: acknowledge it, say why.
     ++stats_.malformed_events;

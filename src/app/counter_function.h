@@ -43,9 +43,15 @@ struct CounterFunctionConfig {
   std::string metrics_namespace = "RunnerCountCache";  // METRICS_NAMESPACE
 };
 
+// Upper bounds of the numeric variables: a year for the intervals and ten years for the TTL, so that
+// reconcile_interval_s * 1000, 3 * that, and now / 1000 + ttl_seconds cannot overflow.
+inline constexpr std::int64_t kMaxStaleThresholdMs = 365LL * 86400 * 1000;
+inline constexpr std::int64_t kMaxReconcileIntervalS = 365LL * 86400;
+inline constexpr std::int64_t kMaxTtlSeconds = 10LL * 365 * 86400;
+
 // Reads the configuration through `getenv` (a variable is unset when it returns nullopt or ""), using the
 // defaults of function_variables(). Returns InvalidArgument naming the variable when a required one is
-// missing, a number is not a positive decimal integer (TTL_SECONDS and the intervals must be > 0), or
+// missing, a number is not a decimal integer from 1 to its kMax* bound above, or
 // LOG_LEVEL is not debug/info/warn/error.
 Result<CounterFunctionConfig> config_from_env(
     const std::function<std::optional<std::string>(std::string_view name)>& getenv);
@@ -81,7 +87,9 @@ class CounterFunction {
   //   now - reconciled_ms >= reconcile_interval_s * 1000, runs reconcile (one of them per tick).
   //   Returns {"heartbeat_ms":..,"reconciled":0|1} plus, after a reconcile, "added", "removed" and
   //   "left_for_grace"; or the store/EC2 failure.
-  // - Malformed or foreign payload: logs the reason, returns {"ignored":<reason>} (acknowledged).
+  // - Malformed or foreign payload, or an EC2 event more than kMaxEventSkewMs ahead of now: logs the
+  //   reason, returns {"ignored":<reason>} (acknowledged, nothing applied; the reason echoes at most 64
+  //   bytes of an invalid value).
   // Every invocation that succeeds (malformed ones included) also stamps the heartbeat when
   // kHeartbeatIntervalMs passed since this process last did; a failed stamp is logged and, outside a
   // schedule tick, does not fail the invocation.

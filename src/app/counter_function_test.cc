@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "testing/fakes.h"
+#include "core/counter.h"
 #include "core/memory_store.h"
 
 namespace rcc {
@@ -172,6 +173,50 @@ TEST_F(CounterFunctionTest, AcknowledgesMalformedAndForeignEvents) {
   EXPECT_EQ(nlohmann::json::parse(metric_lines_.back())["MalformedEvents"], 1);
 }
 
+// Regression: an event dated 2100 set the item's order, the real `terminated` was then duplicate_or_late
+// and the instance stayed counted forever.
+TEST_F(CounterFunctionTest, EventFromTheFutureIsIgnoredAndPinsNothing) {
+  ec2_.add("i-0000000000000000a", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
+  CounterFunction fn = make(store_);
+  const std::int64_t now_s = kNowMs / 1000;
+  ASSERT_TRUE(fn.handle("r1", event_json("i-0000000000000000a", InstanceState::kRunning, kT0)).ok());
+
+  auto future = fn.handle("r2", event_json("i-0000000000000000a", InstanceState::kRunning, 4102444800));  // 2100
+  ASSERT_TRUE(future.ok()) << future.status().to_string();
+  const std::string reason = nlohmann::json::parse(*future)["ignored"];
+  EXPECT_TRUE(reason.starts_with("time: 2100-01-01T00:00:00Z is more than 300 s ahead")) << reason;
+  // Within the skew bound an event is applied as usual.
+  auto near = fn.handle("r3", event_json("i-0000000000000000a", InstanceState::kStopping, now_s + 299));
+  ASSERT_TRUE(near.ok());
+  EXPECT_EQ(nlohmann::json::parse(*near)["outcome"], "applied") << *near;
+
+  auto terminated = fn.handle("r4", event_json("i-0000000000000000a", InstanceState::kTerminated, now_s + 299));
+  ASSERT_TRUE(terminated.ok());
+  EXPECT_EQ(nlohmann::json::parse(*terminated)["outcome"], "applied") << *terminated;
+  EXPECT_EQ(store_.count_active(RunnerKey{"prod", "Org", "acme"}.str()).value(), 0);
+  // apply_event refuses it too, writing nothing (rcc replay and the simulator call it directly).
+  MemoryStore empty;
+  auto applied = apply_event(empty, tags_, InstanceEvent{"i-0000000000000000b", InstanceState::kRunning, now_s + 301, "e"},
+                             CounterOptions{"prod", 60}, kNowMs);
+  EXPECT_EQ(applied.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(empty.list_items().value().size(), 0u);
+}
+
+// Regression: a 10 MB bogus instance id was echoed in full into the /response (refused with 413) and the log.
+TEST_F(CounterFunctionTest, IgnoredReasonEchoesABoundedExcerpt) {
+  CounterFunction fn = make(store_);
+  const std::string huge_id = "i-" + std::string(10 * 1024 * 1024, 'z') + "\xFF";
+  auto result = fn.handle("r-huge", R"({"source":"aws.ec2","detail-type":"EC2 Instance State-change Notification",)"
+                                    R"("id":"x","time":"2021-11-11T21:29:54Z","detail":{"instance-id":")" +
+                                        huge_id + R"(","state":"running"}})");
+  ASSERT_TRUE(result.ok());
+  EXPECT_LT(result->size(), 512u);
+  const std::string reason = nlohmann::json::parse(*result)["ignored"];
+  EXPECT_NE(reason.find("detail.instance-id"), std::string::npos) << reason;
+  EXPECT_LT(last_log("event ignored").dump().size(), 1024u);
+  EXPECT_EQ(store_.list_items().value().size(), 0u);
+}
+
 TEST_F(CounterFunctionTest, LookupFailureFailsTheInvocationWithItsCode) {
   ec2_.add("i-0000000000000000a", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
   ec2_.fail_next = 1;
@@ -307,6 +352,11 @@ TEST(CounterFunctionConfig, RejectsMissingAndMalformedValuesNamingTheVariable) {
       {"TTL_SECONDS", "-1"},
       {"TTL_SECONDS", "99999999999999999999"},
       {"RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS", " 60000"},
+      // Regression: absurd values overflowed reconcile_interval_s * 1000, 3 * interval, now / 1000 + ttl.
+      {"RECONCILE_INTERVAL_S", "9223372036854775807"},
+      {"RECONCILE_INTERVAL_S", "31536001"},
+      {"TTL_SECONDS", "9223372036854775807"},
+      {"RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS", "9223372036854775807"},
       {"LOG_LEVEL", "verbose"},
   };
   for (const Case& c : cases) {

@@ -3,43 +3,13 @@
 #include <cstdio>
 #include <utility>
 
+#include "core/text.h"
+
 namespace rcc {
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD in UTF-8
-
-bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
-
-// The length of the valid UTF-8 sequence starting at text[i] (2 to 4), or 0 when the lead byte or one of
-// its continuation bytes is invalid. The second byte's range excludes overlong forms, UTF-16 surrogates
-// and code points above U+10FFFF.
-std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
-  const auto lead = static_cast<unsigned char>(text[i]);
-  std::size_t length = 0;
-  unsigned char low = 0x80;
-  unsigned char high = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) low = 0xA0;
-    if (lead == 0xED) high = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) low = 0x90;
-    if (lead == 0xF4) high = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  const auto second = static_cast<unsigned char>(text[i + 1]);
-  if (second < low || second > high) return 0;
-  for (std::size_t k = 2; k < length; ++k) {
-    if (!is_continuation(static_cast<unsigned char>(text[i + k]))) return 0;
-  }
-  return length;
-}
 
 void append_value(std::string& out, const LogValue& value) {
   if (const auto* text = std::get_if<std::string_view>(&value)) {

@@ -2,11 +2,14 @@
 
 #include <charconv>
 #include <functional>
+#include <set>
 #include <thread>
 #include <tuple>
 #include <utility>
 
 #include <nlohmann/json.hpp>
+
+#include "core/text.h"
 
 namespace rcc {
 namespace {
@@ -14,6 +17,10 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kContentType = "application/x-amz-json-1.0";
+
+// A Query or Scan stops after this many pages: 10000 pages of up to 1 MB each are far beyond any table of
+// this project, so reaching it means the server keeps inventing keys.
+constexpr int kMaxPages = 10000;
 
 // Every attribute goes through an expression name: several (state, order, type, owner, ttl) are
 // DynamoDB reserved words.
@@ -29,18 +36,32 @@ json B(bool value) { return {{"BOOL", value}}; }
 
 json key_of(std::string_view pk) { return {{"pk", S(pk)}}; }
 
+// Every 2xx answer of every operation is a JSON object; anything else (an HTML page from a proxy, a cut
+// body) is a protocol error, never a success.
 Result<json> parse_body(const std::string& body, std::string_view operation) {
   json parsed = json::parse(body, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object()) {
-    return Status::ProtocolError("DynamoDB " + std::string(operation) + ": response is not a JSON object");
+    return Status::ProtocolError("DynamoDB " + std::string(operation) +
+                                 ": response is not a JSON object: " + utf8_excerpt(body, kExcerptBytes));
   }
   return parsed;
+}
+
+// Sends `operation` with `body`; returns the answer parsed as a JSON object or the failure.
+Result<json> call_json(AwsClient& client, std::string_view operation, std::string body,
+                       ServiceError* error = nullptr) {
+  const HttpHeaders headers = {{"X-Amz-Target", std::string(kDynamoTargetPrefix) + std::string(operation)},
+                               {"Content-Type", std::string(kContentType)}};
+  auto response = client.post(headers, std::move(body), parse_dynamodb_error, error);
+  if (!response.ok()) return response.status().with_context(operation);
+  return parse_body(response->body, operation);
 }
 
 // The string of attribute `name` of `item`; nullopt when absent; ProtocolError when of another type.
 Result<std::optional<std::string>> get_s(const json& item, const char* name) {
   auto it = item.find(name);
   if (it == item.end()) return std::optional<std::string>();
+  if (!it->is_object()) return Status::ProtocolError(std::string("attribute ") + name + " is not S");
   auto s = it->find("S");
   if (s == it->end() || !s->is_string()) return Status::ProtocolError(std::string("attribute ") + name + " is not S");
   return std::optional<std::string>(s->get<std::string>());
@@ -49,18 +70,21 @@ Result<std::optional<std::string>> get_s(const json& item, const char* name) {
 Result<std::optional<std::int64_t>> get_n(const json& item, const char* name) {
   auto it = item.find(name);
   if (it == item.end()) return std::optional<std::int64_t>();
+  if (!it->is_object()) return Status::ProtocolError(std::string("attribute ") + name + " is not N");
   auto n = it->find("N");
   if (n == it->end() || !n->is_string()) return Status::ProtocolError(std::string("attribute ") + name + " is not N");
   const std::string& text = n->get_ref<const std::string&>();
   std::int64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size()) {
-    return Status::ProtocolError(std::string("attribute ") + name + " is not an integer: " + text);
+    return Status::ProtocolError(std::string("attribute ") + name + " is not an integer: " +
+                                 utf8_excerpt(text, kExcerptBytes));
   }
   return std::optional<std::int64_t>(value);
 }
 
 Result<InstanceItem> parse_instance_item(const json& item) {
+  if (!item.is_object()) return Status::ProtocolError("item is not an object");
   InstanceItem out;
   auto pk = get_s(item, "pk");
   if (!pk.ok()) return pk.status();
@@ -76,7 +100,7 @@ Result<InstanceItem> parse_instance_item(const json& item) {
   if (!order->has_value()) return Status::ProtocolError("item " + out.instance_id + ": missing order");
   out.order = **order;
   auto runner = item.find("runner");
-  if (runner == item.end() || !runner->contains("BOOL") || !(*runner)["BOOL"].is_boolean()) {
+  if (runner == item.end() || !runner->is_object() || !runner->contains("BOOL") || !(*runner)["BOOL"].is_boolean()) {
     return Status::ProtocolError("item " + out.instance_id + ": missing runner flag");
   }
   out.identity.runner = (*runner)["BOOL"].get<bool>();
@@ -133,21 +157,55 @@ bool contains_code(std::string_view code, std::initializer_list<std::string_view
 }
 
 // Sends `request` as `operation` with `send`, following LastEvaluatedKey, and hands every page to
-// `on_page`. Returns the first failure of a request or of `on_page`.
-Status for_each_page(const std::function<Result<HttpResponse>(std::string_view, std::string)>& send,
+// `on_page`. Returns the first failure of a request or of `on_page`; ProtocolError when a page repeats a
+// LastEvaluatedKey seen before (the loop would never end), when it is not an object, or after kMaxPages.
+Status for_each_page(const std::function<Result<json>(std::string_view, std::string)>& send,
                      std::string_view operation, json request, int page_limit,
                      const std::function<Status(const json& page)>& on_page) {
   if (page_limit > 0) request["Limit"] = page_limit;
-  for (;;) {
-    auto response = send(operation, request.dump());
-    if (!response.ok()) return response.status();
-    auto page = parse_body(response->body, operation);
+  std::set<std::string> keys_seen;
+  for (int page_number = 1;; ++page_number) {
+    auto page = send(operation, dump_json(request));
     if (!page.ok()) return page.status();
     RCC_RETURN_IF_ERROR(on_page(*page));
     auto last = page->find("LastEvaluatedKey");
-    if (last == page->end() || last->empty()) return Status();
+    if (last == page->end() || last->is_null() || (last->is_object() && last->empty())) return Status();
+    const std::string where = "DynamoDB " + std::string(operation) + " page " + std::to_string(page_number);
+    if (!last->is_object()) return Status::ProtocolError(where + ": LastEvaluatedKey is not an object");
+    std::string key_text = dump_json(*last);
+    if (!keys_seen.insert(key_text).second) {
+      return Status::ProtocolError(where + " repeated LastEvaluatedKey " + utf8_excerpt(key_text, kExcerptBytes));
+    }
+    if (page_number >= kMaxPages) {
+      return Status::ProtocolError(where + ": still more pages after " + std::to_string(kMaxPages));
+    }
     request["ExclusiveStartKey"] = *last;
   }
+}
+
+// Whether a DescribeTable answer says the table and every index are ACTIVE; ProtocolError naming the
+// member when the answer has another shape (every value is type-checked before use).
+Result<bool> table_is_active(const json& answer) {
+  const auto table = answer.find("Table");
+  if (table == answer.end() || !table->is_object()) return Status::ProtocolError("DescribeTable: Table is not an object");
+  const auto status = table->find("TableStatus");
+  if (status == table->end() || !status->is_string()) {
+    return Status::ProtocolError("DescribeTable: Table.TableStatus is not a string");
+  }
+  bool active = status->get_ref<const std::string&>() == "ACTIVE";
+  const auto indexes = table->find("GlobalSecondaryIndexes");
+  if (indexes == table->end()) return active;
+  if (!indexes->is_array()) return Status::ProtocolError("DescribeTable: Table.GlobalSecondaryIndexes is not an array");
+  for (const json& index : *indexes) {
+    if (!index.is_object()) return Status::ProtocolError("DescribeTable: a GlobalSecondaryIndexes entry is not an object");
+    const auto index_status = index.find("IndexStatus");
+    if (index_status == index.end()) continue;  // DynamoDB Local and dynalite may leave it out
+    if (!index_status->is_string()) {
+      return Status::ProtocolError("DescribeTable: GlobalSecondaryIndexes[].IndexStatus is not a string");
+    }
+    active = active && index_status->get_ref<const std::string&>() == "ACTIVE";
+  }
+  return active;
 }
 
 }  // namespace
@@ -166,8 +224,9 @@ ServiceError parse_dynamodb_error(const HttpResponse& response) {
       if (auto m = body.find(key); m != body.end() && m->is_string()) error.message = m->get<std::string>();
     }
   } else {
-    error.message = response.body.substr(0, 200);
+    error.message = utf8_excerpt(response.body, kExcerptBytes);
   }
+  if (error.message.size() > kExcerptBytes) error.message = utf8_excerpt(error.message, kExcerptBytes);
   std::string what = error.code.empty() ? "HTTP " + std::to_string(response.status) : error.code;
   if (!error.message.empty()) what += ": " + error.message;
   const std::string_view code = error.code;
@@ -210,23 +269,13 @@ bool is_conditional_check_failed(const ServiceError& error) {
 
 Result<std::string> dynamodb_call(AwsClient& client, std::string_view operation, std::string body,
                                   ServiceError* error) {
-  const HttpHeaders headers = {{"X-Amz-Target", std::string(kDynamoTargetPrefix) + std::string(operation)},
-                               {"Content-Type", std::string(kContentType)}};
-  auto response = client.post(headers, std::move(body), parse_dynamodb_error, error);
-  if (!response.ok()) return response.status().with_context(operation);
-  return std::move(response->body);
+  auto answer = call_json(client, operation, std::move(body), error);
+  if (!answer.ok()) return answer.status();
+  return dump_json(*answer);
 }
 
 DynamoStore::DynamoStore(AwsClient client, DynamoStoreOptions options)
     : client_(std::move(client)), options_(std::move(options)) {}
-
-Result<HttpResponse> DynamoStore::call(std::string_view operation, std::string body, ServiceError* error) {
-  const HttpHeaders headers = {{"X-Amz-Target", std::string(kDynamoTargetPrefix) + std::string(operation)},
-                               {"Content-Type", std::string(kContentType)}};
-  auto response = client_.post(headers, std::move(body), parse_dynamodb_error, error);
-  if (!response.ok()) return response.status().with_context(operation);
-  return response;
-}
 
 Result<WriteOutcome> DynamoStore::apply(const Transition& t) {
   json values = {{":order", N(t.order)},
@@ -317,7 +366,7 @@ Result<WriteOutcome> DynamoStore::apply(const Transition& t) {
                   {"ExpressionAttributeNames", names},
                   {"ExpressionAttributeValues", values}};
   ServiceError error;
-  auto response = call("UpdateItem", request.dump(), &error);
+  auto response = call_json(client_, "UpdateItem", dump_json(request), &error);
   if (response.ok()) return WriteOutcome::kApplied;
   if (is_conditional_check_failed(error)) return WriteOutcome::kSuperseded;
   return response.status();
@@ -325,9 +374,7 @@ Result<WriteOutcome> DynamoStore::apply(const Transition& t) {
 
 Result<std::optional<InstanceItem>> DynamoStore::get(std::string_view instance_id) {
   json request = {{"TableName", options_.table}, {"Key", key_of(instance_id)}, {"ConsistentRead", true}};
-  auto response = call("GetItem", request.dump());
-  if (!response.ok()) return response.status();
-  auto body = parse_body(response->body, "GetItem");
+  auto body = call_json(client_, "GetItem", dump_json(request));
   if (!body.ok()) return body.status();
   auto item = body->find("Item");
   if (item == body->end()) return std::optional<InstanceItem>();
@@ -344,7 +391,7 @@ Result<std::int64_t> DynamoStore::count_active(std::string_view key) {
                   {"ExpressionAttributeValues", {{":key", S(key)}}},
                   {"Select", "COUNT"}};
   std::int64_t total = 0;
-  const auto send = [this](std::string_view op, std::string body) { return call(op, std::move(body)); };
+  const auto send = [this](std::string_view op, std::string body) { return call_json(client_, op, std::move(body)); };
   Status s = for_each_page(send, "Query", std::move(request), options_.page_limit, [&total](const json& page) {
     auto count = page.find("Count");
     if (count == page.end() || !count->is_number_integer()) return Status::ProtocolError("Query: no Count");
@@ -363,7 +410,7 @@ Result<std::vector<ActiveEntry>> DynamoStore::list_active(std::string_view key_p
     request["ExpressionAttributeValues"] = {{":prefix", S(key_prefix)}};
   }
   std::vector<ActiveEntry> out;
-  const auto send = [this](std::string_view op, std::string body) { return call(op, std::move(body)); };
+  const auto send = [this](std::string_view op, std::string body) { return call_json(client_, op, std::move(body)); };
   Status s = for_each_page(send, "Scan", std::move(request), options_.page_limit, [&out](const json& page) {
     if (auto items = page.find("Items"); items != page.end() && items->is_array()) {
       for (const json& item : *items) {
@@ -384,7 +431,7 @@ Result<std::vector<ActiveEntry>> DynamoStore::list_active(std::string_view key_p
 Result<std::vector<InstanceItem>> DynamoStore::list_items() {
   json request = {{"TableName", options_.table}, {"ConsistentRead", true}};
   std::vector<InstanceItem> out;
-  const auto send = [this](std::string_view op, std::string body) { return call(op, std::move(body)); };
+  const auto send = [this](std::string_view op, std::string body) { return call_json(client_, op, std::move(body)); };
   Status s = for_each_page(send, "Scan", std::move(request), options_.page_limit, [&out](const json& page) {
     if (auto items = page.find("Items"); items != page.end() && items->is_array()) {
       for (const json& item : *items) {
@@ -404,12 +451,11 @@ Result<std::vector<InstanceItem>> DynamoStore::list_items() {
 
 Result<std::optional<MetaItem>> DynamoStore::get_meta() {
   json request = {{"TableName", options_.table}, {"Key", key_of(kMetaPk)}, {"ConsistentRead", true}};
-  auto response = call("GetItem", request.dump());
-  if (!response.ok()) return response.status();
-  auto body = parse_body(response->body, "GetItem");
+  auto body = call_json(client_, "GetItem", dump_json(request));
   if (!body.ok()) return body.status();
   auto item = body->find("Item");
   if (item == body->end()) return std::optional<MetaItem>();
+  if (!item->is_object()) return Status::ProtocolError("GetItem #meta: Item is not an object");
   MetaItem meta;
   auto heartbeat = get_n(*item, "heartbeat_ms");
   auto reconciled = get_n(*item, "reconciled_ms");
@@ -444,7 +490,7 @@ Status DynamoStore::stamp_heartbeat(std::int64_t now_ms) {
                   {"ExpressionAttributeNames", {{"#hb", "heartbeat_ms"}}},
                   {"ExpressionAttributeValues", {{":now", N(now_ms)}}}};
   ServiceError error;
-  auto response = call("UpdateItem", request.dump(), &error);
+  auto response = call_json(client_, "UpdateItem", dump_json(request), &error);
   if (response.ok() || is_conditional_check_failed(error)) return Status();
   return response.status();
 }
@@ -470,7 +516,7 @@ Status DynamoStore::record_reconcile(const ReconcileReport& report) {
   // fails and the newer record stays, which is the answer we want, not an error.
   request["ConditionExpression"] = "attribute_not_exists(reconciled_ms) OR reconciled_ms < :finished";
   ServiceError error;
-  auto response = call("UpdateItem", request.dump(), &error);
+  auto response = call_json(client_, "UpdateItem", dump_json(request), &error);
   if (response.ok() || is_conditional_check_failed(error)) return Status();
   return response.status();
 }
@@ -551,7 +597,7 @@ Result<CreateTableOutcome> create_table(AwsClient& client, std::string_view tabl
                      {"Projection", {{"ProjectionType", "KEYS_ONLY"}}}}})},
       {"BillingMode", "PAY_PER_REQUEST"}};
   ServiceError error;
-  auto body = dynamodb_call(client, "CreateTable", request.dump(), &error);
+  auto body = dynamodb_call(client, "CreateTable", dump_json(request), &error);
   if (body.ok()) return CreateTableOutcome::kCreated;
   if (error.code == "ResourceInUseException") return CreateTableOutcome::kAlreadyExists;
   return body.status();
@@ -561,16 +607,11 @@ Status wait_table_active(AwsClient& client, std::string_view table, std::chrono:
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   const json request = {{"TableName", table}};
   for (;;) {
-    auto body = dynamodb_call(client, "DescribeTable", request.dump());
-    if (!body.ok()) return body.status();
-    json parsed = json::parse(*body, nullptr, false);
-    const json* description = parsed.is_object() && parsed.contains("Table") ? &parsed["Table"] : nullptr;
-    if (description == nullptr) return Status::ProtocolError("DescribeTable: no Table in the answer");
-    bool active = description->value("TableStatus", "") == "ACTIVE";
-    if (auto indexes = description->find("GlobalSecondaryIndexes"); indexes != description->end()) {
-      for (const json& index : *indexes) active = active && index.value("IndexStatus", "ACTIVE") == "ACTIVE";
-    }
-    if (active) return Status();
+    auto parsed = call_json(client, "DescribeTable", dump_json(request), nullptr);
+    if (!parsed.ok()) return parsed.status();
+    auto active = table_is_active(*parsed);
+    if (!active.ok()) return active.status();
+    if (*active) return Status();
     if (std::chrono::steady_clock::now() >= deadline) {
       return Status::Timeout("table " + std::string(table) + " is not ACTIVE yet");
     }
@@ -582,7 +623,7 @@ Result<TtlOutcome> enable_ttl(AwsClient& client, std::string_view table) {
   json request = {{"TableName", table},
                   {"TimeToLiveSpecification", {{"AttributeName", "ttl"}, {"Enabled", true}}}};
   ServiceError error;
-  auto body = dynamodb_call(client, "UpdateTimeToLive", request.dump(), &error);
+  auto body = dynamodb_call(client, "UpdateTimeToLive", dump_json(request), &error);
   if (body.ok()) return TtlOutcome::kEnabled;
   if (error.code == "UnknownOperationException") return TtlOutcome::kUnsupported;
   // Enabling TTL twice is refused with "TimeToLive is already enabled".
@@ -594,7 +635,7 @@ Result<TtlOutcome> enable_ttl(AwsClient& client, std::string_view table) {
 
 Status delete_table(AwsClient& client, std::string_view table) {
   ServiceError error;
-  auto body = dynamodb_call(client, "DeleteTable", json{{"TableName", table}}.dump(), &error);
+  auto body = dynamodb_call(client, "DeleteTable", dump_json(json{{"TableName", table}}), &error);
   if (body.ok() || error.code == "ResourceNotFoundException") return Status();
   return body.status();
 }

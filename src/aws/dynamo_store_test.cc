@@ -388,5 +388,67 @@ TEST(DynamoStoreRequests, MalformedAnswerIsProtocolError) {
   EXPECT_EQ(s.store->get("i-1").status().code(), Code::kProtocolError);
 }
 
+// Regression: an HTML 200 from a misbehaving endpoint was reported `applied` with nothing written.
+TEST(DynamoStoreRequests, NonJsonSuccessBodyIsProtocolErrorForEveryWrite) {
+  ScriptedStore s;
+  s.http->answers = {answer(200, "<html>OK</html>")};
+  auto applied = s.store->apply(running_upsert());
+  ASSERT_FALSE(applied.ok());
+  EXPECT_EQ(applied.status().code(), Code::kProtocolError);
+  EXPECT_NE(applied.status().message().find("UpdateItem"), std::string::npos) << applied.status().to_string();
+  s.http->answers = {answer(200, "")};
+  EXPECT_EQ(s.store->stamp_heartbeat(5).code(), Code::kProtocolError);
+  s.http->answers = {answer(200, "[1]")};
+  EXPECT_EQ(s.store->record_reconcile(ReconcileReport{}).code(), Code::kProtocolError);
+  s.http->answers = {answer(200, "<html>OK</html>")};
+  EXPECT_EQ(create_table(s.store->client(), "runners").status().code(), Code::kProtocolError);
+}
+
+// Regression: a server repeating LastEvaluatedKey kept `rcc count` querying forever.
+TEST(DynamoStoreRequests, RepeatedLastEvaluatedKeyEndsThePaging) {
+  ScriptedStore s;
+  const std::string page = R"({"Count":1,"LastEvaluatedKey":{"pk":{"S":"i-1"},"active_key":{"S":"k"}}})";
+  for (int i = 0; i < 5; ++i) s.http->answers.push_back(answer(200, page));
+  auto n = s.store->count_active("k");
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.status().code(), Code::kProtocolError);
+  EXPECT_NE(n.status().message().find("repeated LastEvaluatedKey"), std::string::npos) << n.status().to_string();
+  EXPECT_EQ(s.http->requests.size(), 2u);
+
+  s.http->answers = {answer(200, R"({"Items":[],"LastEvaluatedKey":{"pk":{"S":"a"}}})"),
+                     answer(200, R"({"Items":[],"LastEvaluatedKey":{"pk":{"S":"b"}}})"),
+                     answer(200, R"({"Items":[],"LastEvaluatedKey":{"pk":{"S":"a"}}})")};
+  EXPECT_EQ(s.store->list_active("").status().code(), Code::kProtocolError);
+  s.http->answers = {answer(200, R"({"Items":[],"LastEvaluatedKey":"next"})")};
+  EXPECT_EQ(s.store->list_items().status().code(), Code::kProtocolError);
+}
+
+// Regression: `rcc table create` aborted (type_error.306) on DescribeTable answers of unexpected types.
+TEST(DynamoTable, DescribeTableOfUnexpectedTypesIsProtocolError) {
+  for (const char* body : {R"({"Table":5})", R"({"Table":{"TableStatus":1}})", R"({})", R"([])",
+                           R"({"Table":{"TableStatus":"ACTIVE","GlobalSecondaryIndexes":[5]}})",
+                           R"({"Table":{"TableStatus":"ACTIVE","GlobalSecondaryIndexes":7}})",
+                           R"({"Table":{"TableStatus":"ACTIVE","GlobalSecondaryIndexes":[{"IndexStatus":[]}]}})"}) {
+    ScriptedStore s;
+    s.http->answers = {answer(200, body)};
+    const Status waited = wait_table_active(s.store->client(), "runners", std::chrono::milliseconds(0));
+    EXPECT_EQ(waited.code(), Code::kProtocolError) << body << ": " << waited.to_string();
+  }
+  ScriptedStore s;
+  s.http->answers = {answer(200, R"({"Table":{"TableStatus":"ACTIVE","GlobalSecondaryIndexes":[{"IndexStatus":"ACTIVE"}]}})")};
+  EXPECT_TRUE(wait_table_active(s.store->client(), "runners", std::chrono::milliseconds(0)).ok());
+}
+
+// Regression: a 5xx page cut at 200 bytes inside a character made the message invalid UTF-8, and
+// json::dump() of it aborted rcc.
+TEST(DynamoErrors, ErrorExcerptIsValidUtf8AndBounded) {
+  const std::string page = std::string(199, 'x') + "\xC3\xA9" + std::string(10000, 'y') + "\xFF";
+  ServiceError e = parse_dynamodb_error(answer(502, page));
+  EXPECT_EQ(e.status.code(), Code::kUnavailable);
+  EXPECT_LT(e.message.size(), 260u);
+  EXPECT_NO_THROW((void)json(e.status.message()).dump());
+  EXPECT_NE(e.message.find("bytes)"), std::string::npos) << e.message;
+}
+
 }  // namespace
 }  // namespace rcc

@@ -6,9 +6,14 @@
 #include <utility>
 
 #include "aws/ec2_query.h"
+#include "core/text.h"
 
 namespace rcc {
 namespace {
+
+// A scan stops after this many pages: at 1000 instances a page that is ten million instances, far beyond
+// any account, so reaching it means the server keeps inventing tokens.
+constexpr int kMaxPages = 10000;
 
 ServiceError parse_ec2_error(const HttpResponse& response) {
   ServiceError error;
@@ -18,7 +23,7 @@ ServiceError parse_ec2_error(const HttpResponse& response) {
     error.code = parsed->code;
     error.message = parsed->message;
   } else {
-    error.message = response.body.substr(0, 200);
+    error.message = utf8_excerpt(response.body, kExcerptBytes);
   }
   error.status = ec2_query::error_status(response.status, response.body);
   return error;
@@ -74,7 +79,10 @@ Result<std::vector<Ec2Instance>> Ec2QueryClient::describe_instances(const std::v
     if (page->next_token.empty()) return instances;
     if (!tokens_seen.insert(page->next_token).second) {
       return Status::ProtocolError("DescribeInstances page " + std::to_string(page_number) +
-                                   " repeated nextToken " + page->next_token);
+                                   " repeated nextToken " + utf8_excerpt(page->next_token, kExcerptBytes));
+    }
+    if (page_number >= kMaxPages) {
+      return Status::ProtocolError("DescribeInstances: still more pages after " + std::to_string(kMaxPages));
     }
     token = std::move(page->next_token);
   }

@@ -5,6 +5,8 @@
 #include <pugixml.hpp>
 #include <utility>
 
+#include "core/text.h"
+
 namespace rcc::ec2_query {
 namespace {
 
@@ -228,7 +230,7 @@ Status error_status(int http_status, std::string_view body) {
   if (!error.ok()) {
     // No EC2 error document: the answer came from something in between (a proxy, a load balancer), so
     // only the HTTP status says whether trying again can help.
-    std::string what = "EC2 answered " + http + " without error XML: " + std::string(body.substr(0, 200));
+    std::string what = "EC2 answered " + http + " without error XML: " + utf8_excerpt(body, kExcerptBytes);
     if (http_status == 429) return Status::Throttled(std::move(what));
     if (http_status == 408) return Status::Timeout(std::move(what));
     if (http_status >= 500 && http_status <= 599) return Status::Unavailable(std::move(what));

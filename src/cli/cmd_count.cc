@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/cmd_cache_flags.h"
+#include "core/text.h"
 #include "rcc/reader.h"
 
 namespace rcc::cli {
@@ -54,13 +55,13 @@ int run_count(const CountFlags& flags) {
       nlohmann::json out;
       out["error"] = answer.status().message();
       out["code"] = std::string(code_name(answer.status().code()));
-      std::cout << out.dump() << '\n';
+      std::cout << rcc::dump_json(out) << '\n';
     }
     std::cerr << "rcc count: no answer: " << answer.status().to_string() << '\n';
     return 1;
   }
   if (flags.json) {
-    std::cout << answer_json(*answer).dump() << '\n';
+    std::cout << rcc::dump_json(answer_json(*answer)) << '\n';
     return 0;
   }
   std::cout << answer->count << '\n';

@@ -11,6 +11,7 @@
 
 #include "cli/cmd_cache_flags.h"
 #include "cli/commands.h"
+#include "core/text.h"
 #include "rcc/reader.h"
 
 namespace rcc::cli {
@@ -189,7 +190,7 @@ int run_inspect(const InspectFlags& flags) {
     for (const auto& item : shown) out["items"].push_back(item_json(item));
     out["meta"] = meta_json(*meta, freshness, now_ms);
     out["now_ms"] = now_ms;
-    std::cout << out.dump() << '\n';
+    std::cout << rcc::dump_json(out) << '\n';
   } else {
     print_text(shown, *meta, freshness, now_ms);
   }

@@ -9,6 +9,7 @@
 #include "cli/cmd_cache_flags.h"
 #include "cli/commands.h"
 #include "app/reconcile.h"
+#include "core/text.h"
 
 namespace rcc::cli {
 namespace {
@@ -64,7 +65,7 @@ int run_reconcile(const ReconcileFlags& flags) {
                                  {"written", f.written}});
     }
     out["report"] = report_json(result->report);
-    std::cout << out.dump() << '\n';
+    std::cout << rcc::dump_json(out) << '\n';
     return 0;
   }
   for (const auto& f : result->findings) {

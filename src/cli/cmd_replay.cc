@@ -12,6 +12,7 @@
 #include "core/counter.h"
 #include "core/memory_store.h"
 #include "core/tag_source.h"
+#include "core/text.h"
 
 namespace rcc::cli {
 namespace {
@@ -107,7 +108,7 @@ void print_json(const ReplayTally& t, const std::map<std::string, std::int64_t>&
   out["rejected"] = t.rejected;
   out["failed"] = t.failed;
   out["tag_lookups"] = t.tag_lookups;
-  std::cout << out.dump() << '\n';
+  std::cout << rcc::dump_json(out) << '\n';
 }
 
 int run_replay(const ReplayFlags& flags) {

@@ -8,6 +8,7 @@
 
 #include "cli/aws_options.h"
 #include "cli/commands.h"
+#include "core/text.h"
 
 namespace rcc::cli {
 namespace {
@@ -68,7 +69,7 @@ int run_table_create(const TableFlags& flags) {
     const nlohmann::json out = {{"table", flags.table},
                                 {"created", is_new},
                                 {"ttl", *ttl == TtlOutcome::kEnabled ? "enabled" : "unsupported"}};
-    std::cout << out.dump() << '\n';
+    std::cout << rcc::dump_json(out) << '\n';
   }
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "core/text.h"
 
 namespace {
 
@@ -65,6 +66,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int printed = app.exit(e);
     return printed == 0 ? 0 : 2;
+  } catch (const std::exception& e) {
+    // The last line of defence: no answer from a server may abort rcc; say what happened and fail.
+    std::cerr << "rcc: internal error: " << rcc::valid_utf8(e.what()) << '\n';
+    return 1;
   }
   return exit_code;
 }

@@ -21,6 +21,7 @@ std::string_view outcome_name(EventOutcome outcome) {
 
 Result<ApplyReport> apply_event(Store& store, TagSource& tags, const InstanceEvent& event,
                                 const CounterOptions& options, std::int64_t now_ms) {
+  RCC_RETURN_IF_ERROR(check_event_time(event, now_ms));
   ApplyReport report;
   auto transition = [&](WriteMode mode, InstanceIdentity identity = {}) {
     return make_transition(mode, event.instance_id, event.state, event.time_s, now_ms, options.ttl_seconds,

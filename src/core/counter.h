@@ -39,7 +39,8 @@ struct ApplyReport {
 // Known runner: one conditional write. Otherwise the item is read; a missing item's tags are looked up
 // once and the item is created with them (a non-runner gets an item too, with a TTL); a finished
 // instance EC2 does not know is recorded as a terminated non-runner. Returns the error of a lookup or a
-// write that failed (never swallowed), so the caller fails the invocation and the event is retried; a
+// write that failed (never swallowed); InvalidArgument, writing nothing, for an event more than
+// kMaxEventSkewMs ahead of now_ms (check_event_time), so the caller fails the invocation and the event is retried; a
 // retried event is then applied exactly once.
 Result<ApplyReport> apply_event(Store& store, TagSource& tags, const InstanceEvent& event,
                                 const CounterOptions& options, std::int64_t now_ms);

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
+
 namespace rcc {
 namespace {
 
@@ -15,6 +17,11 @@ constexpr std::string_view kScheduleDetailType = "Scheduled Event";
 
 constexpr std::array<std::string_view, 6> kStateNames = {"pending", "running", "stopping",
                                                          "stopped", "shutting-down", "terminated"};
+
+// How much of an invalid value an error message repeats: enough to recognise it, never a 10 MB echo.
+constexpr std::size_t kEchoBytes = 64;
+
+std::string echo(std::string_view value) { return "\"" + utf8_excerpt(value, kEchoBytes) + "\""; }
 
 bool is_hex_lower(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
@@ -181,8 +188,7 @@ Result<Event> parse_event(std::string_view text) {
   const bool is_ec2 = *source == kEc2Source && *detail_type == kEc2DetailType;
   const bool is_schedule = *source == kScheduleSource && *detail_type == kScheduleDetailType;
   if (!is_ec2 && !is_schedule) {
-    return Status::InvalidArgument("source/detail-type: foreign event \"" + std::string(*source) + "\" / \"" +
-                                   std::string(*detail_type) + "\"");
+    return Status::InvalidArgument("source/detail-type: foreign event " + echo(*source) + " / " + echo(*detail_type));
   }
 
   auto id = string_member(doc, "id", "id");
@@ -190,7 +196,7 @@ Result<Event> parse_event(std::string_view text) {
   auto time = string_member(doc, "time", "time");
   if (!time.ok()) return time.status();
   const auto time_ms = parse_rfc3339_ms(*time);
-  if (!time_ms) return Status::InvalidArgument("time: not an RFC 3339 timestamp: \"" + std::string(*time) + "\"");
+  if (!time_ms) return Status::InvalidArgument("time: not an RFC 3339 timestamp: " + echo(*time));
   const std::int64_t time_s = *time_ms >= 0 ? *time_ms / 1000 : (*time_ms - 999) / 1000;
 
   const auto detail = doc.find("detail");
@@ -202,15 +208,21 @@ Result<Event> parse_event(std::string_view text) {
   auto instance_id = string_member(*detail, "instance-id", "detail.instance-id");
   if (!instance_id.ok()) return instance_id.status();
   if (!is_instance_id(*instance_id)) {
-    return Status::InvalidArgument("detail.instance-id: not an EC2 instance id: \"" + std::string(*instance_id) +
-                                   "\"");
+    return Status::InvalidArgument("detail.instance-id: not an EC2 instance id: " + echo(*instance_id));
   }
   auto state_text = string_member(*detail, "state", "detail.state");
   if (!state_text.ok()) return state_text.status();
   const auto state = parse_state(*state_text);
-  if (!state) return Status::InvalidArgument("detail.state: unknown state \"" + std::string(*state_text) + "\"");
+  if (!state) return Status::InvalidArgument("detail.state: unknown state " + echo(*state_text));
 
   return Event(InstanceEvent{std::string(*instance_id), *state, time_s, std::string(*id)});
+}
+
+Status check_event_time(const InstanceEvent& event, std::int64_t now_ms) {
+  if (event.time_s <= (now_ms + kMaxEventSkewMs) / 1000) return Status();
+  return Status::InvalidArgument("time: " + format_rfc3339(event.time_s * 1000) + " is more than " +
+                                 std::to_string(kMaxEventSkewMs / 1000) + " s ahead of the clock (" +
+                                 format_rfc3339(now_ms) + ")");
 }
 
 std::string format_instance_event(const InstanceEvent& event, std::string_view region, std::string_view account) {

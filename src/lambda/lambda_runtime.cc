@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "app/log.h"
+#include "core/text.h"
 
 namespace rcc {
 namespace {
@@ -19,7 +20,7 @@ std::int64_t parse_deadline(std::string_view text) {
 
 Status unexpected_status(std::string_view what, const HttpResponse& response) {
   std::string message = std::string(what) + ": HTTP " + std::to_string(response.status);
-  if (!response.body.empty()) message += ": " + response.body.substr(0, 256);
+  if (!response.body.empty()) message += ": " + utf8_excerpt(response.body, kExcerptBytes);
   return Status::ProtocolError(std::move(message));
 }
 
@@ -33,6 +34,25 @@ Result<std::string> call_handler(const InvocationHandler& handler, const Invocat
   } catch (...) {
     return Status::Internal("the handler threw an exception that is not a std::exception");
   }
+}
+
+// The request id as one path segment: every byte but the unreserved ones percent-encoded, so an id like
+// "abc/../../init" or one holding a space can never address another path of the Runtime API.
+std::string path_segment(std::string_view id) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : id) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+        c == '~') {
+      out += ch;
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0x0F];
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -108,11 +128,11 @@ Status RuntimeClient::post(std::string path, std::string body, std::string_view 
 }
 
 Status RuntimeClient::post_response(std::string_view request_id, std::string_view body) {
-  return post("/invocation/" + std::string(request_id) + "/response", std::string(body), "");
+  return post("/invocation/" + path_segment(request_id) + "/response", std::string(body), "");
 }
 
 Status RuntimeClient::post_error(std::string_view request_id, const FunctionError& error) {
-  return post("/invocation/" + std::string(request_id) + "/error", error_body(error), error.type);
+  return post("/invocation/" + path_segment(request_id) + "/error", error_body(error), error.type);
 }
 
 Status RuntimeClient::post_init_error(const FunctionError& error) {

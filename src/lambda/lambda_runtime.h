@@ -57,7 +57,8 @@ class RuntimeClient {
   // request id.
   Result<Invocation> next();
 
-  // POST /2018-06-01/runtime/invocation/{request_id}/response with `body`. Returns ok on 2xx; the
+  // POST /2018-06-01/runtime/invocation/{request_id}/response with `body`; request_id is percent-encoded
+  // (all but A-Z a-z 0-9 - _ ~), so it stays one path segment. Returns ok on 2xx; the
   // transport failure, or ProtocolError naming the status and body (e.g. 413 payload too large).
   Status post_response(std::string_view request_id, std::string_view body);
 

@@ -109,6 +109,18 @@ TEST(RuntimeClient, PostsResponsesAndErrorsToTheirPaths) {
   EXPECT_EQ(header_of(http.sent[2], "Lambda-Runtime-Function-Error-Type"), "InvalidConfiguration");
 }
 
+// Regression: the request id went into the path unescaped: "abc/../../init" posted to the init path.
+TEST(RuntimeClient, RequestIdStaysOnePathSegment) {
+  ScriptedHttp http;
+  http.answer_status(202);
+  http.answer_status(202);
+  RuntimeClient client(http, "localhost:9001");
+  ASSERT_TRUE(client.post_response("abc/../../init", "{}").ok());
+  ASSERT_TRUE(client.post_error("a b", FunctionError{"Internal", "x"}).ok());
+  EXPECT_EQ(http.sent[0].url, "http://localhost:9001/2018-06-01/runtime/invocation/abc%2F%2E%2E%2F%2E%2E%2Finit/response");
+  EXPECT_EQ(http.sent[1].url, "http://localhost:9001/2018-06-01/runtime/invocation/a%20b/error");
+}
+
 TEST(RuntimeClient, ReportsRejectedPosts) {
   ScriptedHttp http;
   http.answer_status(413, R"({"errorType":"RequestEntityTooLarge"})");

@@ -125,6 +125,7 @@ Result<InstanceItem> parse_instance_item(const json& item) {
 
 // A lease item: holder and expires_ms (absent once released), recent (L of M {count, until_ms}).
 Result<SlotLease> parse_lease(const json& item) {
+  if (!item.is_object()) return Status::ProtocolError("lease item is not an object");
   SlotLease lease;
   auto holder = get_s(item, "holder");
   if (!holder.ok()) return holder.status();
@@ -134,9 +135,11 @@ Result<SlotLease> parse_lease(const json& item) {
   lease.expires_ms = expires->value_or(0);
   auto recent = item.find("recent");
   if (recent == item.end()) return lease;
+  if (!recent->is_object()) return Status::ProtocolError("attribute recent is not L");
   auto list = recent->find("L");
   if (list == recent->end() || !list->is_array()) return Status::ProtocolError("attribute recent is not L");
   for (const json& entry : *list) {
+    if (!entry.is_object()) return Status::ProtocolError("recent entry is not M");
     auto fields = entry.find("M");
     if (fields == entry.end() || !fields->is_object()) return Status::ProtocolError("recent entry is not M");
     auto count = get_n(*fields, "count");
@@ -537,13 +540,11 @@ Result<std::optional<SlotLease>> DynamoStore::take_lease(std::string_view key, s
                    {{":holder", S(holder)}, {":expires", N(expires_ms)}, {":now", N(now_ms)}, {":ttl", N(ttl_s)}}},
                   {"ReturnValues", "ALL_NEW"}};
   ServiceError error;
-  auto response = call("UpdateItem", request.dump(), &error);
-  if (!response.ok()) {
+  auto body = call_json(client_, "UpdateItem", dump_json(request), &error);
+  if (!body.ok()) {
     if (is_conditional_check_failed(error)) return std::optional<SlotLease>();
-    return response.status();
+    return body.status();
   }
-  auto body = parse_body(response->body, "UpdateItem");
-  if (!body.ok()) return body.status();
   auto attributes = body->find("Attributes");
   if (attributes == body->end()) return Status::ProtocolError("UpdateItem ALL_NEW on a lease: no Attributes");
   auto lease = parse_lease(*attributes);
@@ -553,9 +554,7 @@ Result<std::optional<SlotLease>> DynamoStore::take_lease(std::string_view key, s
 
 Result<std::optional<SlotLease>> DynamoStore::get_lease(std::string_view key) {
   json request = {{"TableName", options_.table}, {"Key", key_of(lease_pk(key))}, {"ConsistentRead", true}};
-  auto response = call("GetItem", request.dump());
-  if (!response.ok()) return response.status();
-  auto body = parse_body(response->body, "GetItem");
+  auto body = call_json(client_, "GetItem", dump_json(request));
   if (!body.ok()) return body.status();
   auto item = body->find("Item");
   if (item == body->end()) return std::optional<SlotLease>();
@@ -578,7 +577,7 @@ Result<WriteOutcome> DynamoStore::release_lease(std::string_view key, std::strin
                   {"ExpressionAttributeValues",
                    {{":holder", S(holder)}, {":recent", {{"L", entries}}}, {":ttl", N(ttl_s)}}}};
   ServiceError error;
-  auto response = call("UpdateItem", request.dump(), &error);
+  auto response = call_json(client_, "UpdateItem", dump_json(request), &error);
   if (response.ok()) return WriteOutcome::kApplied;
   if (is_conditional_check_failed(error)) return WriteOutcome::kSuperseded;
   return response.status();

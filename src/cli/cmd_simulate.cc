@@ -2,12 +2,14 @@
 // operator needs before deploying: accuracy, EC2 calls saved, decision latency, DynamoDB cost.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cli/aws_options.h"
 #include "cli/commands.h"
@@ -24,8 +26,11 @@ struct SimulateFlags {
   double requeue_delay_s = 30;
   double lambda_retry_delay_s = 60;
   double tick_interval_s = 60;
+  double launch_s = 0;
+  std::vector<std::string> strategies = {"baseline", "cache", "register"};
   std::string store = "memory";
   std::string table;
+  std::string register_table;
   AwsOverrides aws;
   std::string report_dir;
   bool json = false;
@@ -63,8 +68,37 @@ class ProgressBar {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
+// Opens `table` for a run into `store`; the run needs it empty. Returns 0, or prints why not and returns the
+// exit code (1: the table cannot be read; 2: it is not empty).
+int open_empty_table(const AwsConfig& config, const std::string& table, std::unique_ptr<DynamoStore>& store) {
+  store = make_dynamo_store(config, table);
+  // The run's figures assume a table only it writes to.
+  auto items = store->list_items();
+  if (!items.ok()) {
+    std::cerr << "rcc simulate: table " << table << ": " << items.status().to_string()
+              << " (create it with `rcc table create --table " << table << "`)\n";
+    return 1;
+  }
+  auto meta = store->get_meta();
+  if (!items->empty() || !meta.ok() || meta->has_value()) {
+    std::cerr << "rcc simulate: table " << table << " is not empty: the simulation needs a fresh table\n";
+    return 2;
+  }
+  return 0;
+}
+
 int run_simulate(SimulateFlags& flags) {
   SimulationOptions& options = flags.options;
+  options.strategies.clear();
+  for (const std::string& name : flags.strategies) {
+    auto strategy = parse_strategy(name);
+    if (!strategy.ok()) {
+      std::cerr << "rcc simulate: --strategies: " << strategy.status().message() << '\n';
+      return 2;
+    }
+    options.strategies.push_back(*strategy);
+  }
+  options.launch_ms = static_cast<std::int64_t>(std::llround(flags.launch_s * 1000));
   options.batch_window_ms = static_cast<std::int64_t>(std::llround(flags.batch_window_s * 1000));
   options.requeue_delay_ms = static_cast<std::int64_t>(std::llround(flags.requeue_delay_s * 1000));
   options.lambda_retry_delay_ms = static_cast<std::int64_t>(std::llround(flags.lambda_retry_delay_s * 1000));
@@ -73,11 +107,25 @@ int run_simulate(SimulateFlags& flags) {
     std::cerr << "rcc simulate: " << valid.message() << '\n';
     return 2;
   }
-  MemoryStore memory;
-  std::unique_ptr<DynamoStore> dynamo;
+  auto runs = [&](SimStrategy s) {
+    return std::find(options.strategies.begin(), options.strategies.end(), s) != options.strategies.end();
+  };
+  MemoryStore memory, register_memory;
+  std::unique_ptr<DynamoStore> dynamo, register_dynamo;
   if (flags.store == "dynamodb") {
-    if (flags.table.empty()) {
-      std::cerr << "rcc simulate: --store dynamodb needs --table (or RUNNER_COUNT_CACHE_TABLE_NAME)\n";
+    const bool cache_table = runs(SimStrategy::kCache);
+    const bool register_table = runs(SimStrategy::kRegister);
+    if (cache_table && flags.table.empty()) {
+      std::cerr << "rcc simulate: --store dynamodb needs --table (or RUNNER_COUNT_CACHE_TABLE_NAME) for the cache run\n";
+      return 2;
+    }
+    if (register_table && flags.register_table.empty()) {
+      std::cerr << "rcc simulate: --store dynamodb needs --register-table (a second empty table) for the register "
+                   "run, or --strategies without register\n";
+      return 2;
+    }
+    if (cache_table && register_table && flags.table == flags.register_table) {
+      std::cerr << "rcc simulate: --table and --register-table must name two different tables\n";
       return 2;
     }
     auto config = resolve_aws_options(flags.aws);
@@ -85,18 +133,11 @@ int run_simulate(SimulateFlags& flags) {
       std::cerr << "rcc simulate: " << config.status().message() << '\n';
       return exit_code_for(config.status());
     }
-    dynamo = make_dynamo_store(*config, flags.table);
-    // The run's figures assume a table only it writes to.
-    auto items = dynamo->list_items();
-    if (!items.ok()) {
-      std::cerr << "rcc simulate: table " << flags.table << ": " << items.status().to_string()
-                << " (create it with `rcc table create --table " << flags.table << "`)\n";
-      return 1;
+    if (cache_table) {
+      if (int code = open_empty_table(*config, flags.table, dynamo); code != 0) return code;
     }
-    auto meta = dynamo->get_meta();
-    if (!items->empty() || !meta.ok() || meta->has_value()) {
-      std::cerr << "rcc simulate: table " << flags.table << " is not empty: the simulation needs a fresh table\n";
-      return 2;
+    if (register_table) {
+      if (int code = open_empty_table(*config, flags.register_table, register_dynamo); code != 0) return code;
     }
     const double jobs = static_cast<double>(options.runners_per_day) * options.hours / 24.0;
     if (jobs > 5000) {
@@ -106,10 +147,11 @@ int run_simulate(SimulateFlags& flags) {
     }
   }
   Store& store = dynamo ? static_cast<Store&>(*dynamo) : memory;
+  Store& register_store = register_dynamo ? static_cast<Store&>(*register_dynamo) : register_memory;
   Result<SimulationResult> result = Status::Internal("not run");
   {
     ProgressBar bar(flags.progress);
-    result = run_simulation(options, store, [&bar](double done) { bar.update(done); });
+    result = run_simulation(options, store, register_store, [&bar](double done) { bar.update(done); });
   }
   if (!result.ok()) {
     std::cerr << "rcc simulate: " << result.status().to_string() << '\n';
@@ -132,11 +174,12 @@ int run_simulate(SimulateFlags& flags) {
   return 0;
 }
 
-constexpr const char* kDescription = R"(Replay a simulated fleet day through the real counter code and compare two scale-up strategies.
+constexpr const char* kDescription = R"(Replay a simulated fleet day through the real counter code and compare three scale-up strategies.
 
-The same workload runs twice with the same seed, each in its own simulated account with its own fleet
-and EC2 token bucket (job arrivals and each job's durations come from per-job random streams, so both
-runs see the same jobs; the fleets differ only where the strategies' decisions differ):
+The same workload runs once per strategy (--strategies, default all three) with the same seed, each in its
+own simulated account with its own fleet and EC2 token bucket (job arrivals and each job's durations come
+from per-job random streams, so every run sees the same jobs; the fleets differ only where the strategies'
+decisions differ):
   baseline  every scale-up decision counts the key's runners with a filtered DescribeInstances
             (state pending/running, tag:ghr:Application, tag:ghr:environment, tag:ghr:Type, tag:ghr:Owner),
             as the terraform-aws-github-runner scale-up does today;
@@ -145,6 +188,15 @@ runs see the same jobs; the fleets differ only where the strategies' decisions d
             EventBridge delivery and each schedule tick (--tick-interval-s) as its JSON, looks tags up
             through Ec2TagSource on the simulated EC2 and reconciles when due; stale -> the reader's EC2
             fallback.
+  register  the cache plus the scale-up's side of the table: every decision calls take_slots (the key's
+            slot lease, one conditional write per attempt, then the reader's count under it, plus the
+            launches of the last --slot-settle-ms), launches at most the slots it got, and when the launch
+            request returns (--launch-s) registers the instances (register_launches, one conditional write
+            each) and releases the lease (release_slots). A decision that finds the lease held waits as
+            take_slots waits (pauses from --slot-retry-ms doubling to 1 s, full jitter, up to
+            --slot-wait-ms, then its jobs are requeued); the other activities due meanwhile run while it
+            waits. A lease held past --slot-lease-ms is taken over. Events of registered instances need no
+            tag lookup; with --store dynamodb this run needs --register-table, a second empty table.
 Everything runs in virtual time (an event queue; each activity's requests advance its own clock; nothing
 sleeps), deterministic for --seed.
 
@@ -153,7 +205,8 @@ peak; the cycle spans the window) plus bursts (--burst-share of the jobs in --bu
 bursts of one owner); --owners owners with Zipf weights, a --repo-owner-share of them Repo runners; a
 --non-runner-share of the account's launches are other instances (half other workloads, half runners of
 another environment). A decision takes up to --batch-size queued jobs of an owner after --batch-window,
-launches min(jobs, max - count) and requeues the rest after --requeue-delay. Runners: pending, running
+launches min(jobs, max - count) and requeues the rest after --requeue-delay; the instances exist from
+the launch request on, which returns --launch-s later. Runners: pending, running
 after 15-45 s, the job (lognormal, --job-median-s, --job-sigma), shutting-down, terminated 20-90 s later;
 --boot-failure-rate fail at boot, --stop-start-rate are stopped and started once.
 
@@ -170,9 +223,9 @@ A decision's count reflects the fleet when its call starts; it launches when the
 
 Delivery: lognormal latency (--delivery-median-ms, --delivery-sigma), --duplicate-rate, --drop-rate;
 a failed invocation is retried by Lambda --lambda-retries times, the n-th after n x --lambda-retry-delay-s,
-then dead-lettered. DynamoDB: every request of the function and the reader takes
-uniform(--dynamo-min-ms, --dynamo-max-ms) on its activity's clock; a decision's latency is the sum of
-its requests (plus the EC2 time of a fallback). Count error = the table's count for the key minus the
+then dead-lettered. DynamoDB: every request of the function, the reader, the slot lease and the
+registration takes uniform(--dynamo-min-ms, --dynamo-max-ms) on its activity's clock; a decision's
+latency is the sum of its requests (plus the EC2 time of a fallback, plus a wait for the lease). Count error = the table's count for the key minus the
 truth, at every decision; at the end of the window the fleet freezes, deliveries drain, the schedule
 ticks until a reconcile runs after the function's grace window, and the error must be 0.
 Cost: DynamoDB on-demand request units (failed conditional writes and index writes included) at
@@ -188,6 +241,9 @@ void add_simulate_command(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("simulate", kDescription);
   auto* workload = "Workload";
   cmd->add_option("--seed", o.seed, "Random seed; the same seed gives the same result")->capture_default_str();
+  cmd->add_option("--strategies", flags->strategies,
+                  "Strategies to run, comma-separated, in output order: baseline, cache, register")
+      ->delimiter(',')->check(CLI::IsMember({"baseline", "cache", "register"}))->capture_default_str();
   cmd->add_option("--runners-per-day", o.runners_per_day, "Jobs (one ephemeral runner each) per day")
       ->check(CLI::Range(1, 5000000))->capture_default_str()->group(workload);
   cmd->add_option("--hours", o.hours, "Length of the simulated window in hours")
@@ -220,6 +276,21 @@ void add_simulate_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1, 10000))->capture_default_str()->group(scaleup);
   cmd->add_option("--requeue-delay", flags->requeue_delay_s, "Delay before a job not launched is retried (s)")
       ->check(CLI::Range(0.001, 86400.0))->capture_default_str()->group(scaleup);
+  cmd->add_option("--launch-s", flags->launch_s,
+                  "The launch request (CreateFleet) returns this long after it is sent (s); register registers\n"
+                  "and releases the lease only then")
+      ->check(CLI::Range(0.0, 3600.0))->capture_default_str()->group(scaleup);
+  cmd->add_option("--slot-lease-ms", o.slot_lease_ms, "register: how long a decision may hold its key's lease")
+      ->check(CLI::Range(1, 86400000))->capture_default_str()->group(scaleup);
+  cmd->add_option("--slot-settle-ms", o.slot_settle_ms,
+                  "register: launches are counted from the lease this long after their release")
+      ->check(CLI::Range(0, 86400000))->capture_default_str()->group(scaleup);
+  cmd->add_option("--slot-wait-ms", o.slot_wait_ms,
+                  "register: how long a decision waits for a busy lease before its jobs are requeued")
+      ->check(CLI::Range(0, 86400000))->capture_default_str()->group(scaleup);
+  cmd->add_option("--slot-retry-ms", o.slot_retry_ms,
+                  "register: first pause between lease attempts (doubles up to 1 s, full jitter)")
+      ->check(CLI::Range(1, 86400000))->capture_default_str()->group(scaleup);
 
   auto* ec2 = "EC2 model";
   cmd->add_option("--ec2-burst", o.ec2_burst, "Token bucket size (non-mutating actions)")
@@ -286,6 +357,8 @@ void add_simulate_command(CLI::App& app, int& exit_code) {
                   "`rcc table create`; same figures, real requests; use a small window)")
       ->check(CLI::IsMember({"memory", "dynamodb"}))->capture_default_str();
   add_table_option(cmd, flags->table);
+  cmd->add_option("--register-table", flags->register_table,
+                  "With --store dynamodb: a second empty table, for the register run");
   add_aws_options(cmd, flags->aws);
   cmd->add_option("--report", flags->report_dir, "Write simulate.csv, simulate.svg and simulate.json into DIR");
   cmd->add_flag("--json", flags->json, "Print the figures as one JSON object instead of the table");

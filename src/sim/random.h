@@ -28,6 +28,7 @@ enum class Stream : std::uint64_t {
   kEc2 = 5,
   kDynamo = 6,
   kReader = 7,
+  kSlots = 8,
 };
 
 class SimRandom {

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <span>
 #include <sstream>
 
@@ -44,7 +45,10 @@ nlohmann::json latency_json(const LatencyFigures& f) {
 }
 
 nlohmann::json options_json(const SimulationOptions& o) {
+  nlohmann::json strategies = nlohmann::json::array();
+  for (SimStrategy s : o.strategies) strategies.push_back(std::string(strategy_name(s)));
   return {{"seed", o.seed},
+          {"strategies", strategies},
           {"runners_per_day", o.runners_per_day},
           {"hours", o.hours},
           {"owners", o.owners},
@@ -60,6 +64,11 @@ nlohmann::json options_json(const SimulationOptions& o) {
           {"batch_window_ms", o.batch_window_ms},
           {"batch_size", o.batch_size},
           {"requeue_delay_ms", o.requeue_delay_ms},
+          {"launch_ms", o.launch_ms},
+          {"slot_lease_ms", o.slot_lease_ms},
+          {"slot_settle_ms", o.slot_settle_ms},
+          {"slot_wait_ms", o.slot_wait_ms},
+          {"slot_retry_ms", o.slot_retry_ms},
           {"ec2_burst", o.ec2_burst},
           {"ec2_refill_per_s", o.ec2_refill_per_s},
           {"ec2_base_ms", o.ec2_base_ms},
@@ -89,14 +98,27 @@ nlohmann::json options_json(const SimulationOptions& o) {
           {"price_per_million_rru", o.price_per_million_rru}};
 }
 
-constexpr SimStrategy kAll[] = {SimStrategy::kBaseline, SimStrategy::kCache};
-constexpr SimStrategy kWithTable[] = {SimStrategy::kCache};
+// The strategies run, in their order.
+const std::vector<SimStrategy>& run_strategies(const SimulationResult& r) { return r.options.strategies; }
 
-// {"baseline": f(baseline), "cache": f(cache)}.
+// Those of them that keep a table.
+std::vector<SimStrategy> with_table(const SimulationResult& r) {
+  std::vector<SimStrategy> out;
+  for (SimStrategy s : r.options.strategies) {
+    if (keeps_table(s)) out.push_back(s);
+  }
+  return out;
+}
+
+bool ran(const SimulationResult& r, SimStrategy s) {
+  return std::find(r.options.strategies.begin(), r.options.strategies.end(), s) != r.options.strategies.end();
+}
+
+// {"baseline": f(baseline), "cache": f(cache), ...} over the strategies run.
 template <typename F>
 nlohmann::json each(const SimulationResult& r, F f) {
   nlohmann::json j = nlohmann::json::object();
-  for (SimStrategy s : kAll) j[std::string(strategy_name(s))] = f(r.of(s));
+  for (SimStrategy s : run_strategies(r)) j[std::string(strategy_name(s))] = f(r.of(s));
   return j;
 }
 
@@ -104,7 +126,7 @@ nlohmann::json each(const SimulationResult& r, F f) {
 template <typename F>
 nlohmann::json each_with_table(const SimulationResult& r, F f) {
   nlohmann::json j = nlohmann::json::object();
-  for (SimStrategy s : kWithTable) j[std::string(strategy_name(s))] = f(r.of(s));
+  for (SimStrategy s : with_table(r)) j[std::string(strategy_name(s))] = f(r.of(s));
   return j;
 }
 
@@ -124,10 +146,18 @@ std::string share_of(double x, double base) {
   return format("%.0f%%", percent);
 }
 
-// The note of a row of counts or times: the cache's figure as a share of the baseline's.
-std::string versus_baseline(double baseline, double cache) {
+// The note of a row of counts or times: each other strategy's figure as a share of the baseline's
+// ("cache 160%, register 5.1% of baseline"); "" without a baseline run or when its figure is 0.
+std::string versus_baseline(const SimulationResult& r, const std::function<double(const StrategyFigures&)>& value) {
+  if (!ran(r, SimStrategy::kBaseline)) return "";
+  const double baseline = value(r.of(SimStrategy::kBaseline));
   if (baseline <= 0) return "";
-  return "cache: " + share_of(cache, baseline) + " of baseline";
+  std::string note;
+  for (SimStrategy s : run_strategies(r)) {
+    if (s == SimStrategy::kBaseline) continue;
+    note += (note.empty() ? "" : ", ") + std::string(strategy_name(s)) + " " + share_of(value(r.of(s)), baseline);
+  }
+  return note.empty() ? "" : note + " of baseline";
 }
 
 // ---- SVG ----
@@ -238,9 +268,11 @@ Status write_file(const std::filesystem::path& path, const std::string& text) {
 std::string simulation_json(const SimulationResult& r) {
   nlohmann::json j;
   j["options"] = options_json(r.options);
-  j["decisions"] = r.of(SimStrategy::kCache).decisions;
+  // The decisions of the cache run (of the first strategy run when the cache did not run).
+  const SimStrategy main = ran(r, SimStrategy::kCache) ? SimStrategy::kCache : run_strategies(r).front();
+  j["decisions"] = r.of(main).decisions;
   j["decisions_by_strategy"] = each(r, [](const StrategyFigures& f) { return f.decisions; });
-  j["jobs"] = r.of(SimStrategy::kBaseline).jobs;
+  j["jobs"] = r.of(main).jobs;
   j["ec2_calls"] = each(r, [](const StrategyFigures& f) { return f.ec2_calls; });
   j["ec2_filtered_calls"] = each(r, [](const StrategyFigures& f) { return f.ec2_filtered_calls; });
   j["ec2_by_id_calls"] = each(r, [](const StrategyFigures& f) { return f.ec2_by_id_calls; });
@@ -290,53 +322,96 @@ std::string simulation_json(const SimulationResult& r) {
                           {"writes", d.writes},
                           {"monthly_cost_usd", std::round(d.monthly_cost_usd * 100) / 100}};
   });
+  if (ran(r, SimStrategy::kRegister)) {
+    const SlotFigures& k = r.of(SimStrategy::kRegister).slots;
+    j["slots"] = {{"register",
+                   {{"takes", k.takes},
+                    {"lease_writes", k.lease_writes},
+                    {"waited", k.waited},
+                    {"timeouts", k.timeouts},
+                    {"releases", k.releases},
+                    {"lost", k.lost},
+                    {"registered", k.registered},
+                    {"already_known", k.already_known},
+                    {"registration_failures", k.registration_failures},
+                    {"wait_ms", latency_json(k.wait)},
+                    {"hold_ms", latency_json(k.hold)}}}};
+  }
   return j.dump(2);
 }
 
 std::string simulation_table(const SimulationResult& r) {
   const SimulationOptions& o = r.options;
-  const StrategyFigures& b = r.of(SimStrategy::kBaseline);
-  const StrategyFigures& c = r.of(SimStrategy::kCache);
+  const std::vector<SimStrategy>& all = run_strategies(r);
+  const std::vector<SimStrategy> tables = with_table(r);
   std::ostringstream out;
   out << format("Simulated %s runners/day for %g h: %d owners, max %lld runners per key, seed %llu\n\n",
                 grouped(o.runners_per_day).c_str(), o.hours, o.owners, static_cast<long long>(o.max_runners),
                 static_cast<unsigned long long>(o.seed));
-  auto row = [&](const std::string& name, const std::string& base, const std::string& cache,
+  // A row: the name, one cell per strategy run, a note.
+  auto row = [&](const std::string& name, const std::function<std::string(SimStrategy)>& cell,
                  const std::string& note = "") {
-    out << format("  %-34s %18s %18s", name.c_str(), base.c_str(), cache.c_str());
+    out << format("  %-34s", name.c_str());
+    for (SimStrategy s : all) out << format(" %17s", cell(s).c_str());
     if (!note.empty()) out << "   " << note;
     out << '\n';
   };
   auto counts = [&](const std::string& name, std::int64_t StrategyFigures::*field, bool note) {
-    row(name, grouped(b.*field), grouped(c.*field),
-        note ? versus_baseline(static_cast<double>(b.*field), static_cast<double>(c.*field)) : "");
+    row(name, [&](SimStrategy s) { return grouped(r.of(s).*field); },
+        note ? versus_baseline(r, [field](const StrategyFigures& f) { return static_cast<double>(f.*field); }) : "");
   };
-  auto seconds = [](double s) { return format("%s s", grouped(std::llround(s)).c_str()); };
-  row("", "baseline (EC2)", "cache (reader)");
+  auto latency = [&](const std::string& name, LatencyFigures StrategyFigures::*field, double LatencyFigures::*p) {
+    row(name, [&](SimStrategy s) { return duration(r.of(s).*field.*p); });
+  };
+  // A cell only the strategies keeping a table have.
+  auto table_cell = [&](SimStrategy s, const std::function<std::string(const StrategyFigures&)>& cell) {
+    return keeps_table(s) ? cell(r.of(s)) : std::string("-");
+  };
+  row("", [](SimStrategy s) {
+    switch (s) {
+      case SimStrategy::kBaseline: return std::string("baseline (EC2)");
+      case SimStrategy::kCache: return std::string("cache (reader)");
+      case SimStrategy::kRegister: return std::string("register (slots)");
+    }
+    return std::string(strategy_name(s));
+  });
   counts("scale-up decisions", &StrategyFigures::decisions, false);
   counts("EC2 DescribeInstances requests", &StrategyFigures::ec2_calls, true);
   counts("  filtered listings (slow)", &StrategyFigures::ec2_filtered_calls, true);
   counts("  lookups by instance id (fast)", &StrategyFigures::ec2_by_id_calls, false);
-  row("EC2 time spent answering", seconds(b.ec2_busy_s), seconds(c.ec2_busy_s),
-      versus_baseline(b.ec2_busy_s, c.ec2_busy_s));
+  row("EC2 time spent answering", [&](SimStrategy s) { return format("%s s", grouped(std::llround(r.of(s).ec2_busy_s)).c_str()); },
+      versus_baseline(r, [](const StrategyFigures& f) { return f.ec2_busy_s; }));
   counts("throttled requests", &StrategyFigures::ec2_throttled, true);
-  row("decision latency p50", duration(b.decision_latency.p50_ms), duration(c.decision_latency.p50_ms));
-  row("decision latency p99", duration(b.decision_latency.p99_ms), duration(c.decision_latency.p99_ms));
-  row("job wait for a runner p50", duration(b.job_wait.p50_ms), duration(c.job_wait.p50_ms));
-  row("job wait for a runner p99", duration(b.job_wait.p99_ms), duration(c.job_wait.p99_ms));
+  latency("decision latency p50", &StrategyFigures::decision_latency, &LatencyFigures::p50_ms);
+  latency("decision latency p99", &StrategyFigures::decision_latency, &LatencyFigures::p99_ms);
+  latency("job wait for a runner p50", &StrategyFigures::job_wait, &LatencyFigures::p50_ms);
+  latency("job wait for a runner p99", &StrategyFigures::job_wait, &LatencyFigures::p99_ms);
+  counts("runners launched", &StrategyFigures::launched, false);
   counts("decisions over the maximum", &StrategyFigures::over_max, false);
   counts("  of which counted from the table", &StrategyFigures::over_max_from_cache, false);
   counts("  runners beyond the maximum", &StrategyFigures::over_max_runners, false);
-  counts("failed decisions (count failed)", &StrategyFigures::failed_decisions, false);
+  counts("failed decisions (no count)", &StrategyFigures::failed_decisions, false);
   std::string why;
-  for (SimStrategy s : kWithTable) {
-    for (const auto& [reason, n] : r.of(s).fallbacks) {
-      why += (why.empty() ? "" : ", ") + reason + " " + grouped(n);
-    }
+  for (SimStrategy s : tables) {
+    std::string reasons;
+    for (const auto& [reason, n] : r.of(s).fallbacks) reasons += (reasons.empty() ? "" : ", ") + reason + " " + grouped(n);
+    if (!reasons.empty()) why += (why.empty() ? "" : "; ") + std::string(strategy_name(s)) + ": " + reasons;
   }
-  row("fallbacks to EC2", "-", grouped(fallbacks_total(c)), why);
+  row("fallbacks to EC2", [&](SimStrategy s) { return table_cell(s, [](const StrategyFigures& f) { return grouped(fallbacks_total(f)); }); },
+      why);
+  row("tag lookups by the counter", [&](SimStrategy s) {
+    return table_cell(s, [](const StrategyFigures& f) { return grouped(f.counter.tag_lookups); });
+  });
+  row("count error p99 / max", [&](SimStrategy s) {
+    return table_cell(s, [](const StrategyFigures& f) {
+      return grouped(f.count_error.p99) + " / " + grouped(f.count_error.max);
+    });
+  });
+  row("events dead-lettered", [&](SimStrategy s) {
+    return table_cell(s, [](const StrategyFigures& f) { return grouped(f.counter.dead_lettered); });
+  });
 
-  for (SimStrategy s : kWithTable) {
+  for (SimStrategy s : tables) {
     const StrategyFigures& f = r.of(s);
     const std::string name(strategy_name(s));
     const CountErrorFigures& e = f.count_error;
@@ -359,6 +434,18 @@ std::string simulation_table(const SimulationResult& r) {
                   grouped(k.failed_invocations).c_str(), grouped(k.dead_lettered).c_str(),
                   grouped(k.reconciles).c_str(), grouped(k.failed_ticks).c_str(),
                   grouped(k.reconcile_added).c_str(), grouped(k.reconcile_removed).c_str());
+    if (s == SimStrategy::kRegister) {
+      const SlotFigures& l = f.slots;
+      out << format("%s: slots: %s decisions took the lease in %s conditional writes; %s waited for it (wait p50 %s, "
+                    "p99 %s), %s gave up after %s; held p50 %s, p99 %s; %s releases, %s lost to expiry; %s launches "
+                    "registered, %s already known, %s failed\n",
+                    name.c_str(), grouped(l.takes).c_str(), grouped(l.lease_writes).c_str(), grouped(l.waited).c_str(),
+                    duration(l.wait.p50_ms).c_str(), duration(l.wait.p99_ms).c_str(), grouped(l.timeouts).c_str(),
+                    duration(static_cast<double>(o.slot_wait_ms)).c_str(), duration(l.hold.p50_ms).c_str(),
+                    duration(l.hold.p99_ms).c_str(), grouped(l.releases).c_str(), grouped(l.lost).c_str(),
+                    grouped(l.registered).c_str(), grouped(l.already_known).c_str(),
+                    grouped(l.registration_failures).c_str());
+    }
     const DynamoFigures& d = f.dynamo;
     out << format("%s: DynamoDB %s write units, %s read units in %g h -> $%.2f per month on demand\n", name.c_str(),
                   grouped(std::llround(d.write_units)).c_str(), grouped(std::llround(d.read_units)).c_str(), o.hours,
@@ -372,31 +459,33 @@ std::string simulation_table(const SimulationResult& r) {
 std::string simulation_csv(const SimulationResult& r) {
   std::ostringstream out;
   out << "minute,hour";
+  const std::vector<SimStrategy>& all = run_strategies(r);
+  const std::vector<SimStrategy> tables = with_table(r);
   auto columns = [&](const char* name, std::span<const SimStrategy> strategies) {
     for (SimStrategy s : strategies) out << ',' << name << '_' << strategy_name(s);
   };
-  columns("true_active", kAll);
-  columns("cached_active", kWithTable);
-  columns("cache_error", kWithTable);
-  columns("ec2_calls", kAll);
-  columns("ec2_listings", kAll);
-  columns("ec2_busy_s", kAll);
-  columns("decisions", kAll);
-  columns("fallbacks", kWithTable);
+  columns("true_active", all);
+  columns("cached_active", tables);
+  columns("cache_error", tables);
+  columns("ec2_calls", all);
+  columns("ec2_listings", all);
+  columns("ec2_busy_s", all);
+  columns("decisions", all);
+  columns("fallbacks", tables);
   out << '\n';
   for (const auto& m : r.minutes) {
     out << m.minute << ',' << format("%.3f", static_cast<double>(m.minute) / 60.0);
     auto values = [&](std::span<const SimStrategy> strategies, auto value) {
       for (SimStrategy s : strategies) out << ',' << value(static_cast<int>(s));
     };
-    values(kAll, [&](int s) { return m.true_active[s]; });
-    values(kWithTable, [&](int s) { return m.cached_active[s]; });
-    values(kWithTable, [&](int s) { return m.cached_active[s] - m.true_active[s]; });
-    values(kAll, [&](int s) { return m.ec2[s].requests; });
-    values(kAll, [&](int s) { return m.ec2[s].listings; });
-    values(kAll, [&](int s) { return format("%.3f", m.ec2[s].busy_s); });
-    values(kAll, [&](int s) { return m.decisions[s]; });
-    values(kWithTable, [&](int s) { return m.fallbacks[s]; });
+    values(all, [&](int s) { return m.true_active[s]; });
+    values(tables, [&](int s) { return m.cached_active[s]; });
+    values(tables, [&](int s) { return m.cached_active[s] - m.true_active[s]; });
+    values(all, [&](int s) { return m.ec2[s].requests; });
+    values(all, [&](int s) { return m.ec2[s].listings; });
+    values(all, [&](int s) { return format("%.3f", m.ec2[s].busy_s); });
+    values(all, [&](int s) { return m.decisions[s]; });
+    values(tables, [&](int s) { return m.fallbacks[s]; });
     out << '\n';
   }
   return out.str();
@@ -405,13 +494,27 @@ std::string simulation_csv(const SimulationResult& r) {
 std::string simulation_svg(const SimulationResult& r) {
   const double width = 960;
   const double height = 660;
-  constexpr int kCache = static_cast<int>(SimStrategy::kCache);
-  std::vector<double> true_cache, cached_cache;
-  std::vector<double> busy[kSimStrategies];
-  for (const auto& m : r.minutes) {
-    true_cache.push_back(static_cast<double>(m.true_active[kCache]));
-    cached_cache.push_back(static_cast<double>(m.cached_active[kCache]));
-    for (int s = 0; s < kSimStrategies; ++s) busy[s].push_back(m.ec2[s].busy_s);
+  const char* colors[kSimStrategies] = {"#d62728", "#2ca02c", "#9467bd"};
+  const char* ec2_work[kSimStrategies] = {"a filtered listing per decision", "tag lookups by id, reconcile, fallbacks",
+                                          "non-runner lookups, reconcile, fallbacks"};
+  std::vector<Series> active, busy;
+  for (SimStrategy s : with_table(r)) {
+    const int i = static_cast<int>(s);
+    const std::string name(strategy_name(s));
+    Series truth{name + " run: true active runners", s == SimStrategy::kCache ? "#1f77b4" : "#17becf", "", {}};
+    Series cached{name + " run: cached count (table)", s == SimStrategy::kCache ? "#ff7f0e" : "#8c564b", "5,3", {}};
+    for (const auto& m : r.minutes) {
+      truth.values.push_back(static_cast<double>(m.true_active[i]));
+      cached.values.push_back(static_cast<double>(m.cached_active[i]));
+    }
+    active.push_back(std::move(truth));
+    active.push_back(std::move(cached));
+  }
+  for (SimStrategy s : run_strategies(r)) {
+    const int i = static_cast<int>(s);
+    Series series{std::string(strategy_name(s)) + ": " + ec2_work[i], colors[i], "", {}};
+    for (const auto& m : r.minutes) series.values.push_back(m.ec2[i].busy_s);
+    busy.push_back(std::move(series));
   }
   std::ostringstream svg;
   svg << format("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
@@ -429,12 +532,9 @@ std::string simulation_svg(const SimulationResult& r) {
                            static_cast<unsigned long long>(r.options.seed)))
       << "</text>\n";
   panel(svg, 80, 70, 850, 270, r.options.hours, "Active runners: true (EC2) vs cached (table)", "active runners",
-        {Series{"cache run: true active runners", "#1f77b4", "", true_cache},
-         Series{"cache run: cached count (table)", "#ff7f0e", "5,3", cached_cache}});
+        active);
   panel(svg, 80, 410, 850, 190, r.options.hours, "EC2 DescribeInstances work per minute (modelled seconds)",
-        "EC2 seconds / min",
-        {Series{"baseline: a filtered listing per decision", "#d62728", "", busy[0]},
-         Series{"cache: tag lookups by id, reconcile, fallbacks", "#2ca02c", "", busy[kCache]}});
+        "EC2 seconds / min", busy);
   svg << format("<text x=\"%.1f\" y=\"%.1f\" class=\"label\" text-anchor=\"middle\">hours since midnight (the window holds one day/night cycle)</text>\n",
                 80 + 850 / 2.0, 648.0);
   svg << "</svg>\n";

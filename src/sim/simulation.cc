@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <queue>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +19,9 @@
 #include "core/tag_source.h"
 #include "rcc/event.h"
 #include "rcc/reader.h"
+#include "rcc/registration.h"
+#include "rcc/slots.h"
+#include "sim/fiber.h"
 #include "sim/fleet.h"
 #include "sim/latency_store.h"
 #include "sim/metered_store.h"
@@ -51,6 +55,31 @@ class CountingTagSource : public TagSource {
   std::int64_t lookups_ = 0;
 };
 
+// The Env of a decision taking slots (the register strategy): its clocks are the decision's own; each pause
+// of take_slots for a busy lease suspends the decision's fiber, and the event queue resumes it when the
+// pause ends, after the activities due meanwhile (the lease holder's launch and release among them) have
+// run. Its jitter comes from the run's own stream, so concurrent deciders do not retry in lockstep.
+class WaitingEnv final : public Env {
+ public:
+  WaitingEnv(VirtualEnv& decision, SimRandom& random, sim::Fiber& fiber)
+      : decision_(decision), random_(random), fiber_(fiber) {}
+
+  std::int64_t wall_ms() override { return decision_.wall_ms(); }
+  std::int64_t monotonic_ms() override { return decision_.monotonic_ms(); }
+  void sleep_ms(std::int64_t ms) override {
+    if (ms <= 0) return;
+    decision_.sleep_ms(ms);
+    fiber_.suspend();  // false only while the run is torn down: the wait then ends at once
+  }
+  double uniform() override { return random_.uniform(); }
+  std::optional<std::string> getenv(std::string_view name) override { return decision_.getenv(name); }
+
+ private:
+  VirtualEnv& decision_;
+  SimRandom& random_;
+  sim::Fiber& fiber_;
+};
+
 // The JSON of a tick of the schedule rule at `now_ms`, as EventBridge delivers it.
 std::string scheduled_event_json(std::int64_t tick, std::int64_t now_ms) {
   nlohmann::json j = {{"version", "0"},
@@ -70,6 +99,8 @@ enum class Kind : std::uint8_t {
   kRequeue,      // a: job
   kBatchFire,    // a: owner
   kLaunch,       // a: decision
+  kRegister,     // a: decision (its launch request returned: register, release the slots)
+  kSlotsResume,  // a: decision taking slots, whose pause for a busy lease ended
   kTransition,   // a: instance, b: step of its plan
   kOtherLaunch,  // a: other instance
   kDelivery,     // a: delivery
@@ -94,6 +125,19 @@ struct Decision {
   std::vector<std::int64_t> jobs;
   std::optional<std::int64_t> count;  // nullopt when the count failed
   bool from_cache = false;            // the count came from the table
+  std::optional<SlotGrant> grant;     // register: the slots taken (the lease is held until kRegister)
+  std::int64_t launched_ms = 0;       // register: when the launch request was sent
+  std::vector<std::int64_t> instances;  // register: the instances launched, to be registered
+};
+
+// A decision of the register strategy running take_slots on its fiber.
+struct SlotTaking {
+  Decision decision;
+  std::int64_t start_ms = 0;
+  std::unique_ptr<VirtualEnv> env;    // the decision's clock while it is set aside
+  std::unique_ptr<WaitingEnv> waiting;
+  std::optional<Result<SlotGrant>> grant;
+  sim::Fiber* fiber = nullptr;        // runs take_slots; back to the run's pool when it returns
 };
 
 struct Delivery {
@@ -147,12 +191,17 @@ class Run {
         fleet_(owner_keys(workload), static_cast<std::int64_t>(options.ec2_visibility_mean_ms), options.seed),
         ec2_(fleet_, options, options.seed + static_cast<std::uint64_t>(s_), timeline_, &ec2_per_minute_),
         delivery_random_(options.seed, Stream::kDelivery, 0),
+        slot_random_(options.seed, Stream::kSlots, 0),
         queues_(workload.owners.size()),
         fire_pending_(workload.owners.size(), false),
         env_prefix_(environment_prefix(options.environment)),
         log_(LogLevel::kError, [](std::string_view) {}),
         metrics_("RunnerCountCache", {}, [](std::string_view) {}) {
-    if (strategy_ != Strategy::kBaseline) {
+    slot_options_.lease_ms = options.slot_lease_ms;
+    slot_options_.settle_ms = options.slot_settle_ms;
+    slot_options_.wait_ms = options.slot_wait_ms;
+    slot_options_.retry_ms = options.slot_retry_ms;
+    if (keeps_table()) {
       table_ = table;
       metered_ = std::make_unique<sim::MeteredStore>(*table);
       store_ = std::make_unique<sim::LatencyStore>(*metered_, timeline_, options.dynamo_min_ms, options.dynamo_max_ms,
@@ -197,14 +246,10 @@ class Run {
     }
     figures_.jobs = static_cast<std::int64_t>(workload_.jobs.size());
 
-    std::int64_t drained_ms = 0;  // when the last delivery's invocation ended
     double reported = -1;
     while (!queue_.empty()) {
       const Event e = queue_.top();
       queue_.pop();
-      now_ = e.t;
-      // At the end of the window the fleet freezes: only deliveries (and Lambda's retries) still run.
-      if (e.t >= workload_.end_ms && e.kind != Kind::kDelivery) continue;
       if (progress_ && e.t < workload_.end_ms) {
         const double done = static_cast<double>(e.t) / static_cast<double>(workload_.end_ms);
         if (done - reported >= 0.01) {
@@ -212,25 +257,11 @@ class Run {
           progress_(progress_from + (progress_to - progress_from) * done);
         }
       }
-      switch (e.kind) {
-        case Kind::kJobArrival: enqueue(e.a, workload_.jobs[static_cast<std::size_t>(e.a)].owner); break;
-        case Kind::kRequeue: enqueue(e.a, workload_.jobs[static_cast<std::size_t>(e.a)].owner); break;
-        case Kind::kBatchFire: RCC_RETURN_IF_ERROR(fire(static_cast<int>(e.a))); break;
-        case Kind::kLaunch: RCC_RETURN_IF_ERROR(launch(e.a)); break;
-        case Kind::kTransition: transition(e.a, static_cast<std::size_t>(e.b)); break;
-        case Kind::kOtherLaunch: launch_other(e.a); break;
-        case Kind::kDelivery: {
-          RCC_RETURN_IF_ERROR(deliver(e.a));
-          drained_ms = std::max(drained_ms, timeline_.now_ms());
-          break;
-        }
-        case Kind::kTick: RCC_RETURN_IF_ERROR(tick().status()); break;
-        case Kind::kMinute: RCC_RETURN_IF_ERROR(sample_minute(e.a)); break;
-      }
+      RCC_RETURN_IF_ERROR(dispatch(e));
     }
 
     if (keeps_table()) {
-      RCC_RETURN_IF_ERROR(quiesce(std::max(workload_.end_ms, drained_ms)));
+      RCC_RETURN_IF_ERROR(quiesce(std::max(workload_.end_ms, drained_ms_)));
       RCC_RETURN_IF_ERROR(final_error());
       finish_table_figures();
     }
@@ -246,7 +277,33 @@ class Run {
     return keys;
   }
 
-  bool keeps_table() const { return strategy_ != Strategy::kBaseline; }
+  bool keeps_table() const { return rcc::keeps_table(strategy_); }
+
+  // Runs one event of the queue.
+  Status dispatch(const Event& e) {
+    now_ = e.t;
+    // At the end of the window the fleet freezes: only deliveries (and Lambda's retries) still run, and the
+    // decisions waiting for a lease finish their take_slots.
+    if (e.t >= workload_.end_ms && e.kind != Kind::kDelivery && e.kind != Kind::kSlotsResume) return Status();
+    switch (e.kind) {
+      case Kind::kJobArrival: enqueue(e.a, workload_.jobs[static_cast<std::size_t>(e.a)].owner); break;
+      case Kind::kRequeue: enqueue(e.a, workload_.jobs[static_cast<std::size_t>(e.a)].owner); break;
+      case Kind::kBatchFire: RCC_RETURN_IF_ERROR(fire(static_cast<int>(e.a))); break;
+      case Kind::kLaunch: RCC_RETURN_IF_ERROR(launch(e.a)); break;
+      case Kind::kRegister: RCC_RETURN_IF_ERROR(register_and_release(e.a)); break;
+      case Kind::kSlotsResume: RCC_RETURN_IF_ERROR(resume_slots(e.a)); break;
+      case Kind::kTransition: transition(e.a, static_cast<std::size_t>(e.b)); break;
+      case Kind::kOtherLaunch: launch_other(e.a); break;
+      case Kind::kDelivery: {
+        RCC_RETURN_IF_ERROR(deliver(e.a));
+        drained_ms_ = std::max(drained_ms_, timeline_.now_ms());
+        break;
+      }
+      case Kind::kTick: RCC_RETURN_IF_ERROR(tick().status()); break;
+      case Kind::kMinute: RCC_RETURN_IF_ERROR(sample_minute(e.a)); break;
+    }
+    return Status();
+  }
 
   void push(std::int64_t t, Kind kind, std::int64_t a = 0, std::int64_t b = 0) {
     queue_.push(Event{t, next_seq_++, kind, a, b});
@@ -301,14 +358,20 @@ class Run {
       // The error the table would make here, whatever the reader decides.
       RCC_RETURN_IF_ERROR(sample_count_error(owner));
       ec2_.set_purpose(Ec2Purpose::kReaderFallback);
+      if (strategy_ == Strategy::kRegister) return take_slots_for(std::move(decision));
       count_through_reader(decision, o.key);
     }
-    const std::int64_t latency_ms = timeline_.now_ms() - now_;
+    finish_decision(std::move(decision), now_);
+    return Status();
+  }
+
+  // A decision that started at `start_ms` has its count (or failed) at the activity's clock: it launches then.
+  void finish_decision(Decision decision, std::int64_t start_ms) {
+    const std::int64_t latency_ms = timeline_.now_ms() - start_ms;
     decision_latency_.push_back(static_cast<double>(latency_ms));
     if (!decision.count) ++figures_.failed_decisions;
     decisions_.push_back(std::move(decision));
-    push(now_ + latency_ms, Kind::kLaunch, static_cast<std::int64_t>(decisions_.size() - 1));
-    return Status();
+    push(start_ms + latency_ms, Kind::kLaunch, static_cast<std::int64_t>(decisions_.size() - 1));
   }
 
   // Counts the key through the reader on the activity's clock; records a fallback.
@@ -324,6 +387,118 @@ class Run {
       ++figures_.fallbacks[std::string(reason_name(answer->reason))];
       if (MinuteSample* sample = minute_at(now_)) ++sample->fallbacks[s_];
     }
+  }
+
+  // Takes the key's slots as a scale-up does (take_slots: the lease, then the reader's count under it), on
+  // a fiber of its own: while the lease is held by another decision, the decision is set aside and the
+  // activities due meanwhile run (see WaitingEnv).
+  Status take_slots_for(Decision decision) {
+    ++figures_.slots.takes;
+    const std::int64_t id = next_taking_++;
+    auto taking = std::make_unique<SlotTaking>();
+    SlotTaking* t = taking.get();
+    const RunnerKey& key = workload_.owners[static_cast<std::size_t>(decision.owner)].key;
+    const auto wanted = static_cast<std::int64_t>(decision.jobs.size());
+    t->decision = std::move(decision);
+    t->start_ms = now_;
+    if (idle_fibers_.empty()) {
+      fibers_.push_back(std::make_unique<sim::Fiber>());
+      idle_fibers_.push_back(fibers_.back().get());
+    }
+    t->fiber = idle_fibers_.back();
+    idle_fibers_.pop_back();
+    t->fiber->start([this, t, &key, wanted, holder = "decision-" + std::to_string(id)] {
+      t->grant = take_slots(*store_, *reader_, key, options_.max_runners, wanted, holder, slot_options_,
+                            t->waiting.get());
+    });
+    t->waiting = std::make_unique<WaitingEnv>(timeline_.env(), slot_random_, *t->fiber);
+    takings_.emplace(id, std::move(taking));
+    return step_slots(id);
+  }
+
+  // The pause of decision `id` for a busy lease ended: it tries again.
+  Status resume_slots(std::int64_t id) {
+    SlotTaking& t = *takings_.at(id);
+    timeline_.resume(std::move(t.env));
+    ec2_.set_purpose(Ec2Purpose::kReaderFallback);
+    return step_slots(id);
+  }
+
+  // Runs decision `id`'s take_slots until it pauses (then sets it aside until the pause ends) or returns.
+  Status step_slots(std::int64_t id) {
+    SlotTaking& t = *takings_.at(id);
+    if (!t.fiber->resume()) {
+      t.env = timeline_.suspend();
+      push(t.env->wall_ms(), Kind::kSlotsResume, id);
+      return Status();
+    }
+    const std::unique_ptr<SlotTaking> done = std::move(takings_.at(id));
+    takings_.erase(id);
+    idle_fibers_.push_back(done->fiber);
+    Decision& decision = done->decision;
+    Result<SlotGrant>& grant = *done->grant;
+    SlotFigures& slots = figures_.slots;
+    if (!grant.ok()) {
+      if (grant.status().code() == Code::kTimeout) {
+        ++slots.timeouts;
+        ++slots.waited;
+        ++figures_.fallbacks["slots busy"];
+      } else if (!grant.status().retryable()) {
+        return grant.status().with_context("taking slots");
+      } else {
+        ++figures_.fallbacks["failed"];
+      }
+      finish_decision(std::move(decision), done->start_ms);
+      return Status();
+    }
+    slots.lease_writes += grant->attempts;
+    if (grant->attempts > 1) {
+      ++slots.waited;
+      lease_waits_.push_back(static_cast<double>(grant->waited_ms));
+    }
+    decision.count = grant->counted;
+    decision.from_cache = grant->count.source == CountSource::kCache;
+    if (!decision.from_cache) {
+      ++figures_.fallbacks[std::string(reason_name(grant->count.reason))];
+      if (MinuteSample* sample = minute_at(done->start_ms)) ++sample->fallbacks[s_];
+    }
+    decision.grant = std::move(*grant);
+    finish_decision(std::move(decision), done->start_ms);
+    return Status();
+  }
+
+  // The launch request of decision `d` returned: register its instances and release the slots.
+  Status register_and_release(std::int64_t d) {
+    Decision& decision = decisions_[static_cast<std::size_t>(d)];
+    if (!decision.grant) return Status();
+    SlotFigures& slots = figures_.slots;
+    const RunnerKey& key = workload_.owners[static_cast<std::size_t>(decision.owner)].key;
+    timeline_.begin(now_);
+    std::vector<LaunchedRunner> launches;
+    for (std::int64_t index : decision.instances) {
+      launches.push_back(LaunchedRunner{fleet_.instance(index).id, key, decision.launched_ms / 1000});
+    }
+    RegistrationOptions registration;
+    registration.environment = options_.environment;
+    for (const RegistrationResult& r : register_launches(*store_, launches, registration, timeline_.now_ms())) {
+      if (!r.status.ok()) {
+        if (!r.status.retryable()) return r.status.with_context("registering " + r.instance_id);
+        ++slots.registration_failures;
+      } else if (r.outcome == RegistrationOutcome::kRegistered) {
+        ++slots.registered;
+      } else {
+        ++slots.already_known;
+      }
+    }
+    ++slots.releases;
+    auto released = release_slots(*store_, *decision.grant, static_cast<std::int64_t>(decision.instances.size()),
+                                  slot_options_, timeline_.now_ms());
+    if (!released.ok() && !released.status().retryable()) return released.status().with_context("releasing slots");
+    if (released.ok() && *released == ReleaseOutcome::kLost) ++slots.lost;
+    lease_holds_.push_back(static_cast<double>(timeline_.now_ms() - (decision.grant->expires_ms - options_.slot_lease_ms)));
+    decision.grant.reset();
+    decision.instances.clear();
+    return Status();
   }
 
   Status sample_count_error(int owner) {
@@ -359,8 +534,13 @@ class Run {
       job_wait_.push_back(static_cast<double>(now_ - workload_.jobs[static_cast<std::size_t>(job)].arrival_ms));
       const std::int64_t index = fleet_.launch(sim::runner_tags(owner), decision.owner, now_);
       plan_runner(index, job);
+      if (decision.grant) decision.instances.push_back(index);
     }
-    decisions_[static_cast<std::size_t>(d)].jobs.clear();
+    decision.jobs.clear();
+    if (decision.grant) {
+      decision.launched_ms = now_;
+      push(now_ + options_.launch_ms, Kind::kRegister, d);
+    }
     return Status();
   }
 
@@ -579,6 +759,8 @@ class Run {
     figures_.ec2_busy_s = static_cast<double>(tally.busy_ms) / 1000.0;
     figures_.decision_latency = latency_figures(std::move(decision_latency_));
     figures_.job_wait = latency_figures(std::move(job_wait_));
+    figures_.slots.wait = latency_figures(std::move(lease_waits_));
+    figures_.slots.hold = latency_figures(std::move(lease_holds_));
     for (std::int64_t m = 0; m < minutes_; ++m) {
       const sim::Ec2MinuteLoad& load = ec2_per_minute_[static_cast<std::size_t>(m)];
       MinuteSample::Ec2Load& out = result_.minutes[static_cast<std::size_t>(m)].ec2[s_];
@@ -601,6 +783,8 @@ class Run {
   SimFleet fleet_;
   SimEc2 ec2_;
   SimRandom delivery_random_;
+  SimRandom slot_random_;  // the jitter of decisions waiting for a slot lease
+  SlotOptions slot_options_;
   Store* table_ = nullptr;                          // the table itself: the simulator's own measurements
   std::unique_ptr<sim::MeteredStore> metered_;      // billed ...
   std::unique_ptr<sim::LatencyStore> store_;        // ... and timed: what the function and the reader use
@@ -612,6 +796,8 @@ class Run {
   std::priority_queue<Event, std::vector<Event>, Later> queue_;
   std::uint64_t next_seq_ = 0;
   std::int64_t now_ = 0;
+  std::int64_t drained_ms_ = 0;  // when the last delivery's invocation ended
+  std::int64_t next_taking_ = 0;  // the id (and lease holder id) of the next decision taking slots
 
   std::vector<std::deque<std::int64_t>> queues_;  // queued jobs per owner
   std::vector<bool> fire_pending_;
@@ -627,6 +813,11 @@ class Run {
   std::vector<double> job_wait_;
   std::vector<double> count_errors_;
   std::vector<double> invocation_latency_;
+  std::vector<double> lease_waits_;
+  std::vector<double> lease_holds_;
+  std::map<std::int64_t, std::unique_ptr<SlotTaking>> takings_;  // decisions taking slots, by id
+  std::vector<sim::Fiber*> idle_fibers_;
+  std::vector<std::unique_ptr<sim::Fiber>> fibers_;  // last: a body still running ends before the rest goes
 };
 
 }  // namespace
@@ -635,8 +826,16 @@ std::string_view strategy_name(SimStrategy strategy) {
   switch (strategy) {
     case SimStrategy::kBaseline: return "baseline";
     case SimStrategy::kCache: return "cache";
+    case SimStrategy::kRegister: return "register";
   }
   return "unknown";
+}
+
+Result<SimStrategy> parse_strategy(std::string_view name) {
+  for (SimStrategy s : {SimStrategy::kBaseline, SimStrategy::kCache, SimStrategy::kRegister}) {
+    if (name == strategy_name(s)) return s;
+  }
+  return Status::InvalidArgument("unknown strategy '" + std::string(name) + "' (baseline, cache, register)");
 }
 
 std::int64_t simulation_grace_ms() { return ReconcileOptions{}.grace_ms; }
@@ -657,6 +856,21 @@ Status validate_simulation_options(const SimulationOptions& o) {
   if (o.batch_window_ms < 0) return bad("batch-window must be >= 0");
   if (o.batch_size < 1) return bad("batch-size must be >= 1");
   if (o.requeue_delay_ms < 1) return bad("requeue-delay must be > 0");
+  if (o.launch_ms < 0) return bad("launch-ms must be >= 0");
+  if (o.strategies.empty()) return bad("strategies: name at least one of baseline, cache, register");
+  for (std::size_t i = 0; i < o.strategies.size(); ++i) {
+    for (std::size_t k = 0; k < i; ++k) {
+      if (o.strategies[k] == o.strategies[i]) {
+        return bad("strategies: " + std::string(strategy_name(o.strategies[i])) + " named twice");
+      }
+    }
+  }
+  SlotOptions slots;
+  slots.lease_ms = o.slot_lease_ms;
+  slots.settle_ms = o.slot_settle_ms;
+  slots.wait_ms = o.slot_wait_ms;
+  slots.retry_ms = o.slot_retry_ms;
+  if (Status s = validate_slot_options(slots); !s.ok()) return bad("slot options: " + s.message());
   if (!(o.ec2_burst >= 1) || !(o.ec2_refill_per_s > 0)) return bad("ec2-burst must be >= 1 and ec2-refill-per-s > 0");
   if (o.ec2_base_ms < 0 || o.ec2_per_instance_ms < 0 || o.ec2_per_result_ms < 0 || o.ec2_jitter_sigma < 0) {
     return bad("the EC2 latency parameters must be >= 0");
@@ -681,20 +895,23 @@ Status validate_simulation_options(const SimulationOptions& o) {
   return Status();
 }
 
-Result<SimulationResult> run_simulation(const SimulationOptions& options, Store& cache_store,
+Result<SimulationResult> run_simulation(const SimulationOptions& options, Store& cache_store, Store& register_store,
                                         const SimulationProgress& progress) {
   RCC_RETURN_IF_ERROR(validate_simulation_options(options));
+  if (&cache_store == &register_store) return Status::InvalidArgument("the cache and register runs need two tables");
   const sim::Workload workload = sim::make_workload(options);
   SimulationResult result;
   result.options = options;
-  struct Leg {
-    Strategy strategy;
-    Store* table;
-    double from, to;  // share of the progress
-  };
-  for (const Leg& leg : {Leg{Strategy::kBaseline, nullptr, 0.0, 0.3}, Leg{Strategy::kCache, &cache_store, 0.3, 1.0}}) {
-    Run run(leg.strategy, options, workload, leg.table, result, progress);
-    RCC_RETURN_IF_ERROR(run.run(leg.from, leg.to).with_context(std::string(strategy_name(leg.strategy)) + " run"));
+  // Share of the progress per run: a run that keeps a table takes about twice the baseline's time.
+  double total = 0;
+  for (Strategy s : options.strategies) total += keeps_table(s) ? 2 : 1;
+  double done = 0;
+  for (Strategy s : options.strategies) {
+    Store* table = s == Strategy::kCache ? &cache_store : s == Strategy::kRegister ? &register_store : nullptr;
+    const double share = (keeps_table(s) ? 2 : 1) / total;
+    Run run(s, options, workload, table, result, progress);
+    RCC_RETURN_IF_ERROR(run.run(done, done + share).with_context(std::string(strategy_name(s)) + " run"));
+    done += share;
   }
   return result;
 }

@@ -1,12 +1,17 @@
 // The simulator: a fleet day replayed through the real counter, reconcile and reader code, in virtual time.
 //
-// One run simulates the same workload once per strategy (twice) with the same seed, each time in its own simulated
-// account:
+// One run simulates the same workload once per strategy (up to three) with the same seed, each time in its own
+// simulated account:
 //  - baseline: every scale-up decision counts the key's active runners with a filtered DescribeInstances
 //    (what terraform-aws-github-runner's scale-up does today);
 //  - cache: every decision asks RunnerCountReader, which reads the table kept by the counter function
 //    (CounterFunction::handle fed each simulated EventBridge delivery and schedule tick as its JSON), and
 //    falls back to EC2 when the table cannot vouch for itself;
+//  - register: the cache, plus the scale-up side of the table contract: every decision takes the key's
+//    slots (take_slots: the slot lease, then the reader's count under it), launches at most what it was
+//    allowed, registers the launched instances (register_launches) once the launch request returns and
+//    releases the lease (release_slots). A decision that finds the lease held waits as take_slots waits,
+//    and the activities due meanwhile (the holder's launch and release among them) run while it waits.
 // Job arrivals and every job's durations are drawn from streams keyed by the seed and the job, so every run
 // sees the same jobs; the fleets differ only where the strategies' decisions differ. Each account has its
 // own EC2 token bucket, shared by every EC2 caller of that run (scale-up, tag lookups, reconcile, reader
@@ -26,8 +31,20 @@
 
 namespace rcc {
 
+// The strategies, in the order of every per-strategy figure.
+enum class SimStrategy { kBaseline = 0, kCache = 1, kRegister = 2 };
+inline constexpr int kSimStrategies = 3;
+// "baseline", "cache", "register".
+std::string_view strategy_name(SimStrategy strategy);
+// Whether the strategy keeps a table (cache, register).
+inline bool keeps_table(SimStrategy strategy) { return strategy != SimStrategy::kBaseline; }
+// The strategy named `name`; InvalidArgument naming it otherwise.
+Result<SimStrategy> parse_strategy(std::string_view name);
+
 struct SimulationOptions {
   std::uint64_t seed = 1;
+  // The strategies to run, each at most once, in this order in every output (the default: all three).
+  std::vector<SimStrategy> strategies = {SimStrategy::kBaseline, SimStrategy::kCache, SimStrategy::kRegister};
 
   // Workload.
   std::int64_t runners_per_day = 20000;  // jobs per day, each served by one ephemeral runner
@@ -47,6 +64,15 @@ struct SimulationOptions {
   std::int64_t batch_window_ms = 5000;   // SQS batching window: a decision waits this long for more jobs
   int batch_size = 10;                   // at most this many jobs per decision
   std::int64_t requeue_delay_ms = 30000; // jobs not launched (max reached, count failed) retry after this
+  std::int64_t launch_ms = 0;            // the launch request (CreateFleet) returns this long after it is sent;
+                                         // the instances exist from the sending on. The register strategy
+                                         // registers them and releases the lease only when it returns.
+
+  // Slots (register strategy): rcc::SlotOptions of take_slots/release_slots.
+  std::int64_t slot_lease_ms = 30000;    // lease_ms
+  std::int64_t slot_settle_ms = 2000;    // settle_ms
+  std::int64_t slot_wait_ms = 10000;     // wait_ms
+  std::int64_t slot_retry_ms = 50;       // retry_ms
 
   // EC2.
   double ec2_burst = 100;                // non-mutating token bucket: size ...
@@ -89,12 +115,6 @@ Status validate_simulation_options(const SimulationOptions& options);
 // The reconcile grace window of the counter function (the one the simulation runs), in ms.
 std::int64_t simulation_grace_ms();
 
-// The strategies, in the order of every per-strategy figure.
-enum class SimStrategy { kBaseline = 0, kCache = 1 };
-inline constexpr int kSimStrategies = 2;
-// "baseline", "cache".
-std::string_view strategy_name(SimStrategy strategy);
-
 struct LatencyFigures {
   double p50_ms = 0;
   double p99_ms = 0;
@@ -131,6 +151,21 @@ struct CounterFigures {
   LatencyFigures invocation_latency; // modelled duration of event invocations (requests, backoff)
 };
 
+// The slot mechanism of the register strategy (all zero for the others).
+struct SlotFigures {
+  std::int64_t takes = 0;            // take_slots calls (one per decision)
+  std::int64_t lease_writes = 0;     // conditional writes taking the lease, retries included
+  std::int64_t waited = 0;           // decisions that found the lease held at least once
+  std::int64_t timeouts = 0;         // decisions that gave up after wait_ms (their jobs are requeued)
+  std::int64_t releases = 0;         // release_slots calls
+  std::int64_t lost = 0;             // releases that found the lease expired and taken over
+  std::int64_t registered = 0;       // launches registered (the item was created)
+  std::int64_t already_known = 0;    // launches whose item the counter had written first
+  std::int64_t registration_failures = 0;  // launches whose registration failed (the counter still finds them)
+  LatencyFigures wait;               // time waited for the lease, over the decisions that waited
+  LatencyFigures hold;               // time from taking the lease to releasing it
+};
+
 struct DynamoFigures {
   double read_units = 0;     // read request units billed by the run (the simulator's measurements excluded)
   double write_units = 0;    // write request units, index maintenance included
@@ -161,6 +196,7 @@ struct StrategyFigures {
   CountErrorFigures count_error;
   CounterFigures counter;
   DynamoFigures dynamo;
+  SlotFigures slots;
 };
 
 // One minute of the window, per strategy (indexed by SimStrategy).
@@ -181,7 +217,7 @@ struct MinuteSample {
 };
 
 struct SimulationResult {
-  SimulationOptions options;
+  SimulationOptions options;  // options.strategies: the strategies run; the others' figures are all zero
   StrategyFigures strategies[kSimStrategies];
   std::vector<MinuteSample> minutes;
 
@@ -192,10 +228,11 @@ struct SimulationResult {
 // Called with the share of the work done, in [0, 1], at most a few hundred times per run.
 using SimulationProgress = std::function<void(double done)>;
 
-// Runs both strategies. `cache_store` is the table of the cache run; it must be empty (a fresh MemoryStore,
-// or a new DynamoDB table). Returns InvalidArgument for bad options, or a store's error when a table fails in a way
-// the counter cannot retry past (the simulation does not hide store failures).
-Result<SimulationResult> run_simulation(const SimulationOptions& options, Store& cache_store,
+// Runs options.strategies. `cache_store` and `register_store` are the tables of the cache and register runs
+// (two distinct stores); each must be empty (a fresh MemoryStore, or a new DynamoDB table); a store whose
+// strategy does not run is not touched. Returns InvalidArgument for bad options, or a store's error when a
+// table fails in a way the counter cannot retry past (the simulation does not hide store failures).
+Result<SimulationResult> run_simulation(const SimulationOptions& options, Store& cache_store, Store& register_store,
                                         const SimulationProgress& progress = {});
 
 // The result as one JSON object (members documented in docs/simulator.md).

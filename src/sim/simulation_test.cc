@@ -23,10 +23,11 @@ SimulationOptions small(std::uint64_t seed = 1) {
 }
 
 const StrategyFigures& cache(const SimulationResult& r) { return r.of(SimStrategy::kCache); }
+const StrategyFigures& reg(const SimulationResult& r) { return r.of(SimStrategy::kRegister); }
 
 SimulationResult run(const SimulationOptions& options) {
-  MemoryStore store;
-  auto result = run_simulation(options, store);
+  MemoryStore store, register_store;
+  auto result = run_simulation(options, store, register_store);
   EXPECT_TRUE(result.ok()) << result.status().to_string();
   return result.ok() ? *result : SimulationResult{};
 }
@@ -42,6 +43,7 @@ TEST(Simulation, QuiescenceErrorIsZeroForSeveralSeeds) {
   for (std::uint64_t seed : {1, 2, 3, 4, 5}) {
     const SimulationResult r = run(small(seed));
     EXPECT_EQ(cache(r).count_error.final, 0) << "seed " << seed;
+    EXPECT_EQ(reg(r).count_error.final, 0) << "seed " << seed;
     EXPECT_GT(cache(r).count_error.samples, 100) << "seed " << seed;
     EXPECT_GT(cache(r).counter.events, 1000) << "seed " << seed;
   }
@@ -61,6 +63,7 @@ TEST(Simulation, QuiescenceErrorIsZeroWithDropsAndDuplicatesTurnedUp) {
     EXPECT_GT(cache(r).counter.reconcile_added + cache(r).counter.reconcile_removed, 0) << "seed " << seed;
     EXPECT_EQ(cache(r).count_error.final, 0) << "seed " << seed;
     EXPECT_GT(cache(r).count_error.final_true_active, 0) << "seed " << seed;
+    EXPECT_EQ(reg(r).count_error.final, 0) << "seed " << seed;
   }
 }
 
@@ -116,18 +119,32 @@ TEST(Simulation, JsonHasTheDocumentedMembers) {
   const auto j = nlohmann::json::parse(simulation_json(run(small())));
   ASSERT_TRUE(j.contains("decisions"));
   EXPECT_TRUE(j["decisions"].is_number_integer());
-  for (const char* strategy : {"baseline", "cache"}) {
-    EXPECT_TRUE(j["ec2_calls"][strategy].is_number_integer()) << strategy;
-    EXPECT_TRUE(j["decision_latency_ms"][strategy]["p50"].is_number()) << strategy;
-    EXPECT_TRUE(j["decision_latency_ms"][strategy]["p99"].is_number()) << strategy;
-    EXPECT_TRUE(j["over_max"][strategy].is_number_integer()) << strategy;
+  for (const char* strategy : {"baseline", "cache", "register"}) {
+    for (const char* member : {"ec2_calls", "ec2_filtered_calls", "ec2_by_id_calls", "throttled", "over_max",
+                               "over_max_from_cache", "over_max_runners", "failed_decisions", "launched",
+                               "decisions_by_strategy"}) {
+      EXPECT_TRUE(j[member][strategy].is_number_integer()) << member << " " << strategy;
+    }
+    EXPECT_TRUE(j["ec2_busy_s"][strategy].is_number()) << strategy;
+    for (const char* member : {"decision_latency_ms", "job_wait_ms"}) {
+      EXPECT_TRUE(j[member][strategy]["p50"].is_number()) << member << " " << strategy;
+      EXPECT_TRUE(j[member][strategy]["p99"].is_number()) << member << " " << strategy;
+    }
   }
-  EXPECT_TRUE(j["count_error"]["cache"]["max"].is_number_integer());
-  EXPECT_EQ(j["count_error"]["cache"]["final"], 0);
-  EXPECT_TRUE(j["dynamodb"]["cache"]["monthly_cost_usd"].is_number());
+  for (const char* strategy : {"cache", "register"}) {
+    EXPECT_TRUE(j["count_error"][strategy]["max"].is_number_integer()) << strategy;
+    EXPECT_EQ(j["count_error"][strategy]["final"], 0) << strategy;
+    EXPECT_TRUE(j["dynamodb"][strategy]["monthly_cost_usd"].is_number()) << strategy;
+    EXPECT_TRUE(j["counter"][strategy]["tag_lookups"].is_number_integer()) << strategy;
+  }
+  EXPECT_FALSE(j["count_error"].contains("baseline"));
+  EXPECT_GT(j["slots"]["register"]["takes"].get<std::int64_t>(), 0);
+  EXPECT_GT(j["slots"]["register"]["registered"].get<std::int64_t>(), 0);
   // Every model parameter is recorded.
   for (const char* option : {"ec2_by_id_min_ms", "ec2_by_id_max_ms", "dynamo_min_ms", "dynamo_max_ms",
-                             "reconcile_grace_ms", "tick_interval_ms", "lambda_retry_delay_ms", "lambda_retries"}) {
+                             "reconcile_grace_ms", "tick_interval_ms", "lambda_retry_delay_ms", "lambda_retries",
+                             "strategies", "launch_ms", "slot_lease_ms", "slot_settle_ms", "slot_wait_ms",
+                             "slot_retry_ms"}) {
     EXPECT_TRUE(j["options"].contains(option)) << option;
   }
 }
@@ -152,13 +169,97 @@ TEST(Simulation, TheTableNotesComeFromTheData) {
 }
 
 TEST(Simulation, RejectsBadOptions) {
-  MemoryStore store;
+  MemoryStore store, register_store;
   SimulationOptions o = small();
   o.hours = 0;
-  EXPECT_EQ(run_simulation(o, store).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(run_simulation(o, store, register_store).status().code(), Code::kInvalidArgument);
   o = small();
   o.drop_rate = 1.5;
-  EXPECT_EQ(run_simulation(o, store).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(run_simulation(o, store, register_store).status().code(), Code::kInvalidArgument);
+  o = small();
+  o.strategies = {};
+  EXPECT_EQ(run_simulation(o, store, register_store).status().code(), Code::kInvalidArgument);
+  o.strategies = {SimStrategy::kCache, SimStrategy::kCache};
+  EXPECT_EQ(run_simulation(o, store, register_store).status().code(), Code::kInvalidArgument);
+  o = small();
+  o.slot_retry_ms = 0;
+  EXPECT_EQ(run_simulation(o, store, register_store).status().code(), Code::kInvalidArgument);
+  // One table for two runs would mix their items.
+  EXPECT_EQ(run_simulation(small(), store, store).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(parse_strategy("registered").status().code(), Code::kInvalidArgument);
+}
+
+// ---- The register strategy: cache + launch registration + the slot lease ----
+
+TEST(SimulationRegister, NeverOverTheMaximumOnCountsFromTheTable) {
+  for (std::uint64_t seed : {1, 2, 3}) {
+    SimulationOptions o = small(seed);
+    o.burst_share = 0.5;  // bursts of one owner make concurrent decisions for one key
+    o.max_runners = 15;   // and a low maximum makes them matter
+    const SimulationResult r = run(o);
+    ASSERT_GT(reg(r).decisions, 300) << "seed " << seed;
+    EXPECT_EQ(reg(r).over_max_from_cache, 0) << "seed " << seed;
+    // The same workload drives the cache over the maximum: the test can fail.
+    EXPECT_GT(cache(r).over_max_from_cache, 0) << "seed " << seed;
+    EXPECT_EQ(reg(r).count_error.final, 0) << "seed " << seed;
+  }
+}
+
+TEST(SimulationRegister, RegisteredRunnersNeedNoTagLookup) {
+  const SimulationResult r = run(small(3));
+  const SlotFigures& slots = reg(r).slots;
+  ASSERT_GT(reg(r).launched, 500);
+  // Every launch is registered (the counter cannot know an instance before its launch request returns).
+  EXPECT_EQ(slots.registered + slots.already_known, reg(r).launched);
+  EXPECT_EQ(slots.registration_failures, 0);
+  // The counter's lookups are left to the instances nobody registered: the account's other instances.
+  EXPECT_LT(reg(r).counter.tag_lookups * 4, cache(r).counter.tag_lookups);
+  EXPECT_LT(reg(r).ec2_by_id_calls * 4, cache(r).ec2_by_id_calls);
+  EXPECT_LT(reg(r).ec2_calls * 3, r.of(SimStrategy::kBaseline).ec2_calls);
+}
+
+TEST(SimulationRegister, ConcurrentDecisionsForOneKeyWaitForTheLease) {
+  SimulationOptions o = small(5);
+  o.burst_share = 0.6;
+  o.batch_size = 2;      // a burst becomes many decisions of one key at the same instant
+  o.launch_ms = 1500;    // each holds the lease through its launch request
+  const SimulationResult r = run(o);
+  const SlotFigures& slots = reg(r).slots;
+  ASSERT_GT(slots.takes, 500);
+  EXPECT_GT(slots.waited, 50);
+  EXPECT_GT(slots.lease_writes, slots.takes);  // the waits retried the conditional write
+  EXPECT_GT(slots.wait.p99_ms, 1000);          // a waiter outlasts at least one holder's launch
+  EXPECT_GE(slots.hold.p50_ms, 1500);
+  EXPECT_EQ(slots.releases + slots.timeouts, slots.takes);
+  EXPECT_EQ(reg(r).over_max_from_cache, 0);
+  // Waiting shows in the decision latency, not as a skipped lease.
+  EXPECT_GT(reg(r).decision_latency.p99_ms, cache(r).decision_latency.p99_ms);
+}
+
+TEST(SimulationRegister, AShortLeaseExpiresUnderItsHolderAndIsTakenOver) {
+  SimulationOptions o = small(6);
+  o.burst_share = 0.6;
+  o.batch_size = 2;
+  o.launch_ms = 3000;       // the launch request outlasts ...
+  o.slot_lease_ms = 1000;   // ... the lease: waiting decisions take it over
+  const SimulationResult r = run(o);
+  EXPECT_GT(reg(r).slots.lost, 0);
+  EXPECT_EQ(reg(r).count_error.final, 0);
+}
+
+TEST(SimulationRegister, StrategiesCanBeChosen) {
+  SimulationOptions o = small(2);
+  o.strategies = {SimStrategy::kRegister, SimStrategy::kBaseline};
+  const SimulationResult r = run(o);
+  EXPECT_GT(reg(r).decisions, 0);
+  EXPECT_EQ(cache(r).decisions, 0);
+  const auto j = nlohmann::json::parse(simulation_json(r));
+  EXPECT_TRUE(j["ec2_calls"].contains("register"));
+  EXPECT_FALSE(j["ec2_calls"].contains("cache"));
+  EXPECT_EQ(j["options"]["strategies"], nlohmann::json::array({"register", "baseline"}));
+  const std::string table = simulation_table(r);
+  EXPECT_LT(table.find("register (slots)"), table.find("baseline (EC2)"));
+  EXPECT_EQ(table.find("cache (reader)"), std::string::npos);
 }
 
 TEST(SimulationReport, WritesCsvAndWellFormedSvg) {
@@ -169,7 +270,9 @@ TEST(SimulationReport, WritesCsvAndWellFormedSvg) {
   std::ifstream csv(dir / "simulate.csv");
   std::string header;
   ASSERT_TRUE(std::getline(csv, header));
-  EXPECT_EQ(header.rfind("minute,hour,true_active_baseline,true_active_cache,cached_active_cache,", 0), 0u);
+  EXPECT_EQ(header.rfind("minute,hour,true_active_baseline,true_active_cache,true_active_register,"
+                         "cached_active_cache,cached_active_register,", 0),
+            0u);
   std::size_t lines = 0;
   for (std::string line; std::getline(csv, line);) ++lines;
   EXPECT_EQ(lines, 240u);  // one per minute of 4 hours
@@ -180,12 +283,14 @@ TEST(SimulationReport, WritesCsvAndWellFormedSvg) {
   const pugi::xml_node root = svg.child("svg");
   ASSERT_TRUE(root);
   EXPECT_STREQ(root.attribute("xmlns").value(), "http://www.w3.org/2000/svg");
-  EXPECT_EQ(svg.select_nodes("//polyline").size(), 4u);  // true, cached, EC2 work of baseline and cache
+  // True and cached of cache and register, EC2 work of the three.
+  EXPECT_EQ(svg.select_nodes("//polyline").size(), 7u);
   std::string text;
   for (const auto& node : svg.select_nodes("//text")) text += std::string(node.node().text().get()) + "|";
   EXPECT_NE(text.find("true active runners"), std::string::npos);
   EXPECT_NE(text.find("cached count"), std::string::npos);
   EXPECT_NE(text.find("baseline"), std::string::npos);
+  EXPECT_NE(text.find("register"), std::string::npos);
   EXPECT_NE(text.find("4 h"), std::string::npos) << "hour ticks span the window";
   EXPECT_TRUE(svg.select_node("//*[@href or @xlink:href]") == nullptr) << "self-contained";
   EXPECT_TRUE(nlohmann::json::accept(std::ifstream(dir / "simulate.json")));

@@ -5,11 +5,12 @@
 // VirtualEnv of its own that starts at the activity's start and moves forward as each request takes its
 // modelled latency (SimEc2, LatencyStore) or the code under test sleeps; so two activities that overlap in
 // virtual time each see their own clock, and the time an activity took is the Env's clock when it returns
-// minus its start.
+// minus its start. An activity that waits (a decision waiting for a key's slot lease) is set aside with
+// suspend() while the activities due meanwhile run, and resume()d when its wait ends.
 #pragma once
 
 #include <cstdint>
-#include <optional>
+#include <memory>
 
 #include "rcc/env.h"
 
@@ -23,9 +24,16 @@ class Timeline {
 
   // Starts an activity at `now_ms` (the previous activity's Env is dropped) and returns its Env.
   Env& begin(std::int64_t now_ms) {
-    env_.emplace(now_ms);
+    env_ = std::make_unique<VirtualEnv>(now_ms);
     return *env_;
   }
+  // Sets the current activity aside (a decision waiting for a slot lease) and returns it; another
+  // activity may begin() meanwhile. Requires begin().
+  std::unique_ptr<VirtualEnv> suspend() { return std::move(env_); }
+  // Makes an activity set aside by suspend() current again, its clock where it was.
+  void resume(std::unique_ptr<VirtualEnv> env) { env_ = std::move(env); }
+  // The Env of the current activity. Requires begin().
+  VirtualEnv& env() { return *env_; }
   // The clock of the current activity. Requires begin().
   std::int64_t now_ms() { return env_->wall_ms(); }
   // Time passing in the current activity: a request's latency, a backoff. Requires begin().
@@ -34,7 +42,7 @@ class Timeline {
   void sleep(std::int64_t ms) { env_->sleep_ms(ms); }
 
  private:
-  std::optional<VirtualEnv> env_;
+  std::unique_ptr<VirtualEnv> env_;
 };
 
 }  // namespace rcc::sim

@@ -119,6 +119,11 @@ int run_simulate(SimulateFlags& flags) {
       std::cerr << "rcc simulate: --store dynamodb needs --table (or RUNNER_COUNT_CACHE_TABLE_NAME) for the cache run\n";
       return 2;
     }
+    auto config = resolve_aws_options(flags.aws);
+    if (!config.ok()) {
+      std::cerr << "rcc simulate: " << config.status().message() << '\n';
+      return exit_code_for(config.status());
+    }
     if (register_table && flags.register_table.empty()) {
       std::cerr << "rcc simulate: --store dynamodb needs --register-table (a second empty table) for the register "
                    "run, or --strategies without register\n";
@@ -127,11 +132,6 @@ int run_simulate(SimulateFlags& flags) {
     if (cache_table && register_table && flags.table == flags.register_table) {
       std::cerr << "rcc simulate: --table and --register-table must name two different tables\n";
       return 2;
-    }
-    auto config = resolve_aws_options(flags.aws);
-    if (!config.ok()) {
-      std::cerr << "rcc simulate: " << config.status().message() << '\n';
-      return exit_code_for(config.status());
     }
     if (cache_table) {
       if (int code = open_empty_table(*config, flags.table, dynamo); code != 0) return code;

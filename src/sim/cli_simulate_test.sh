@@ -9,8 +9,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 small=(--runners-per-day 2000 --hours 4 --no-progress)
 
 # Bad flags: exit 2 with a message naming the flag.
-for bad in "--runners-per-day 0" "--hours -1" "--drop-rate 2" "--store nosuch" "--no-such-flag" "--seed abc" \
-  "--strategies cache,bogus" "--slot-retry-ms 0"; do
+for bad in "--runners-per-day 0" "--hours -1" "--drop-rate 2" "--store nosuch" "--no-such-flag" \
+  "--strategies cache,bogus" "--slot-retry-ms 0" "--seed abc"; do
   set +e
   # shellcheck disable=SC2086
   "$RCC" simulate "${small[@]}" $bad >"$tmp/out" 2>"$tmp/err"

@@ -14,7 +14,7 @@ namespace {
 
 // The one-line summary of each command in `rcc --help`; `rcc <command> --help` gives the whole story.
 const std::map<std::string, std::string, std::less<>> kSummaries = {
-    {"simulate", "Simulate a fleet day: the cache against today's DescribeInstances per decision"},
+    {"simulate", "Simulate a fleet day: today's DescribeInstances per decision, the cache, and the cache with registration and slots"},
     {"replay", "Apply a JSON-lines file of EventBridge events and print the active counts"},
     {"count", "Count the active runners of one key, from the cache when fresh, else from EC2"},
     {"inspect", "Show the tracked instances and the meta item of a cache table"},

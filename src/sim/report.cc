@@ -496,7 +496,7 @@ std::string simulation_svg(const SimulationResult& r) {
   const double height = 660;
   const char* colors[kSimStrategies] = {"#d62728", "#2ca02c", "#9467bd"};
   const char* ec2_work[kSimStrategies] = {"a filtered listing per decision", "tag lookups by id, reconcile, fallbacks",
-                                          "non-runner lookups, reconcile, fallbacks"};
+                                          "reconcile, fallbacks, lookups of others"};
   std::vector<Series> active, busy;
   for (SimStrategy s : with_table(r)) {
     const int i = static_cast<int>(s);

@@ -99,7 +99,8 @@ enum class Kind : std::uint8_t {
   kRequeue,      // a: job
   kBatchFire,    // a: owner
   kLaunch,       // a: decision
-  kRegister,     // a: decision (its launch request returned: register, release the slots)
+  kRegister,     // a: decision (its launch request returned: register its instances)
+  kRelease,      // a: decision (registered: release the slots)
   kSlotsResume,  // a: decision taking slots, whose pause for a busy lease ended
   kTransition,   // a: instance, b: step of its plan
   kOtherLaunch,  // a: other instance
@@ -283,14 +284,18 @@ class Run {
   Status dispatch(const Event& e) {
     now_ = e.t;
     // At the end of the window the fleet freezes: only deliveries (and Lambda's retries) still run, and the
-    // decisions waiting for a lease finish their take_slots.
-    if (e.t >= workload_.end_ms && e.kind != Kind::kDelivery && e.kind != Kind::kSlotsResume) return Status();
+    // decisions under way finish their take_slots, registrations and releases (they launch nothing more).
+    if (e.t >= workload_.end_ms && e.kind != Kind::kDelivery && e.kind != Kind::kSlotsResume &&
+        e.kind != Kind::kRegister && e.kind != Kind::kRelease) {
+      return Status();
+    }
     switch (e.kind) {
       case Kind::kJobArrival: enqueue(e.a, workload_.jobs[static_cast<std::size_t>(e.a)].owner); break;
       case Kind::kRequeue: enqueue(e.a, workload_.jobs[static_cast<std::size_t>(e.a)].owner); break;
       case Kind::kBatchFire: RCC_RETURN_IF_ERROR(fire(static_cast<int>(e.a))); break;
       case Kind::kLaunch: RCC_RETURN_IF_ERROR(launch(e.a)); break;
-      case Kind::kRegister: RCC_RETURN_IF_ERROR(register_and_release(e.a)); break;
+      case Kind::kRegister: RCC_RETURN_IF_ERROR(register_launched(e.a)); break;
+      case Kind::kRelease: RCC_RETURN_IF_ERROR(release(e.a)); break;
       case Kind::kSlotsResume: RCC_RETURN_IF_ERROR(resume_slots(e.a)); break;
       case Kind::kTransition: transition(e.a, static_cast<std::size_t>(e.b)); break;
       case Kind::kOtherLaunch: launch_other(e.a); break;
@@ -467,8 +472,9 @@ class Run {
     return Status();
   }
 
-  // The launch request of decision `d` returned: register its instances and release the slots.
-  Status register_and_release(std::int64_t d) {
+  // The launch request of decision `d` returned: register its instances, then release the slots (at the
+  // time the registrations end, so that a decision waiting for the lease meanwhile still finds it held).
+  Status register_launched(std::int64_t d) {
     Decision& decision = decisions_[static_cast<std::size_t>(d)];
     if (!decision.grant) return Status();
     SlotFigures& slots = figures_.slots;
@@ -490,6 +496,14 @@ class Run {
         ++slots.already_known;
       }
     }
+    push(timeline_.now_ms(), Kind::kRelease, d);
+    return Status();
+  }
+
+  Status release(std::int64_t d) {
+    Decision& decision = decisions_[static_cast<std::size_t>(d)];
+    SlotFigures& slots = figures_.slots;
+    timeline_.begin(now_);
     ++slots.releases;
     auto released = release_slots(*store_, *decision.grant, static_cast<std::int64_t>(decision.instances.size()),
                                   slot_options_, timeline_.now_ms());

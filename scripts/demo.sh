@@ -6,6 +6,15 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/setup.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > build.log 2>&1 || { cat build.log; exit 1; }
+# Ninja when it is installed, else CMake's default generator; an existing build/ keeps the one it has.
+generator=()
+# A first configure here leaves the tests and benchmarks out (rcc needs neither GoogleTest nor Google
+# Benchmark); scripts/test.sh turns them on.
+options=()
+if [ ! -f build/CMakeCache.txt ]; then
+  options=(-DRCC_BUILD_TESTS=OFF -DRCC_BUILD_BENCH=OFF)
+  if command -v ninja >/dev/null; then generator=(-G Ninja); fi
+fi
+cmake -S . -B build "${generator[@]+"${generator[@]}"}" "${options[@]+"${options[@]}"}" -DCMAKE_BUILD_TYPE=RelWithDebInfo > build.log 2>&1 || { cat build.log; exit 1; }
 cmake --build build -j"$(nproc)" --target rcc >> build.log 2>&1 || { tail -n 80 build.log; exit 1; }
 build/rcc simulate "$@"

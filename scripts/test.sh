@@ -21,12 +21,19 @@ if command -v ccache >/dev/null; then
   export CCACHE_BASEDIR="$root"  # paths relative to the checkout: a fresh clone elsewhere hits the cache
 fi
 
+# The nested Lambda package builds follow the same job count (cmake/lambda/package.cmake).
+export CMAKE_BUILD_PARALLEL_LEVEL=$jobs
+
 # build <dir> <target> <cmake arguments...>: configures <dir> and builds <target> ("all" for everything), its
-# output in <dir>.log.
+# output in <dir>.log. Warnings are errors here (RCC_WARNINGS_AS_ERRORS), as in CI. Ninja when it is
+# installed, else CMake's default generator; an existing <dir> keeps the generator it was made with.
 build() {
   local dir=$1 target=$2
   shift 2
-  cmake -S . -B "$dir" -G Ninja "${launcher[@]}" "$@" > "$dir.log" 2>&1 || { cat "$dir.log"; return 1; }
+  local generator=()
+  if [ ! -f "$dir/CMakeCache.txt" ] && command -v ninja >/dev/null; then generator=(-G Ninja); fi
+  cmake -S . -B "$dir" "${generator[@]+"${generator[@]}"}" "${launcher[@]+"${launcher[@]}"}" \
+    -DRCC_WARNINGS_AS_ERRORS=ON -DRCC_BUILD_TESTS=ON "$@" > "$dir.log" 2>&1 || { cat "$dir.log"; return 1; }
   cmake --build "$dir" -j"$jobs" --target "$target" >> "$dir.log" 2>&1 || { tail -n 80 "$dir.log"; return 1; }
 }
 asan_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRCC_SANITIZE=address,undefined -DRCC_BUILD_FUZZERS=ON
@@ -44,7 +51,7 @@ for leg in ${RCC_TEST_LEGS:-main}; do
   case $leg in
     main)
       dir=build
-      build build all -DCMAKE_BUILD_TYPE=RelWithDebInfo || { failed+=("$leg (build)"); continue; }
+      build build all -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRCC_BUILD_BENCH=ON || { failed+=("$leg (build)"); continue; }
       ;;
     fuzz)
       selection=(-L fuzz)

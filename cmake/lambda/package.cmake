@@ -1,22 +1,30 @@
-# Builds one Lambda package: `cmake -DARCH=x86_64|arm64 -DSOURCE_DIR=.. -DWORK_DIR=.. -DZIP=.. -DDIST_DIR=..
-# -DGENERATOR=.. [-DJOBS=2] -P package.cmake`.
+# Builds one Lambda package: `cmake -DARCH=x86_64|arm64 -DSOURCE_DIR=.. -DWORK_DIR=.. -DZIP=..
+# -DGENERATOR=.. [-DJOBS=N] -P package.cmake`.
 #
 # 1. Configures (once) a nested build of this source tree in WORK_DIR/build with the package settings:
 #    tests and benchmarks off, RCC_LAMBDA_PACKAGE_BUILD=ON, -Os with per-function sections, static
 #    libstdc++/OpenSSL/pugixml through the Find modules in cmake/lambda/, libgcc_s left dynamic, stripped.
 #    arm64 adds the toolchain file and a directory of symlinks to the arch-independent headers.
-# 2. Builds only the `rcc` target there.
+# 2. Builds only the `rcc` target there, with JOBS jobs; without JOBS, as many as the build that runs this
+#    script: $CMAKE_BUILD_PARALLEL_LEVEL (what `cmake --build` itself reads), else make's -jN from
+#    MAKEFLAGS, else the number of logical cores (Ninja's own default is more).
 # 3. Stages it as `bootstrap` (mode 755, fixed mtime) and zips it deterministically (zip -X, no directory
-#    entries) to ZIP, then copies ZIP into DIST_DIR.
+#    entries) to ZIP.
 cmake_minimum_required(VERSION 3.25)
 
-foreach(var ARCH SOURCE_DIR WORK_DIR ZIP DIST_DIR GENERATOR)
+foreach(var ARCH SOURCE_DIR WORK_DIR ZIP GENERATOR)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "package.cmake: ${var} is required")
   endif()
 endforeach()
 if(NOT JOBS)
-  set(JOBS 2)
+  if("$ENV{CMAKE_BUILD_PARALLEL_LEVEL}" MATCHES "^[1-9][0-9]*$")
+    set(JOBS "$ENV{CMAKE_BUILD_PARALLEL_LEVEL}")
+  elseif("$ENV{MAKEFLAGS}" MATCHES "(^| |-)j *([1-9][0-9]*)")
+    set(JOBS "${CMAKE_MATCH_2}")
+  else()
+    cmake_host_system_information(RESULT JOBS QUERY NUMBER_OF_LOGICAL_CORES)
+  endif()
 endif()
 
 set(build_dir "${WORK_DIR}/build")
@@ -90,8 +98,5 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "package.cmake: zip failed")
 endif()
 file(RENAME "${ZIP}.tmp" "${ZIP}")
-file(MAKE_DIRECTORY "${DIST_DIR}")
-get_filename_component(zip_name "${ZIP}" NAME)
-file(COPY_FILE "${ZIP}" "${DIST_DIR}/${zip_name}")
 file(SIZE "${ZIP}" zip_size)
-message(STATUS "lambda package ${ARCH}: ${DIST_DIR}/${zip_name} (${zip_size} bytes)")
+message(STATUS "lambda package ${ARCH}: ${ZIP} (${zip_size} bytes)")

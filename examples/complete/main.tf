@@ -68,7 +68,7 @@ module "runner_count_cache" {
   ttl_seconds              = 43200
 
   # Either the local zip or the S3 object, never both.
-  lambda_zip               = var.lambda_s3_bucket == null ? "${path.module}/../../dist/runner-count-cache-x86_64.zip" : null
+  lambda_zip               = var.lambda_s3_bucket == null ? "${path.module}/../../build/lambda-package/runner-count-cache-x86_64.zip" : null
   lambda_s3_bucket         = var.lambda_s3_bucket
   lambda_s3_key            = var.lambda_s3_key
   lambda_s3_object_version = var.lambda_s3_object_version

@@ -15,7 +15,7 @@ variable "lambda_security_group_ids" {
 }
 
 variable "lambda_s3_bucket" {
-  description = "Bucket holding the packaged zip. Null deploys the local dist/runner-count-cache-x86_64.zip."
+  description = "Bucket holding the packaged zip. Null deploys the local build/lambda-package/runner-count-cache-x86_64.zip."
   type        = string
   default     = null
 }

@@ -4,10 +4,10 @@ locals {
   # The reader and the counter query this index by name (DESIGN 3); it is fixed, not an input.
   active_index_name = "active"
 
-  # Null lambda_zip means the zip packaged in this repository by
+  # Null lambda_zip means the zip packaged in this repository's build/ tree by
   # `cmake --build build --target lambda-package` (x86_64) or `lambda-package-arm64`.
   use_s3     = var.lambda_s3_bucket != null
-  lambda_zip = var.lambda_zip != null ? var.lambda_zip : "${path.module}/../../dist/runner-count-cache-${var.lambda_architecture}.zip"
+  lambda_zip = var.lambda_zip != null ? var.lambda_zip : "${path.module}/../../build/lambda-package/runner-count-cache-${var.lambda_architecture}.zip"
 
   vpc_enabled     = length(var.lambda_subnet_ids) > 0
   tracing_enabled = var.tracing_mode != null
@@ -123,7 +123,7 @@ resource "aws_lambda_function" "counter" {
     }
     precondition {
       condition     = local.use_s3 || fileexists(local.lambda_zip)
-      error_message = "The function zip ${local.lambda_zip} does not exist: build it with `cmake --build build --target lambda-package` (x86_64) or `--target lambda-package-arm64` (arm64), or set lambda_zip or lambda_s3_bucket/lambda_s3_key."
+      error_message = "The function zip ${local.lambda_zip} does not exist: from the repository root, build it with `cmake -S . -B build -DCMAKE_BUILD_TYPE=Release` and `cmake --build build --target lambda-package` (x86_64) or `--target lambda-package-arm64` (arm64), which write build/lambda-package/runner-count-cache-<arch>.zip; or set lambda_zip or lambda_s3_bucket/lambda_s3_key."
     }
     precondition {
       condition     = (length(var.lambda_subnet_ids) > 0) == (length(var.lambda_security_group_ids) > 0)

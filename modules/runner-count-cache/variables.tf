@@ -64,7 +64,7 @@ variable "ttl_seconds" {
 }
 
 variable "lambda_zip" {
-  description = "Path to the counter function's zip. Null means the repository's packaged zip, dist/runner-count-cache-<lambda_architecture>.zip, relative to this module. Mutually exclusive with lambda_s3_bucket."
+  description = "Path to the counter function's zip. Null means the zip packaged in the repository's build tree, build/lambda-package/runner-count-cache-<lambda_architecture>.zip, relative to this module. Mutually exclusive with lambda_s3_bucket."
   type        = string
   default     = null
 

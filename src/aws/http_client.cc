@@ -30,15 +30,6 @@ namespace http = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 using boost::system::error_code;
 
-// HttpResponse is declared in rcc/http.h, without a source file of its own in core; its one out-of-line
-// member lives here, beside the client that fills it.
-std::string_view HttpResponse::header(std::string_view name) const {
-  for (const auto& [key, value] : headers) {
-    if (beast::iequals(key, beast::string_view(name.data(), name.size()))) return value;
-  }
-  return {};
-}
-
 std::string default_ca_file(const EnvLookup& env) {
   if (auto value = env("SSL_CERT_FILE")) return *value;
   for (const char* path : {"/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt"}) {

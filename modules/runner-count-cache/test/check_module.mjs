@@ -476,7 +476,7 @@ function checkFunction(cfg, env) {
   check(typeof f.filename === 'string' && f.filename.includes('local.lambda_zip'), `${where}: filename must be local.lambda_zip when S3 is not used, is ${fmt(f.filename)}`);
   const hash = String(f.source_code_hash ?? '');
   check(hash.includes('filebase64sha256(') && hash.includes('fileexists('), `${where}: source_code_hash must be filebase64sha256 of the local zip, guarded by fileexists: ${fmt(hash)}`);
-  check(typeof cfg.locals.lambda_zip === 'string' && cfg.locals.lambda_zip.includes('${path.module}/../../dist/runner-count-cache-${var.lambda_architecture}.zip'), `locals: lambda_zip must default to \${path.module}/../../dist/runner-count-cache-\${var.lambda_architecture}.zip, is ${fmt(cfg.locals.lambda_zip)}`);
+  check(typeof cfg.locals.lambda_zip === 'string' && cfg.locals.lambda_zip.includes('${path.module}/../../build/lambda-package/runner-count-cache-${var.lambda_architecture}.zip'), `locals: lambda_zip must default to \${path.module}/../../build/lambda-package/runner-count-cache-\${var.lambda_architecture}.zip, is ${fmt(cfg.locals.lambda_zip)}`);
   const pre = block(block(f, 'lifecycle')[0], 'precondition').map((p) => String(p.condition));
   check(pre.some((c) => c.includes('var.lambda_zip') && c.includes('var.lambda_s3_bucket')), `${where}: a precondition must reject lambda_zip together with lambda_s3_bucket`);
   check(pre.some((c) => c.includes('var.lambda_s3_bucket') && c.includes('var.lambda_s3_key')), `${where}: a precondition must require lambda_s3_bucket and lambda_s3_key together`);
@@ -796,7 +796,7 @@ function checkReadme(readme, mod) {
     const names = outputs.rows.map((r) => cellName(r[0]));
     check(setEqual(names, Object.keys(mod.output)), `README: the outputs table lists ${fmt(sorted(names))}, the module outputs ${fmt(sorted(Object.keys(mod.output)))}`);
   }
-  for (const phrase of ['lambda-package', 'lambda-package-arm64', 'dist/runner-count-cache-x86_64.zip', 'dist/runner-count-cache-arm64.zip',
+  for (const phrase of ['lambda-package', 'lambda-package-arm64', 'build/lambda-package/runner-count-cache-x86_64.zip', 'build/lambda-package/runner-count-cache-arm64.zip',
     'RUNNER_COUNT_CACHE_TABLE_NAME', 'RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS', 'scale_up_policy_json', 'cache_config']) {
     check(readme.includes(phrase), `README: does not mention ${fmt(phrase)}`);
   }

@@ -103,12 +103,6 @@ class NoEc2 : public rcc::Ec2 {
   std::int64_t requests_sent() const override { return 0; }
 };
 
-std::int64_t epoch_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Fresh reads on dynalite: with two handles (the two reads concurrent) and with one (meta, then index).
 int bench_cache(int repetitions) {
   auto dynalite = rcc::testing::Dynalite::start();
@@ -130,7 +124,8 @@ int bench_cache(int repetitions) {
     }
     rcc::DynamoStore store((*dynalite)->client(), rcc::DynamoStoreOptions{table, 0});
     rcc::DynamoStore meta_store((*dynalite)->client(), rcc::DynamoStoreOptions{table, 0});
-    const std::int64_t now = epoch_ms();
+    const std::int64_t now = rcc::Env::Default()->wall_ms();
+    rcc::ClockEnv at_now([now] { return now; });
     int items = 0;
     for (const auto& instance : inventory(active)) {
       const rcc::InstanceIdentity identity = rcc::identify(instance.tags, "prod");
@@ -165,7 +160,7 @@ int bench_cache(int repetitions) {
     const std::int64_t requests_before = store.stats().requests_sent + meta_store.stats().requests_sent;
     const std::int64_t bytes_before = store.stats().bytes_received + meta_store.stats().bytes_received;
     std::vector<double> concurrent_ms;
-    rcc::RunnerCountReader concurrent(store, meta_store, no_ec2, {}, [now] { return now; });
+    rcc::RunnerCountReader concurrent(store, meta_store, no_ec2, {}, &at_now);
     if (!measure(concurrent, concurrent_ms)) return 1;
     const double requests =
         static_cast<double>(store.stats().requests_sent + meta_store.stats().requests_sent - requests_before) /
@@ -174,7 +169,7 @@ int bench_cache(int repetitions) {
         static_cast<double>(store.stats().bytes_received + meta_store.stats().bytes_received - bytes_before) /
         repetitions;
     std::vector<double> single_ms;
-    rcc::RunnerCountReader single(store, no_ec2, {}, [now] { return now; });
+    rcc::RunnerCountReader single(store, no_ec2, {}, &at_now);
     if (!measure(single, single_ms)) return 1;
     std::printf("%8d %10d %9.1f %12.0f %14.2f %14.2f %16.2f\n", active, items, requests, bytes,
                 percentile(concurrent_ms, 0.5), percentile(concurrent_ms, 0.9), percentile(single_ms, 0.5));
@@ -203,7 +198,8 @@ int bench_ec2_fallback(int repetitions) {
   for (int active : {10, 100, 1000, 10000}) {
     (*server)->clear_inventory();
     (*server)->launch_all(inventory(active));
-    rcc::RunnerCountReader reader(empty, ec2, {}, [] { return std::int64_t{0}; });
+    rcc::VirtualEnv at_epoch;
+    rcc::RunnerCountReader reader(empty, ec2, {}, &at_epoch);
     std::vector<double> ms;
     const std::int64_t requests_before = ec2.stats().requests_sent;
     const std::int64_t bytes_before = ec2.stats().bytes_received;

@@ -39,7 +39,7 @@ struct AwsConfig {
 
 // The region: `override_region`, else AWS_REGION, else AWS_DEFAULT_REGION, else the profile's `region`.
 // Returns InvalidArgument when none is set or the value is not a region name ([a-z0-9-]+).
-Result<std::string> resolve_region(const EnvLookup& env, std::string_view profile, std::string_view override_region);
+Result<std::string> resolve_region(Env& env, std::string_view profile, std::string_view override_region);
 
 // The regional endpoint: https://<service>.<region>.amazonaws.com, or .amazonaws.com.cn for cn-* regions.
 std::string default_endpoint(AwsService service, std::string_view region);
@@ -47,10 +47,10 @@ std::string default_endpoint(AwsService service, std::string_view region);
 // The endpoint of `service`: the service-specific override, else overrides.endpoint_url, else
 // AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_EC2, else AWS_ENDPOINT_URL, else default_endpoint().
 // A trailing '/' is removed. Returns InvalidArgument when the chosen value is not an http(s) URL.
-Result<std::string> resolve_endpoint(const EnvLookup& env, AwsService service, std::string_view region,
+Result<std::string> resolve_endpoint(Env& env, AwsService service, std::string_view region,
                                      const AwsOverrides& overrides);
 
 // Region, both endpoints and credentials; the first failure is returned with context.
-Result<AwsConfig> resolve_aws_config(const EnvLookup& env, const AwsOverrides& overrides);
+Result<AwsConfig> resolve_aws_config(Env& env, const AwsOverrides& overrides);
 
 }  // namespace rcc

@@ -18,6 +18,8 @@
 
 #include "rcc/aws_config.h"
 #include "rcc/credentials.h"
+#include "rcc/deadline.h"
+#include "rcc/env.h"
 #include "rcc/http.h"
 #include "rcc/retry.h"
 #include "rcc/status.h"
@@ -53,10 +55,11 @@ struct AwsCallStats {
 struct AwsClientOptions {
   RetryPolicy retry;
   HttpTimeouts timeouts;
-  // The wall clock used to sign; tests pin it.
-  std::function<std::chrono::system_clock::time_point()> wall_clock = [] {
-    return std::chrono::system_clock::now();
-  };
+  // The clocks (signing time, retry budget), sleeps and jitter. Never null; must outlive the client.
+  Env* env = Env::Default();
+  // When not null (it must then outlive the client), no attempt starts once it has passed, each attempt's
+  // request timeout is cut to the time left, and no retry sleeps past it.
+  const Deadline* deadline = nullptr;
 };
 
 class AwsClient {
@@ -64,15 +67,15 @@ class AwsClient {
   // `http` is shared so a client can be moved freely; it must not be used by another thread concurrently.
   // `endpoint` is "http(s)://host[:port]" (no path), `service` the signing name ("dynamodb", "ec2").
   AwsClient(std::shared_ptr<HttpClient> http, std::string endpoint, std::string service, std::string region,
-            AwsCredentials credentials, AwsClientOptions options = {}, RetryEnv retry_env = RetryEnv::real());
+            AwsCredentials credentials, AwsClientOptions options = {});
 
   // The client for `service` as `config` describes it.
   static AwsClient for_service(std::shared_ptr<HttpClient> http, const AwsConfig& config, AwsService service,
-                               AwsClientOptions options = {}, RetryEnv retry_env = RetryEnv::real());
+                               AwsClientOptions options = {});
 
   // POSTs `body` to the endpoint's "/" with `headers` (e.g. X-Amz-Target and Content-Type), signed, with
   // retries. Returns the 2xx response; or the last failure's Status (transport, or the ErrorParser's
-  // verdict). When the call ends on a service error and `last_error` is not null, *last_error receives it
+  // verdict); or Timeout naming the deadline when options.deadline passed before an attempt could start. When the call ends on a service error and `last_error` is not null, *last_error receives it
   // (otherwise it is left with http_status 0) so callers can tell e.g. a conditional-check failure from
   // other errors by its code.
   Result<HttpResponse> post(const HttpHeaders& headers, std::string body, const ErrorParser& parse_error,
@@ -86,6 +89,7 @@ class AwsClient {
   void reset_stats() { stats_ = {}; }
   const std::string& endpoint() const { return endpoint_; }
   const std::string& region() const { return region_; }
+  Env* env() const { return options_.env; }
 
  private:
   std::shared_ptr<HttpClient> http_;
@@ -94,7 +98,6 @@ class AwsClient {
   std::string region_;
   AwsCredentials credentials_;
   AwsClientOptions options_;
-  RetryEnv retry_env_;
   AwsCallStats stats_;
 };
 

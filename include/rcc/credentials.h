@@ -1,8 +1,8 @@
 // AWS credentials and the shared config/credentials files, read the way the AWS CLI reads them for the
 // cases this project supports: static keys from the environment or from a profile.
 //
-// Nothing here reads the process environment directly: every function takes an EnvLookup, so tests pass
-// a map and the programs pass process_env().
+// Nothing here reads the process environment directly: every function takes an Env (rcc/env.h), so tests
+// pass a VirtualEnv with their variables and the programs pass *Env::Default().
 #pragma once
 
 #include <functional>
@@ -11,19 +11,10 @@
 #include <string>
 #include <string_view>
 
+#include "rcc/env.h"
 #include "rcc/status.h"
 
 namespace rcc {
-
-// Looks up an environment variable; nullopt when unset. Implementations must be safe to call from any
-// thread when the environment is not being modified.
-using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
-
-// The process environment (std::getenv). An empty value counts as unset.
-EnvLookup process_env();
-
-// A lookup over a fixed map, for tests. An empty value counts as unset.
-EnvLookup map_env(std::map<std::string, std::string> values);
 
 struct AwsCredentials {
   std::string access_key_id;
@@ -38,13 +29,13 @@ struct AwsCredentials {
 using ProfileSettings = std::map<std::string, std::string, std::less<>>;
 
 // The profile name in effect: `requested` when non-empty, else AWS_PROFILE, else "default".
-std::string effective_profile(const EnvLookup& env, std::string_view requested);
+std::string effective_profile(Env& env, std::string_view requested);
 
 // Reads profile `profile` from the credentials file (AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials,
 // section [name]) and the config file (AWS_CONFIG_FILE or ~/.aws/config, section [profile name], or
 // [default]). Missing files are not an error. Returns NotFound when neither file has the profile,
 // IoError when a file exists but cannot be read, InvalidArgument when a file is not INI text.
-Result<ProfileSettings> load_profile(const EnvLookup& env, std::string_view profile);
+Result<ProfileSettings> load_profile(Env& env, std::string_view profile);
 
 // Parses INI text ("[section]", "key = value", '#' and ';' comments, indented continuation lines
 // ignored) into section -> settings. Returns InvalidArgument naming the line on a malformed line.
@@ -55,6 +46,6 @@ Result<std::map<std::string, ProfileSettings, std::less<>>> parse_ini(std::strin
 // Returns PermissionDenied when no credentials are found (naming where it looked), when only one of the
 // two keys is set, or when the profile uses a kind we do not support (the message names it: role_arn,
 // sso_*, credential_process, web_identity_token_file, credential_source).
-Result<AwsCredentials> resolve_credentials(const EnvLookup& env, std::string_view profile = "");
+Result<AwsCredentials> resolve_credentials(Env& env, std::string_view profile = "");
 
 }  // namespace rcc

@@ -9,12 +9,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace rcc {
 
@@ -53,8 +55,9 @@ class Env {
 
 // An Env whose time is virtual: both clocks start where the constructor puts them and move only by
 // sleep_ms() and advance(); randomness is a seeded Mersenne Twister (the same seed gives the same draws);
-// variables come from a map. Thread-safe: every member takes one internal lock.
-class VirtualEnv final : public Env {
+// variables come from a map. Thread-safe: every member takes one internal lock. Tests may derive from it
+// to script one member (e.g. a fixed uniform()).
+class VirtualEnv : public Env {
  public:
   // Wall clock at `start_wall_ms`, monotonic clock at 0, random engine seeded with `seed`, no variables.
   explicit VirtualEnv(std::int64_t start_wall_ms = 0, std::uint64_t seed = 1);
@@ -83,6 +86,27 @@ class VirtualEnv final : public Env {
   std::int64_t slept_ms_ = 0;
   std::mt19937_64 engine_;
   std::map<std::string, std::string, std::less<>> variables_;
+};
+
+// A VirtualEnv driven by its owner's own virtual time: both clocks read `clock()` and a sleep calls
+// `sleep(ms)` (which may advance that time); randomness and variables are VirtualEnv's. For the simulator,
+// whose components keep their own clocks, and tests that set the time directly. Thread-safety is that of
+// the two functions.
+class ClockEnv : public VirtualEnv {
+ public:
+  ClockEnv(std::function<std::int64_t()> clock, std::function<void(std::int64_t)> sleep = nullptr)
+      : clock_(std::move(clock)), sleep_(std::move(sleep)) {}
+
+  std::int64_t wall_ms() override { return clock_(); }
+  std::int64_t monotonic_ms() override { return clock_(); }
+  // Calls sleep(ms) when ms > 0 and a sleep function was given; otherwise returns at once.
+  void sleep_ms(std::int64_t ms) override {
+    if (ms > 0 && sleep_) sleep_(ms);
+  }
+
+ private:
+  std::function<std::int64_t()> clock_;
+  std::function<void(std::int64_t)> sleep_;
 };
 
 }  // namespace rcc

@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "rcc/credentials.h"
+#include "rcc/env.h"
 #include "rcc/http.h"
 
 namespace rcc {
@@ -19,13 +19,14 @@ namespace rcc {
 // The CA bundle to verify servers with: SSL_CERT_FILE when set, else the first existing of
 // /etc/pki/tls/certs/ca-bundle.crt (Amazon Linux 2023) and /etc/ssl/certs/ca-certificates.crt (Debian),
 // else "" (no bundle found: https requests then fail verification).
-std::string default_ca_file(const EnvLookup& env);
+std::string default_ca_file(Env& env);
 
 struct BeastHttpClientOptions {
-  std::string ca_file;        // "" means default_ca_file(process_env())
+  std::string ca_file;        // "" means default_ca_file(*env)
   bool verify_peer = true;    // verify the certificate chain and the host name (keep true outside tests)
   bool keep_alive = true;     // false: a new connection for every request (benchmarks)
   std::string user_agent = "runner-count-cache/0.1";
+  Env* env = Env::Default();  // where SSL_CERT_FILE is read; never null, must outlive the client
 };
 
 class BeastHttpClient : public HttpClient {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "rcc/ec2.h"
+#include "rcc/env.h"
 #include "rcc/runner.h"
 #include "rcc/status.h"
 #include "rcc/store.h"
@@ -90,7 +91,7 @@ struct ReaderStats {
 // itself, else from EC2. A read never writes: neither the fallback count nor anything else goes back to
 // the table (reconcile owns repairs).
 //
-// One count() does, at now_ms() (read once per call):
+// One count() does, at now_ms = env->wall_ms() (read once per call):
 //  1. validate_runner_key(key); InvalidArgument without any request when it fails.
 //  2. With a memo (options.memo_ttl_ms > 0): an answer for the same key obtained less than memo_ttl_ms ago
 //     is returned again with memoized = true and age_ms advanced by the time elapsed; no request. A cache
@@ -115,12 +116,11 @@ struct ReaderStats {
 // must be a second handle on the same table (e.g. another DynamoStore), never `store` itself.
 class RunnerCountReader {
  public:
-  // `now_ms` gives the wall clock in ms since the epoch (tests and the simulator pass their own clock).
-  // `options` must pass validate_reader_options.
-  RunnerCountReader(Store& store, Ec2& ec2, ReaderOptions options, std::function<std::int64_t()> now_ms);
+  // The clock is `env`'s wall clock (tests and the simulator pass a VirtualEnv); `env` must outlive the
+  // reader. `options` must pass validate_reader_options.
+  RunnerCountReader(Store& store, Ec2& ec2, ReaderOptions options, Env* env = Env::Default());
   // The same, reading the meta item through `meta_store` concurrently with the index count on `store`.
-  RunnerCountReader(Store& store, Store& meta_store, Ec2& ec2, ReaderOptions options,
-                    std::function<std::int64_t()> now_ms);
+  RunnerCountReader(Store& store, Store& meta_store, Ec2& ec2, ReaderOptions options, Env* env = Env::Default());
 
   RunnerCountReader(const RunnerCountReader&) = delete;
   RunnerCountReader& operator=(const RunnerCountReader&) = delete;
@@ -149,7 +149,7 @@ class RunnerCountReader {
   Store* meta_store_ = nullptr;
   Ec2& ec2_;
   ReaderOptions options_;
-  std::function<std::int64_t()> now_ms_;
+  Env* env_;
   std::map<std::string, MemoEntry, std::less<>> memo_;
   ReaderStats stats_;
 };

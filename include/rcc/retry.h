@@ -2,16 +2,16 @@
 //
 // A call is attempted; when it fails with a retryable Status (Status::retryable()) and the budget allows,
 // the caller sleeps random(0, min(max_delay, base_delay * 2^retry)) and tries again. The budget is both a
-// number of attempts and a total time: a sleep that would end past the deadline is not taken.
+// number of attempts and a total time, and a sleep that would end past the total time or the work's
+// Deadline (rcc/deadline.h) is not taken.
 // Non-retryable failures are returned at once.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
-#include <type_traits>
-#include <utility>
 
+#include "rcc/deadline.h"
+#include "rcc/env.h"
 #include "rcc/status.h"
 
 namespace rcc {
@@ -23,29 +23,22 @@ struct RetryPolicy {
   std::chrono::milliseconds total_budget{10000}; // from the first attempt; zero means no time limit
 };
 
-// The clock, sleeper and random source a retry loop uses; tests inject fakes.
-struct RetryEnv {
-  std::function<std::chrono::steady_clock::time_point()> now;
-  std::function<void(std::chrono::milliseconds)> sleep;
-  std::function<double()> uniform;  // uniform in [0, 1)
-
-  // The steady clock, std::this_thread::sleep_for, and a per-thread Mersenne Twister seeded randomly.
-  static RetryEnv real();
-};
-
 // The full-jitter delay before retry number `retry` (0 for the first retry), `uniform` in [0, 1).
 std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int retry, double uniform);
 
 // The state of one call's budget. Usage:
-//   RetryBudget budget(policy, env);
+//   RetryBudget budget(policy, env, deadline);
 //   for (;;) { auto r = attempt(); if (r.ok() || !budget.retry_after(r.status())) return r; }
 // Not thread-safe; one per call.
 class RetryBudget {
  public:
-  RetryBudget(const RetryPolicy& policy, const RetryEnv& env);
+  // Time is `env`'s monotonic clock; sleeps are env->sleep_ms(); jitter is env->uniform(). `env` (never null)
+  // and `deadline` (null for none) must outlive the budget.
+  RetryBudget(const RetryPolicy& policy, Env* env, const Deadline* deadline = nullptr);
 
-  // Called after a failed attempt. Returns false (without sleeping) when `failure` is not retryable or the
-  // attempts or time are spent; otherwise sleeps the backoff delay and returns true.
+  // Called after a failed attempt. Returns false (without sleeping) when `failure` is not retryable, the
+  // attempts are spent, or the sleep would end at or past the policy's total budget or the deadline;
+  // otherwise sleeps the backoff delay and returns true.
   bool retry_after(const Status& failure);
 
   int attempts() const { return attempts_; }  // attempts made so far (failures reported + 1)
@@ -53,27 +46,11 @@ class RetryBudget {
 
  private:
   RetryPolicy policy_;
-  RetryEnv env_;
-  std::chrono::steady_clock::time_point start_;
+  Env* env_;
+  const Deadline* deadline_;
+  std::int64_t start_ms_;
   int attempts_ = 1;
   std::chrono::milliseconds slept_{0};
 };
-
-// Runs `attempt` (returning a Status or a Result<T>) until it succeeds, fails non-retryably, or the budget
-// is spent; returns the last outcome.
-template <typename Attempt>
-auto with_retry(const RetryPolicy& policy, const RetryEnv& env, Attempt&& attempt) -> decltype(attempt()) {
-  RetryBudget budget(policy, env);
-  for (;;) {
-    auto outcome = attempt();
-    Status status;
-    if constexpr (std::is_same_v<decltype(outcome), Status>) {
-      status = outcome;
-    } else {
-      status = outcome.status();
-    }
-    if (status.ok() || !budget.retry_after(status)) return outcome;
-  }
-}
 
 }  // namespace rcc

@@ -1,5 +1,6 @@
 #include "app/counter_function.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <utility>
@@ -73,10 +74,13 @@ std::string summary(std::initializer_list<std::pair<std::string_view, std::strin
 
 std::span<const FunctionVariable> function_variables() { return kVariables; }
 
-Result<CounterFunctionConfig> config_from_env(
-    const std::function<std::optional<std::string>(std::string_view name)>& getenv) {
+std::int64_t heartbeat_interval_ms(std::int64_t stale_threshold_ms) {
+  return std::max<std::int64_t>(1, std::min(kHeartbeatIntervalMs, stale_threshold_ms / 2));
+}
+
+Result<CounterFunctionConfig> config_from_env(Env& env) {
   auto read = [&](std::string_view name) -> std::string {
-    auto value = getenv(name);
+    auto value = env.getenv(name);
     if (value && !value->empty()) return *value;
     return std::string(default_of(name));
   };
@@ -111,20 +115,28 @@ Result<CounterFunctionConfig> config_from_env(
 }
 
 CounterFunction::CounterFunction(CounterFunctionConfig config, Store& store, Ec2& ec2, TagSource& tags,
-                                 Logger& log, Metrics& metrics, std::function<std::int64_t()> now_ms)
+                                 Logger& log, Metrics& metrics, Env* env, Deadline* deadline)
     : config_(std::move(config)),
       store_(store),
       ec2_(ec2),
       tags_(tags),
       log_(log),
       metrics_(metrics),
-      now_ms_(std::move(now_ms)) {}
+      env_(env),
+      deadline_(deadline != nullptr ? deadline : &own_deadline_) {}
 
-Result<std::string> CounterFunction::handle(std::string_view request_id, std::string_view payload) {
+Result<std::string> CounterFunction::handle(std::string_view request_id, std::string_view payload,
+                                            std::int64_t deadline_ms) {
   ++stats_.invocations;
   log_.set_request_id(std::string(request_id));
   metrics_.add(metric::kEvents);
-  const std::int64_t now_ms = now_ms_();
+  const std::int64_t now_ms = env_->wall_ms();
+  if (deadline_ms != 0) {
+    // Lambda gives the deadline on the wall clock; the budgets run on the monotonic one.
+    deadline_->set(env_->monotonic_ms() + (deadline_ms - now_ms) - kDeadlineMarginMs);
+  } else {
+    deadline_->clear();
+  }
 
   Result<std::string> result = Status::Internal("not handled");
   auto event = parse_event(payload);
@@ -148,7 +160,8 @@ Result<std::string> CounterFunction::handle(std::string_view request_id, std::st
   }
   // A handled invocation proves the pipeline alive (a tick stamped already). The event is in the table;
   // a failed stamp only delays the proof to a later invocation.
-  if (result.ok() && (!last_heartbeat_ms_ || now_ms - *last_heartbeat_ms_ >= kHeartbeatIntervalMs)) {
+  const std::int64_t interval_ms = heartbeat_interval_ms(config_.stale_threshold_ms);
+  if (result.ok() && (!last_heartbeat_ms_ || now_ms - *last_heartbeat_ms_ >= interval_ms)) {
     const Status stamped = stamp_heartbeat(now_ms);
     if (!stamped.ok()) log_.warn("heartbeat failed", {{"error", stamped.to_string()}});
   }
@@ -159,6 +172,7 @@ Result<std::string> CounterFunction::handle(std::string_view request_id, std::st
   }
   metrics_.flush(now_ms);
   log_.set_request_id("");
+  deadline_->clear();
   return result;
 }
 
@@ -223,7 +237,8 @@ Result<std::string> CounterFunction::handle_scheduled_event(const ScheduledEvent
   ReconcileOptions options;
   options.environment = config_.environment;
   options.ttl_seconds = config_.ttl_seconds;
-  auto result = reconcile(store_, ec2_, options, now_ms_);
+  options.deadline = deadline_;
+  auto result = reconcile(store_, ec2_, options, env_);
   if (!result.ok()) {
     log_.error("reconcile failed", {{"outcome", "failed"},
                                     {"error_type", code_name(result.status().code())},

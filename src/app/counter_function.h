@@ -10,7 +10,9 @@
 #include <string>
 #include <string_view>
 
+#include "rcc/deadline.h"
 #include "rcc/ec2.h"
+#include "rcc/env.h"
 #include "rcc/event.h"
 #include "app/log.h"
 #include "app/metrics.h"
@@ -49,15 +51,23 @@ inline constexpr std::int64_t kMaxStaleThresholdMs = 365LL * 86400 * 1000;
 inline constexpr std::int64_t kMaxReconcileIntervalS = 365LL * 86400;
 inline constexpr std::int64_t kMaxTtlSeconds = 10LL * 365 * 86400;
 
-// Reads the configuration through `getenv` (a variable is unset when it returns nullopt or ""), using the
-// defaults of function_variables(). Returns InvalidArgument naming the variable when a required one is
+// Reads the configuration from `env`'s variables (an empty one is unset), using the defaults of
+// function_variables(). Returns InvalidArgument naming the variable when a required one is
 // missing, a number is not a decimal integer from 1 to its kMax* bound above, or
 // LOG_LEVEL is not debug/info/warn/error.
-Result<CounterFunctionConfig> config_from_env(
-    const std::function<std::optional<std::string>(std::string_view name)>& getenv);
+Result<CounterFunctionConfig> config_from_env(Env& env);
 
-// The heartbeat is stamped by an invocation at most this often per process.
+// The heartbeat is stamped by an invocation at most this often per process...
 inline constexpr std::int64_t kHeartbeatIntervalMs = 10000;
+// ...or, when readers are told a shorter stale threshold, at most every half of it, so that this throttle
+// never makes a live pipeline look stale to them: min(kHeartbeatIntervalMs, stale_threshold_ms / 2), >= 1.
+std::int64_t heartbeat_interval_ms(std::int64_t stale_threshold_ms);
+
+// What an invocation keeps of its Lambda deadline for itself: its AWS calls, EC2 lookups and reconcile
+// stop this long before the deadline, leaving the time to log, flush the metrics line and post the
+// response or error to the Runtime API (a loopback HTTP request), so an invocation is never killed by
+// its timeout with nothing posted.
+inline constexpr std::int64_t kDeadlineMarginMs = 500;
 
 // Counters of one CounterFunction, for tests and benchmarks.
 struct CounterFunctionStats {
@@ -72,14 +82,19 @@ struct CounterFunctionStats {
 };
 
 // Handles invocations on `store` with `ec2` for reconcile and `tags` for new instances' tags; logs to
-// `log`, adds to `metrics` and flushes one EMF line per invocation. Every reference must outlive the
-// function. Thread-compatible: one invocation at a time (Lambda's model).
+// `log`, adds to `metrics` and flushes one EMF line per invocation. Time comes from `env`. `deadline` is the
+// Deadline the store's, EC2's and the tag source's clients were built with (null: the function keeps its
+// own, which then bounds only reconcile); handle() sets it for each invocation. Every reference and pointer
+// must outlive the function. Thread-compatible: one invocation at a time (Lambda's model).
 class CounterFunction {
  public:
   CounterFunction(CounterFunctionConfig config, Store& store, Ec2& ec2, TagSource& tags, Logger& log,
-                  Metrics& metrics, std::function<std::int64_t()> now_ms);
+                  Metrics& metrics, Env* env = Env::Default(), Deadline* deadline = nullptr);
 
-  // Handles one EventBridge event (`payload`, the invocation's JSON) for `request_id`.
+  // Handles one EventBridge event (`payload`, the invocation's JSON) for `request_id`. When `deadline_ms`
+  // (wall-clock epoch ms, Lambda-Runtime-Deadline-Ms) is not 0, the work is cut kDeadlineMarginMs before
+  // it: a call that would outlast it fails with Timeout (retryable), which fails the invocation in time
+  // for Lambda to retry it.
   //
   // - EC2 state change: apply_event. Returns a summary body {"outcome":..,"instance_id":..,"key":..}; or the
   //   lookup or write failure that survived the clients' retries, which must fail the invocation.
@@ -91,9 +106,9 @@ class CounterFunction {
   //   reason, returns {"ignored":<reason>} (acknowledged, nothing applied; the reason echoes at most 64
   //   bytes of an invalid value).
   // Every invocation that succeeds (malformed ones included) also stamps the heartbeat when
-  // kHeartbeatIntervalMs passed since this process last did; a failed stamp is logged and, outside a
+  // heartbeat_interval_ms(config.stale_threshold_ms) passed since this process last did; a failed stamp is logged and, outside a
   // schedule tick, does not fail the invocation.
-  Result<std::string> handle(std::string_view request_id, std::string_view payload);
+  Result<std::string> handle(std::string_view request_id, std::string_view payload, std::int64_t deadline_ms = 0);
 
   const CounterFunctionStats& stats() const { return stats_; }
   const CounterFunctionConfig& config() const { return config_; }
@@ -109,7 +124,9 @@ class CounterFunction {
   TagSource& tags_;
   Logger& log_;
   Metrics& metrics_;
-  std::function<std::int64_t()> now_ms_;
+  Env* env_;
+  Deadline own_deadline_;
+  Deadline* deadline_;
   std::optional<std::int64_t> last_heartbeat_ms_;  // this process's last successful stamp
   CounterFunctionStats stats_;
 };

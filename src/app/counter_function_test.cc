@@ -35,8 +35,7 @@ std::string scheduled_json(std::int64_t time_s) {
 class CounterFunctionTest : public ::testing::Test {
  protected:
   CounterFunctionTest()
-      : tags_(ec2_, Ec2TagSource::Options{}, [this](std::int64_t ms) { slept_ms_ += ms; }),
-        log_(LogLevel::kDebug, [this](std::string_view l) { log_lines_.emplace_back(l); }),
+      : log_(LogLevel::kDebug, [this](std::string_view l) { log_lines_.emplace_back(l); }),
         metrics_("RunnerCountCache", {{"Environment", "prod"}},
                  [this](std::string_view l) { metric_lines_.emplace_back(l); }) {
     config_.table_name = "t";
@@ -44,7 +43,7 @@ class CounterFunctionTest : public ::testing::Test {
   }
 
   CounterFunction make(Store& store) {
-    return CounterFunction(config_, store, ec2_, tags_, log_, metrics_, [this] { return now_ms_; });
+    return CounterFunction(config_, store, ec2_, tags_, log_, metrics_, &clock_, &deadline_);
   }
 
   std::int64_t round_trips() const { return store_.reads() + store_.writes(); }
@@ -62,13 +61,72 @@ class CounterFunctionTest : public ::testing::Test {
   MemoryStore store_;
   FakeEc2 ec2_;
   std::int64_t slept_ms_ = 0;
-  Ec2TagSource tags_;
+  std::int64_t now_ms_ = kNowMs;
+  // Sleeps advance the clock: a tag lookup's backoff spends the invocation's time.
+  ClockEnv clock_{[this] { return now_ms_; },
+                  [this](std::int64_t ms) {
+                    slept_ms_ += ms;
+                    now_ms_ += ms;
+                  }};
+  Deadline deadline_;  // shared with the tag source, as the clients share it in the Lambda
+  Ec2TagSource tags_{ec2_, Ec2TagSource::Options{}, &clock_, &deadline_};
   std::vector<std::string> log_lines_;
   std::vector<std::string> metric_lines_;
   Logger log_;
   Metrics metrics_;
-  std::int64_t now_ms_ = kNowMs;
 };
+
+TEST_F(CounterFunctionTest, ReconcileStopsAtTheInvocationDeadlineMinusTheMargin) {
+  ec2_.add("i-0000000000000000a", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
+  CounterFunction fn = make(store_);
+  // 400 ms left: less than the margin, so the reconcile starts nothing and the tick fails in time.
+  auto late = fn.handle("t1", scheduled_json(kNowMs / 1000), kNowMs + kDeadlineMarginMs - 100);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.status().code(), Code::kTimeout);
+  EXPECT_TRUE(late.status().retryable());
+  EXPECT_NE(late.status().message().find("deadline"), std::string::npos) << late.status().message();
+  EXPECT_EQ(ec2_.requests_sent(), 0);
+  EXPECT_FALSE(deadline_.remaining_ms(clock_).has_value());  // cleared when the invocation ends
+
+  // A minute left: the same tick reconciles.
+  auto in_time = fn.handle("t2", scheduled_json(kNowMs / 1000), kNowMs + 60000);
+  ASSERT_TRUE(in_time.ok()) << in_time.status().to_string();
+  EXPECT_EQ(nlohmann::json::parse(*in_time)["reconciled"], 1);
+  EXPECT_EQ(store_.count_active("prod#Org#acme").value(), 1);
+}
+
+TEST_F(CounterFunctionTest, TagLookupBackoffStopsAtTheInvocationDeadline) {
+  // EC2 does not see the new instance yet; the default backoff (200, 400, 800 ms) would outlast the
+  // invocation: 1000 ms left, 500 of them usable.
+  ec2_.fail_next = 10;
+  ec2_.failure = Status::NotFound("InvalidInstanceID.NotFound");
+  CounterFunction fn = make(store_);
+  auto result = fn.handle("r1", event_json("i-0000000000000000a", InstanceState::kPending, kT0), kNowMs + 1000);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), Code::kUnavailable);  // Lambda retries the event later
+  EXPECT_EQ(slept_ms_, 200);                              // the 400 ms backoff did not fit
+  EXPECT_LT(now_ms_, kNowMs + 1000 - kDeadlineMarginMs);
+
+  // Without a deadline the lookup uses all its retries.
+  ec2_.fail_next = 10;
+  slept_ms_ = 0;
+  ASSERT_FALSE(fn.handle("r2", event_json("i-0000000000000000a", InstanceState::kPending, kT0)).ok());
+  EXPECT_EQ(slept_ms_, 200 + 400 + 800);
+}
+
+TEST_F(CounterFunctionTest, AShortStaleThresholdShortensTheHeartbeatInterval) {
+  EXPECT_EQ(heartbeat_interval_ms(60000), kHeartbeatIntervalMs);
+  EXPECT_EQ(heartbeat_interval_ms(4000), 2000);
+  EXPECT_EQ(heartbeat_interval_ms(1), 1);
+  config_.stale_threshold_ms = 4000;
+  ec2_.add("i-0000000000000000a", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
+  CounterFunction fn = make(store_);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(fn.handle("r", event_json("i-0000000000000000a", InstanceState::kRunning, kT0 + i)).ok());
+    now_ms_ += 1000;  // 0..4 s: stamps at 0, 2 and 4 s
+  }
+  EXPECT_EQ(fn.stats().heartbeats, 3);
+}
 
 TEST_F(CounterFunctionTest, BudgetNewInstanceThenKnownRunner) {
   ec2_.add("i-0000000000000000a", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
@@ -300,14 +358,6 @@ TEST_F(CounterFunctionTest, ReconcileFailureFailsTheTick) {
   EXPECT_EQ(store_.get_meta().value()->heartbeat_ms, kNowMs);  // the stamp landed before
 }
 
-std::function<std::optional<std::string>(std::string_view)> env_of(std::map<std::string, std::string> values) {
-  return [values = std::move(values)](std::string_view name) -> std::optional<std::string> {
-    auto it = values.find(std::string(name));
-    if (it == values.end()) return std::nullopt;
-    return it->second;
-  };
-}
-
 TEST(CounterFunctionConfig, HasExactlyTheSevenVariables) {
   std::vector<std::string> names;
   for (const FunctionVariable& v : function_variables()) names.emplace_back(v.name);
@@ -317,7 +367,7 @@ TEST(CounterFunctionConfig, HasExactlyTheSevenVariables) {
 }
 
 TEST(CounterFunctionConfig, AppliesDefaults) {
-  auto config = config_from_env(env_of({{"RUNNER_COUNT_CACHE_TABLE_NAME", "tbl"}, {"ENVIRONMENT_FILTER", "prod"}}));
+  auto config = config_from_env(*testing::env_with({{"RUNNER_COUNT_CACHE_TABLE_NAME", "tbl"}, {"ENVIRONMENT_FILTER", "prod"}}));
   ASSERT_TRUE(config.ok()) << config.status().to_string();
   EXPECT_EQ(config->table_name, "tbl");
   EXPECT_EQ(config->environment, "prod");
@@ -329,7 +379,7 @@ TEST(CounterFunctionConfig, AppliesDefaults) {
 }
 
 TEST(CounterFunctionConfig, ReadsEveryVariable) {
-  auto config = config_from_env(env_of({{"RUNNER_COUNT_CACHE_TABLE_NAME", "tbl"},
+  auto config = config_from_env(*testing::env_with({{"RUNNER_COUNT_CACHE_TABLE_NAME", "tbl"},
                                         {"RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS", "90000"},
                                         {"ENVIRONMENT_FILTER", "prod"},
                                         {"RECONCILE_INTERVAL_S", "600"},
@@ -374,7 +424,7 @@ TEST(CounterFunctionConfig, RejectsMissingAndMalformedValuesNamingTheVariable) {
     } else {
       env.erase(c.name);
     }
-    auto config = config_from_env(env_of(env));
+    auto config = config_from_env(*testing::env_with(env));
     ASSERT_FALSE(config.ok()) << c.name;
     EXPECT_EQ(config.status().code(), Code::kInvalidArgument);
     EXPECT_NE(config.status().message().find(c.name), std::string::npos) << config.status().message();

@@ -99,17 +99,11 @@ struct RunnerCountReader::CacheRead {
   std::optional<Result<std::int64_t>> count;  // nullopt when the index was not read
 };
 
-RunnerCountReader::RunnerCountReader(Store& store, Ec2& ec2, ReaderOptions options,
-                                     std::function<std::int64_t()> now_ms)
-    : store_(store), ec2_(ec2), options_(std::move(options)), now_ms_(std::move(now_ms)) {}
+RunnerCountReader::RunnerCountReader(Store& store, Ec2& ec2, ReaderOptions options, Env* env)
+    : store_(store), ec2_(ec2), options_(std::move(options)), env_(env) {}
 
-RunnerCountReader::RunnerCountReader(Store& store, Store& meta_store, Ec2& ec2, ReaderOptions options,
-                                     std::function<std::int64_t()> now_ms)
-    : store_(store),
-      meta_store_(&meta_store),
-      ec2_(ec2),
-      options_(std::move(options)),
-      now_ms_(std::move(now_ms)) {}
+RunnerCountReader::RunnerCountReader(Store& store, Store& meta_store, Ec2& ec2, ReaderOptions options, Env* env)
+    : store_(store), meta_store_(&meta_store), ec2_(ec2), options_(std::move(options)), env_(env) {}
 
 void RunnerCountReader::clear_memo() { memo_.clear(); }
 
@@ -133,7 +127,7 @@ RunnerCountReader::CacheRead RunnerCountReader::read_cache(const RunnerKey& key,
 
 Result<CountAnswer> RunnerCountReader::count(const RunnerKey& key) {
   RCC_RETURN_IF_ERROR(validate_runner_key(key));
-  const std::int64_t now_ms = now_ms_();
+  const std::int64_t now_ms = env_->wall_ms();
   const std::string key_text = key.str();
 
   if (options_.memo_ttl_ms > 0) {

@@ -78,13 +78,14 @@ class ReaderIntegrationTest : public ::testing::TestWithParam<testing::BackendKi
   }
 
   RunnerCountReader reader(ReaderOptions options = {}) {
-    return RunnerCountReader(backend_->store(), backend_->meta_store(), *ec2_, options, [this] { return now_; });
+    return RunnerCountReader(backend_->store(), backend_->meta_store(), *ec2_, options, &clock_);
   }
 
   std::unique_ptr<Ec2TestServer> server_;
   std::unique_ptr<testing::Backend> backend_;
   std::unique_ptr<Ec2QueryClient> ec2_;
   std::int64_t now_ = kT0 + 3'600'000;
+  ClockEnv clock_{[this] { return now_; }};
 };
 
 const RunnerKey kAcme{"prod", "Org", "acme"};
@@ -144,7 +145,7 @@ TEST_P(ReaderIntegrationTest, CacheReadFailureFallsBackAndSaysWhy) {
     SCOPED_TRACE(what);
     auto broken = backend_->broken(fault);
     ASSERT_TRUE(broken.ok()) << broken.status().to_string();
-    RunnerCountReader r((*broken)->store(), (*broken)->meta_store(), *ec2_, {}, [this] { return now_; });
+    RunnerCountReader r((*broken)->store(), (*broken)->meta_store(), *ec2_, {}, &clock_);
     auto answer = r.count(kAcme);
     ASSERT_TRUE(answer.ok()) << answer.status().to_string();
     EXPECT_EQ(answer->reason, FallbackReason::kCacheReadFailed);
@@ -282,7 +283,8 @@ TEST_P(ReaderIntegrationTest, CacheEqualsEc2AfterAFaultyTraceAndAReconcile) {
   for (std::size_t i = 0; i + 1 < faulty.size(); i += 3) std::swap(faulty[i], faulty[i + 1]);
   std::shuffle(faulty.begin() + faulty.size() / 2, faulty.end(), rng);
 
-  Ec2TagSource tags(*ec2_, {}, [](std::int64_t) {});
+  VirtualEnv no_waits;
+  Ec2TagSource tags(*ec2_, {}, &no_waits);
   const CounterOptions counter{"prod", 86400};
   for (const InstanceEvent& e : faulty) {
     auto applied = apply_event(backend_->store(), tags, e, counter, e.time_s * 1000);
@@ -311,7 +313,7 @@ TEST_P(ReaderIntegrationTest, CacheEqualsEc2AfterAFaultyTraceAndAReconcile) {
 
   ReconcileOptions options;
   options.environment = "prod";
-  auto reconciled = reconcile(backend_->store(), *ec2_, options, [this] { return now_; });
+  auto reconciled = reconcile(backend_->store(), *ec2_, options, &clock_);
   ASSERT_TRUE(reconciled.ok()) << reconciled.status().to_string();
   EXPECT_GE(reconciled->report.added + reconciled->report.removed, 3);
 
@@ -383,7 +385,8 @@ TEST(ReaderOnDynalite, SendsExactlyTheContractRequests) {
   auto server = Ec2TestServer::start({});
   ASSERT_TRUE(server.ok());
   auto ec2 = ec2_client(**server);
-  RunnerCountReader reader(*store, *meta_store, *ec2, {}, [now] { return now; });
+  ClockEnv at_now([now] { return now; });
+  RunnerCountReader reader(*store, *meta_store, *ec2, {}, &at_now);
   auto answer = reader.count(RunnerKey{"prod", "Org", "acme"});
   ASSERT_TRUE(answer.ok()) << answer.status().to_string();
   EXPECT_EQ(answer->source, CountSource::kCache) << answer->detail;
@@ -402,7 +405,7 @@ TEST(ReaderOnDynalite, SendsExactlyTheContractRequests) {
   // With pages of 2 the count follows LastEvaluatedKey: 3 Query pages, still no write.
   requests->clear();
   auto paged = make_store(2);
-  RunnerCountReader paged_reader(*paged, *meta_store, *ec2, {}, [now] { return now; });
+  RunnerCountReader paged_reader(*paged, *meta_store, *ec2, {}, &at_now);
   auto paged_answer = paged_reader.count(RunnerKey{"prod", "Org", "acme"});
   ASSERT_TRUE(paged_answer.ok());
   EXPECT_EQ(paged_answer->count, 5);

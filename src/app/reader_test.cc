@@ -40,12 +40,13 @@ class ReaderTest : public ::testing::Test {
   }
 
   RunnerCountReader reader(ReaderOptions options = {}) {
-    return RunnerCountReader(store_, ec2_, options, [this] { return now_; });
+    return RunnerCountReader(store_, ec2_, options, &clock_);
   }
 
   FaultyStore store_;
   FakeEc2 ec2_;
   std::int64_t now_ = kNow;
+  ClockEnv clock_{[this] { return now_; }};
 };
 
 TEST(ReaderNames, SourcesAndReasons) {
@@ -516,7 +517,7 @@ TEST_F(ReaderTest, MetaAndIndexReadsAreInFlightTogether) {
   table_runner("i-00000001", kKey);
   RendezvousStore counting(store_);
   MetaHandle meta_handle(counting);
-  RunnerCountReader r(counting, meta_handle, ec2_, {}, [this] { return now_; });
+  RunnerCountReader r(counting, meta_handle, ec2_, {}, &clock_);
   auto answer = r.count(kKey);
   ASSERT_TRUE(answer.ok());
   EXPECT_EQ(answer->source, CountSource::kCache) << answer->detail;
@@ -529,7 +530,7 @@ TEST_F(ReaderTest, TwoHandlesStaleMetaStillFallsBack) {
   stamp(60001, 0);
   FaultyStore meta_handle;
   ASSERT_TRUE(meta_handle.inner.stamp_heartbeat(kNow - 60001).ok());
-  RunnerCountReader r(store_, meta_handle, ec2_, {}, [this] { return now_; });
+  RunnerCountReader r(store_, meta_handle, ec2_, {}, &clock_);
   auto answer = r.count(kKey);
   ASSERT_TRUE(answer.ok());
   EXPECT_EQ(answer->reason, FallbackReason::kHeartbeatStale);

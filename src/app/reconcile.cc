@@ -2,6 +2,8 @@
 
 #include <map>
 #include <set>
+#include <string>
+#include <string_view>
 
 namespace rcc {
 namespace {
@@ -40,11 +42,17 @@ Result<std::map<std::string, Ec2View>> describe_ids(Ec2& ec2, const std::vector<
 
 }  // namespace
 
-Result<ReconcileResult> reconcile(Store& store, Ec2& ec2, const ReconcileOptions& options,
-                                  const std::function<std::int64_t()>& now_ms) {
+Result<ReconcileResult> reconcile(Store& store, Ec2& ec2, const ReconcileOptions& options, Env* env) {
   ReconcileResult result;
   ReconcileReport& report = result.report;
-  report.started_ms = now_ms();
+  report.started_ms = env->wall_ms();
+  // Checked before every step that calls EC2 or the store: past the deadline nothing more is started.
+  const auto out_of_time = [&](std::string_view step) -> Status {
+    if (options.deadline == nullptr || !options.deadline->expired(*env)) return Status();
+    return Status::Timeout("reconcile stopped at the deadline before " + std::string(step) + " (" +
+                           std::to_string(report.added + report.removed) + " repairs written)");
+  };
+  RCC_RETURN_IF_ERROR(out_of_time("the EC2 scan"));
   const std::int64_t calls_before = ec2.requests_sent();
   const std::int64_t grace_start_ms = report.started_ms - options.grace_ms;
 
@@ -60,6 +68,7 @@ Result<ReconcileResult> reconcile(Store& store, Ec2& ec2, const ReconcileOptions
   report.ec2_active = static_cast<std::int64_t>(ec2_active.size());
 
   // The table's view.
+  RCC_RETURN_IF_ERROR(out_of_time("the table listing"));
   auto listed = store.list_active(environment_prefix(options.environment));
   if (!listed.ok()) return listed.status().with_context("reconcile table listing");
   std::map<std::string, std::string> table_active;
@@ -73,6 +82,7 @@ Result<ReconcileResult> reconcile(Store& store, Ec2& ec2, const ReconcileOptions
   }
   std::map<std::string, Ec2View> truth_of_missing;
   if (!missing_from_scan.empty()) {
+    RCC_RETURN_IF_ERROR(out_of_time("the lookup of table-only instances"));
     auto described = describe_ids(ec2, missing_from_scan, options.environment);
     if (!described.ok()) return described.status().with_context("reconcile lookup of table-only instances");
     truth_of_missing = std::move(*described);
@@ -82,6 +92,7 @@ Result<ReconcileResult> reconcile(Store& store, Ec2& ec2, const ReconcileOptions
   // Repairs `id` to `view`, unless the item changed within the grace window.
   auto repair = [&](const std::string& id, ReconcileFinding::Kind kind, const Ec2View& view,
                     const InstanceIdentity& identity) -> Status {
+    RCC_RETURN_IF_ERROR(out_of_time("the repair of " + id));
     ReconcileFinding finding{kind, id, identity.runner ? identity.tagged.str() : "", view.state, false};
     auto item = store.get(id);
     if (!item.ok()) return item.status().with_context("reconcile read of " + id);
@@ -134,7 +145,7 @@ Result<ReconcileResult> reconcile(Store& store, Ec2& ec2, const ReconcileOptions
     RCC_RETURN_IF_ERROR(repair(id, ReconcileFinding::Kind::kRemoved, view, identity));
   }
 
-  report.finished_ms = now_ms();
+  report.finished_ms = env->wall_ms();
   report.ec2_calls = ec2.requests_sent() - calls_before;
   if (!options.dry_run) {
     RCC_RETURN_IF_ERROR(store.record_reconcile(report).with_context("reconcile record"));

@@ -2,11 +2,12 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
+#include "rcc/deadline.h"
 #include "rcc/ec2.h"
+#include "rcc/env.h"
 #include "rcc/instance.h"
 #include "rcc/status.h"
 #include "rcc/store.h"
@@ -18,6 +19,8 @@ struct ReconcileOptions {
   std::int64_t grace_ms = 120000;    // differences whose item changed this recently are left to events
   std::int64_t ttl_seconds = 86400;  // TTL_SECONDS, for the items repairs write
   bool dry_run = false;              // find the differences, write nothing (no repair, no meta record)
+  // When not null: no step (the scan, the listing, the lookups, each repair) starts once it has passed.
+  const Deadline* deadline = nullptr;
 };
 
 // One difference found, and what was done about it.
@@ -40,14 +43,15 @@ struct ReconcileResult {
   std::vector<ReconcileFinding> findings;
 };
 
-// Runs one reconcile at `now_ms()` (read once at the scan's start and once at the end): one paginated
+// Runs one reconcile at env->wall_ms() (read once at the scan's start and once at the end): one paginated
 // DescribeInstances scan with active_runner_filters(environment); the table's active entries for the
 // environment; each item active in the table but absent from the scan is looked up by id (one batched
 // describe for the set) for its true state; every difference older than the grace window is written
 // through the same conditional write as events (kUpsert, an observation at the scan's start), so an
 // event newer than the scan still wins. Unless dry_run, records the report in the meta item.
-// Returns the first EC2 or store failure; a partial repair is safe to repeat.
+// Returns the first EC2 or store failure, or Timeout naming the step not started when options.deadline
+// passed; a partial repair is safe to repeat.
 Result<ReconcileResult> reconcile(Store& store, Ec2& ec2, const ReconcileOptions& options,
-                                  const std::function<std::int64_t()>& now_ms);
+                                  Env* env = Env::Default());
 
 }  // namespace rcc

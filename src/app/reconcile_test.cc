@@ -28,7 +28,7 @@ class ReconcileTest : public ::testing::Test {
     options.environment = "prod";
     options.grace_ms = 120'000;
     options.dry_run = dry_run;
-    return reconcile(store_, ec2_, options, [this] { return now_ms_; });
+    return reconcile(store_, ec2_, options, &clock_);
   }
 
   void put(const std::string& id, InstanceState state, std::int64_t time_s, InstanceIdentity identity,
@@ -42,6 +42,7 @@ class ReconcileTest : public ::testing::Test {
   MemoryStore store_;
   FakeEc2 ec2_;
   std::int64_t now_ms_ = 10'000'000;  // long after the items below were written
+  ClockEnv clock_{[this] { return now_ms_; }};
 };
 
 TEST_F(ReconcileTest, SeedsAnEmptyTableWhileRunnersAreLive) {

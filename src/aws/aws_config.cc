@@ -19,16 +19,16 @@ std::string_view service_name(AwsService service) {
   return service == AwsService::kDynamoDb ? "dynamodb" : "ec2";
 }
 
-Result<std::string> resolve_region(const EnvLookup& env, std::string_view profile, std::string_view override_region) {
+Result<std::string> resolve_region(Env& env, std::string_view profile, std::string_view override_region) {
   std::string region;
   std::string source;
   if (!override_region.empty()) {
     region = std::string(override_region);
     source = "--region";
-  } else if (auto value = env("AWS_REGION")) {
+  } else if (auto value = env.getenv("AWS_REGION")) {
     region = *value;
     source = "AWS_REGION";
-  } else if (auto value = env("AWS_DEFAULT_REGION")) {
+  } else if (auto value = env.getenv("AWS_DEFAULT_REGION")) {
     region = *value;
     source = "AWS_DEFAULT_REGION";
   } else {
@@ -55,7 +55,7 @@ std::string default_endpoint(AwsService service, std::string_view region) {
   return "https://" + std::string(service_name(service)) + "." + std::string(region) + "." + std::string(domain);
 }
 
-Result<std::string> resolve_endpoint(const EnvLookup& env, AwsService service, std::string_view region,
+Result<std::string> resolve_endpoint(Env& env, AwsService service, std::string_view region,
                                      const AwsOverrides& overrides) {
   const std::string& specific =
       service == AwsService::kDynamoDb ? overrides.dynamodb_endpoint_url : overrides.ec2_endpoint_url;
@@ -65,9 +65,9 @@ Result<std::string> resolve_endpoint(const EnvLookup& env, AwsService service, s
     url = specific;
   } else if (!overrides.endpoint_url.empty()) {
     url = overrides.endpoint_url;
-  } else if (auto value = env(variable)) {
+  } else if (auto value = env.getenv(variable)) {
     url = *value;
-  } else if (auto any = env("AWS_ENDPOINT_URL")) {
+  } else if (auto any = env.getenv("AWS_ENDPOINT_URL")) {
     url = *any;
   } else {
     return default_endpoint(service, region);
@@ -81,7 +81,7 @@ Result<std::string> resolve_endpoint(const EnvLookup& env, AwsService service, s
   return url;
 }
 
-Result<AwsConfig> resolve_aws_config(const EnvLookup& env, const AwsOverrides& overrides) {
+Result<AwsConfig> resolve_aws_config(Env& env, const AwsOverrides& overrides) {
   AwsConfig config;
   config.profile = effective_profile(env, overrides.profile);
   auto region = resolve_region(env, config.profile, overrides.region);

@@ -16,21 +16,20 @@ Status status_for_http(int http_status, std::string what) {
 }
 
 AwsClient::AwsClient(std::shared_ptr<HttpClient> http, std::string endpoint, std::string service, std::string region,
-                     AwsCredentials credentials, AwsClientOptions options, RetryEnv retry_env)
+                     AwsCredentials credentials, AwsClientOptions options)
     : http_(std::move(http)),
       endpoint_(std::move(endpoint)),
       service_(std::move(service)),
       region_(std::move(region)),
       credentials_(std::move(credentials)),
-      options_(std::move(options)),
-      retry_env_(std::move(retry_env)) {
+      options_(std::move(options)) {
   while (endpoint_.ends_with('/')) endpoint_.pop_back();
 }
 
 AwsClient AwsClient::for_service(std::shared_ptr<HttpClient> http, const AwsConfig& config, AwsService service,
-                                 AwsClientOptions options, RetryEnv retry_env) {
+                                 AwsClientOptions options) {
   return AwsClient(std::move(http), config.endpoint(service), std::string(service_name(service)), config.region,
-                   config.credentials, std::move(options), std::move(retry_env));
+                   config.credentials, std::move(options));
 }
 
 Result<HttpResponse> AwsClient::post(const HttpHeaders& headers, std::string body, const ErrorParser& parse_error,
@@ -48,20 +47,29 @@ Result<HttpResponse> AwsClient::call(HttpRequest request, const ErrorParser& par
   request.url.insert(0, endpoint_);
   if (last_error != nullptr) *last_error = ServiceError{};
 
-  RetryBudget budget(options_.retry, retry_env_);
+  RetryBudget budget(options_.retry, options_.env, options_.deadline);
   for (bool first = true;; first = false) {
+    HttpTimeouts timeouts = options_.timeouts;
+    if (const auto left = remaining_ms(options_.deadline, *options_.env)) {
+      if (*left <= 0) {
+        return Status::Timeout(service_ + ": the deadline passed before " + (first ? "the call" : "a retry") +
+                               " could start");
+      }
+      const std::chrono::milliseconds cut(*left);
+      if (timeouts.request.count() <= 0 || timeouts.request > cut) timeouts.request = cut;
+    }
     if (!first) ++stats_.retries;
     HttpRequest signed_request = request;
     SigningParams params;
     params.region = region_;
     params.service = service_;
-    params.time = options_.wall_clock();
+    params.time = options_.env->wall_time();
     auto parts = sign_request(signed_request, credentials_, params);
     if (!parts.ok()) return parts.status();
 
     ++stats_.requests_sent;
     stats_.bytes_sent += static_cast<std::int64_t>(signed_request.body.size());
-    auto response = http_->send(signed_request, options_.timeouts);
+    auto response = http_->send(signed_request, timeouts);
     Status failure;
     if (!response.ok()) {
       ++stats_.transport_errors;

@@ -28,9 +28,9 @@ Result<std::optional<std::string>> read_optional_file(const std::string& path) {
   return std::optional<std::string>(text.str());
 }
 
-std::string home_file(const EnvLookup& env, const char* variable, const char* relative) {
-  if (auto value = env(variable)) return *value;
-  if (auto home = env("HOME")) return *home + "/" + relative;
+std::string home_file(Env& env, const char* variable, const char* relative) {
+  if (auto value = env.getenv(variable)) return *value;
+  if (auto home = env.getenv("HOME")) return *home + "/" + relative;
   return "";
 }
 
@@ -41,25 +41,9 @@ constexpr std::string_view kUnsupportedKeys[] = {
 
 }  // namespace
 
-EnvLookup process_env() {
-  return [](std::string_view name) -> std::optional<std::string> {
-    const char* value = std::getenv(std::string(name).c_str());
-    if (value == nullptr || *value == '\0') return std::nullopt;
-    return std::string(value);
-  };
-}
-
-EnvLookup map_env(std::map<std::string, std::string> values) {
-  return [values = std::move(values)](std::string_view name) -> std::optional<std::string> {
-    auto it = values.find(std::string(name));
-    if (it == values.end() || it->second.empty()) return std::nullopt;
-    return it->second;
-  };
-}
-
-std::string effective_profile(const EnvLookup& env, std::string_view requested) {
+std::string effective_profile(Env& env, std::string_view requested) {
   if (!requested.empty()) return std::string(requested);
-  if (auto value = env("AWS_PROFILE")) return *value;
+  if (auto value = env.getenv("AWS_PROFILE")) return *value;
   return "default";
 }
 
@@ -102,7 +86,7 @@ Result<std::map<std::string, ProfileSettings, std::less<>>> parse_ini(std::strin
   return sections;
 }
 
-Result<ProfileSettings> load_profile(const EnvLookup& env, std::string_view profile) {
+Result<ProfileSettings> load_profile(Env& env, std::string_view profile) {
   ProfileSettings merged;
   bool found = false;
   const std::string config_path = home_file(env, "AWS_CONFIG_FILE", ".aws/config");
@@ -143,11 +127,11 @@ Result<ProfileSettings> load_profile(const EnvLookup& env, std::string_view prof
   return merged;
 }
 
-Result<AwsCredentials> resolve_credentials(const EnvLookup& env, std::string_view profile) {
-  auto key = env("AWS_ACCESS_KEY_ID");
-  auto secret = env("AWS_SECRET_ACCESS_KEY");
+Result<AwsCredentials> resolve_credentials(Env& env, std::string_view profile) {
+  auto key = env.getenv("AWS_ACCESS_KEY_ID");
+  auto secret = env.getenv("AWS_SECRET_ACCESS_KEY");
   if (key && secret) {
-    AwsCredentials out{*key, *secret, env("AWS_SESSION_TOKEN").value_or("")};
+    AwsCredentials out{*key, *secret, env.getenv("AWS_SESSION_TOKEN").value_or("")};
     return out;
   }
   if (key || secret) {

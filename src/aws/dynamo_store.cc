@@ -3,7 +3,6 @@
 #include <charconv>
 #include <functional>
 #include <set>
-#include <thread>
 #include <tuple>
 #include <utility>
 
@@ -603,7 +602,8 @@ Result<CreateTableOutcome> create_table(AwsClient& client, std::string_view tabl
 }
 
 Status wait_table_active(AwsClient& client, std::string_view table, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  Env& env = *client.env();
+  const std::int64_t deadline_ms = env.monotonic_ms() + timeout.count();
   const json request = {{"TableName", table}};
   for (;;) {
     auto parsed = call_json(client, "DescribeTable", dump_json(request), nullptr);
@@ -611,10 +611,10 @@ Status wait_table_active(AwsClient& client, std::string_view table, std::chrono:
     auto active = table_is_active(*parsed);
     if (!active.ok()) return active.status();
     if (*active) return Status();
-    if (std::chrono::steady_clock::now() >= deadline) {
+    if (env.monotonic_ms() >= deadline_ms) {
       return Status::Timeout("table " + std::string(table) + " is not ACTIVE yet");
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    env.sleep_ms(25);
   }
 }
 

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "rcc/env.h"
 #include "testing/dynalite.h"
 #include "rcc/http_client.h"
 #include "core/store_contract.h"
@@ -181,23 +182,16 @@ HttpResponse answer(int status, std::string body) { return HttpResponse{status, 
 
 struct ScriptedStore {
   std::shared_ptr<ScriptedHttp> http = std::make_shared<ScriptedHttp>();
-  std::vector<std::chrono::milliseconds> sleeps;
+  VirtualEnv env;  // retries sleep in virtual time
   std::unique_ptr<DynamoStore> store;
 
   ScriptedStore() {
-    RetryEnv env;
-    env.now = [this] {
-      std::chrono::milliseconds total{0};
-      for (auto s : sleeps) total += s;
-      return std::chrono::steady_clock::time_point(total);
-    };
-    env.sleep = [this](std::chrono::milliseconds d) { sleeps.push_back(d); };
-    env.uniform = [] { return 0.5; };
     AwsClientOptions options;
     options.retry.max_attempts = 4;
+    options.env = &env;
     store = std::make_unique<DynamoStore>(
         AwsClient(http, "https://dynamodb.us-east-1.amazonaws.com", "dynamodb", "us-east-1",
-                  AwsCredentials{"AKID", "SECRET", "TOKEN"}, options, env),
+                  AwsCredentials{"AKID", "SECRET", "TOKEN"}, options),
         DynamoStoreOptions{"runners", 0});
   }
 };
@@ -269,7 +263,7 @@ TEST(DynamoStoreErrors, ThrottlingIsRetriedThenSucceeds) {
   ASSERT_TRUE(outcome.ok()) << outcome.status().to_string();
   EXPECT_EQ(*outcome, WriteOutcome::kApplied);
   EXPECT_EQ(s.http->requests.size(), 3u);
-  EXPECT_EQ(s.sleeps.size(), 2u);
+  EXPECT_EQ(s.env.sleeps(), 2);
   EXPECT_EQ(s.store->stats().requests_sent, 3);
   EXPECT_EQ(s.store->stats().retries, 2);
 }

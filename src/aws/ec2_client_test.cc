@@ -36,24 +36,34 @@ RetryPolicy fast_policy() {
   return policy;
 }
 
-Ec2QueryClient make_client(const Ec2TestServer& server, RetryPolicy policy = fast_policy()) {
-  AwsClientOptions options;
-  options.retry = policy;
-  RetryEnv env = RetryEnv::real();
-  env.uniform = [] { return 0.99; };
-  AwsClient aws(std::make_shared<BeastHttpClient>(), server.endpoint(), "ec2", "us-east-1",
-                AwsCredentials{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""}, options, env);
-  return Ec2QueryClient(std::move(aws));
-}
+// Virtual time with the jitter pinned near its top, so every backoff is predictable.
+class PinnedJitterEnv : public VirtualEnv {
+ public:
+  double uniform() override { return 0.99; }
+};
 
 class Ec2QueryClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    Result<std::unique_ptr<Ec2TestServer>> started = Ec2TestServer::start({});
+    Ec2ServerOptions options;
+    options.env = &env_;
+    Result<std::unique_ptr<Ec2TestServer>> started = Ec2TestServer::start(options);
     ASSERT_TRUE(started.ok()) << started.status().to_string();
     server_ = std::move(started).value();
   }
 
+  // A client whose retries sleep on the server's clock: the bucket refills exactly as far as the client
+  // backs off, whatever the machine's speed.
+  Ec2QueryClient make_client(const Ec2TestServer& server, RetryPolicy policy = fast_policy()) {
+    AwsClientOptions options;
+    options.retry = policy;
+    options.env = &env_;
+    AwsClient aws(std::make_shared<BeastHttpClient>(), server.endpoint(), "ec2", "us-east-1",
+                  AwsCredentials{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""}, options);
+    return Ec2QueryClient(std::move(aws));
+  }
+
+  PinnedJitterEnv env_;
   std::unique_ptr<Ec2TestServer> server_;
 };
 
@@ -162,7 +172,9 @@ TEST_F(Ec2QueryClientTest, ThrottledUntilTheBucketRefills) {
   ASSERT_TRUE(client.describe_instance(instance_id(1)).ok());
   Result<Ec2Instance> instance = client.describe_instance(instance_id(1));
   ASSERT_TRUE(instance.ok()) << instance.status().to_string();
-  EXPECT_GE(server_->stats().throttled, 1);
+  // Backoffs of 4, 9 and 19 virtual ms: the bucket holds 0.2, 0.65, then 1.6 tokens.
+  EXPECT_EQ(server_->stats().throttled, 3);
+  EXPECT_EQ(env_.monotonic_ms(), 32);
   EXPECT_EQ(server_->stats().succeeded, 2);
   EXPECT_EQ(client.requests_sent(), server_->requests());
   EXPECT_EQ(client.stats().retries, server_->stats().throttled);
@@ -250,10 +262,11 @@ TEST_F(Ec2QueryClientTest, UnreachableEndpointIsUnavailable) {
 class Ec2TagSourceOverQueryClient : public Ec2QueryClientTest {
  protected:
   Ec2TagSource tag_source(Ec2QueryClient& client) {
-    return Ec2TagSource(client, options_, [this](std::int64_t ms) { sleeps_.push_back(ms); });
+    return Ec2TagSource(client, options_, &tag_env_);
   }
   Ec2TagSource::Options options_{.not_found_retries = 3, .not_found_backoff_ms = 200};
-  std::vector<std::int64_t> sleeps_;
+  std::vector<std::int64_t> sleeps_;  // the tag source's own waits (the client's retries are not in it)
+  ClockEnv tag_env_{[] { return std::int64_t{0}; }, [this](std::int64_t ms) { sleeps_.push_back(ms); }};
 };
 
 TEST_F(Ec2TagSourceOverQueryClient, ThrottlingThenSuccess) {

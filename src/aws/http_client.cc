@@ -30,8 +30,8 @@ namespace http = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 using boost::system::error_code;
 
-std::string default_ca_file(const EnvLookup& env) {
-  if (auto value = env("SSL_CERT_FILE")) return *value;
+std::string default_ca_file(Env& env) {
+  if (auto value = env.getenv("SSL_CERT_FILE")) return *value;
   for (const char* path : {"/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt"}) {
     std::error_code ec;
     if (std::filesystem::is_regular_file(path, ec)) return path;
@@ -160,7 +160,7 @@ struct BeastHttpClient::Impl {
     ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                     asio::ssl::context::no_sslv3);
     if (options.verify_peer) {
-      const std::string ca = options.ca_file.empty() ? default_ca_file(process_env()) : options.ca_file;
+      const std::string ca = options.ca_file.empty() ? default_ca_file(*options.env) : options.ca_file;
       if (ca.empty()) {
         return Status::IoError(
             "no CA bundle: set SSL_CERT_FILE or install /etc/pki/tls/certs/ca-bundle.crt or "

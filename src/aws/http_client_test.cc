@@ -22,6 +22,8 @@
 #include <boost/beast/http.hpp>
 #include <gtest/gtest.h>
 
+#include "testing/fakes.h"
+
 namespace rcc {
 namespace {
 
@@ -486,8 +488,8 @@ TEST(ParseUrl, Parts) {
 }
 
 TEST(DefaultCaFile, SslCertFileWins) {
-  EXPECT_EQ(default_ca_file(map_env({{"SSL_CERT_FILE", "/custom/ca.pem"}})), "/custom/ca.pem");
-  const std::string found = default_ca_file(map_env({}));
+  EXPECT_EQ(default_ca_file(*testing::env_with({{"SSL_CERT_FILE", "/custom/ca.pem"}})), "/custom/ca.pem");
+  const std::string found = default_ca_file(*testing::env_with({}));
   EXPECT_TRUE(found.empty() || found == "/etc/pki/tls/certs/ca-bundle.crt" ||
               found == "/etc/ssl/certs/ca-certificates.crt")
       << found;

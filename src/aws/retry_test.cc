@@ -1,31 +1,41 @@
 #include "rcc/retry.h"
 
+#include <type_traits>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "rcc/deadline.h"
+#include "rcc/env.h"
 
 namespace rcc {
 namespace {
 
 using std::chrono::milliseconds;
 
-// A fake clock that advances only when the retry loop sleeps, and a scripted random source.
-struct FakeEnv {
-  std::chrono::steady_clock::time_point now{};
-  std::vector<milliseconds> sleeps;
-  double uniform = 0.999;
-
-  RetryEnv env() {
-    RetryEnv e;
-    e.now = [this] { return now; };
-    e.sleep = [this](milliseconds d) {
-      sleeps.push_back(d);
-      now += d;
-    };
-    e.uniform = [this] { return uniform; };
-    return e;
-  }
+// Virtual time (the clock moves only by the loop's sleeps) with a scripted jitter draw.
+class FixedJitterEnv : public VirtualEnv {
+ public:
+  double uniform() override { return jitter; }
+  double jitter = 0.999;
 };
+
+// The loop a caller writes around a RetryBudget: attempt until success, a final failure, or the budget.
+template <typename Attempt>
+auto with_budget(const RetryPolicy& policy, Env* env, const Deadline* deadline, Attempt&& attempt)
+    -> decltype(attempt()) {
+  RetryBudget budget(policy, env, deadline);
+  for (;;) {
+    auto outcome = attempt();
+    Status status;
+    if constexpr (std::is_same_v<decltype(outcome), Status>) {
+      status = outcome;
+    } else {
+      status = outcome.status();
+    }
+    if (status.ok() || !budget.retry_after(status)) return outcome;
+  }
+}
 
 TEST(Backoff, FullJitterUnderACappedExponentialCeiling) {
   RetryPolicy p;
@@ -41,42 +51,41 @@ TEST(Backoff, FullJitterUnderACappedExponentialCeiling) {
 }
 
 TEST(RetryBudget, RetriesRetryableFailuresUpToMaxAttempts) {
-  FakeEnv fake;
+  FixedJitterEnv env;
   RetryPolicy p;
   p.max_attempts = 3;
   p.base_delay = milliseconds(10);
   p.total_budget = milliseconds(0);
-  const RetryEnv env = fake.env();
   int calls = 0;
-  Status s = with_retry(p, env, [&] {
+  std::vector<std::int64_t> attempt_times;
+  Status s = with_budget(p, &env, nullptr, [&] {
     ++calls;
+    attempt_times.push_back(env.monotonic_ms());
     return Status::Throttled("slow down");
   });
   EXPECT_EQ(s.code(), Code::kThrottled);
   EXPECT_EQ(calls, 3);
-  ASSERT_EQ(fake.sleeps.size(), 2u);
-  EXPECT_EQ(fake.sleeps[0], milliseconds(9));   // 0.999 * 10
-  EXPECT_EQ(fake.sleeps[1], milliseconds(19));  // 0.999 * 20
+  EXPECT_EQ(env.sleeps(), 2);
+  // Sleeps of 0.999 * 10 = 9 and 0.999 * 20 = 19 ms.
+  EXPECT_EQ(attempt_times, (std::vector<std::int64_t>{0, 9, 28}));
 }
 
 TEST(RetryBudget, NonRetryableFailureIsReturnedAtOnce) {
-  FakeEnv fake;
-  const RetryEnv env = fake.env();
+  FixedJitterEnv env;
   int calls = 0;
-  Result<int> r = with_retry(RetryPolicy{}, env, [&]() -> Result<int> {
+  Result<int> r = with_budget(RetryPolicy{}, &env, nullptr, [&]() -> Result<int> {
     ++calls;
     return Status::InvalidArgument("bad");
   });
   EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
   EXPECT_EQ(calls, 1);
-  EXPECT_TRUE(fake.sleeps.empty());
+  EXPECT_EQ(env.sleeps(), 0);
 }
 
 TEST(RetryBudget, SucceedsAfterTransientFailures) {
-  FakeEnv fake;
-  const RetryEnv env = fake.env();
+  FixedJitterEnv env;
   int calls = 0;
-  Result<int> r = with_retry(RetryPolicy{}, env, [&]() -> Result<int> {
+  Result<int> r = with_budget(RetryPolicy{}, &env, nullptr, [&]() -> Result<int> {
     if (++calls < 3) return Status::Unavailable("503");
     return 42;
   });
@@ -86,43 +95,63 @@ TEST(RetryBudget, SucceedsAfterTransientFailures) {
 }
 
 TEST(RetryBudget, StopsWhenTheNextSleepWouldPassTheTimeBudget) {
-  FakeEnv fake;
+  FixedJitterEnv env;
   RetryPolicy p;
   p.max_attempts = 100;
   p.base_delay = milliseconds(100);
   p.max_delay = milliseconds(100);
   p.total_budget = milliseconds(350);
-  const RetryEnv env = fake.env();
   int calls = 0;
-  Status s = with_retry(p, env, [&] {
+  Status s = with_budget(p, &env, nullptr, [&] {
     ++calls;
     return Status::Timeout("t");
   });
   EXPECT_EQ(s.code(), Code::kTimeout);
   // Sleeps of 99 ms: 99, 198, 297 fit under 350; a fourth would end at 396.
   EXPECT_EQ(calls, 4);
-  EXPECT_EQ(fake.sleeps.size(), 3u);
+  EXPECT_EQ(env.sleeps(), 3);
+}
+
+TEST(RetryBudget, StopsWhenTheNextSleepWouldPassTheDeadline) {
+  FixedJitterEnv env;
+  env.advance(1000);
+  Deadline deadline;
+  deadline.set(1250);  // 250 ms left, far less than the policy's 10 s
+  RetryPolicy p;
+  p.max_attempts = 100;
+  p.base_delay = milliseconds(100);
+  p.max_delay = milliseconds(100);
+  int calls = 0;
+  Status s = with_budget(p, &env, &deadline, [&] {
+    ++calls;
+    return Status::Unavailable("503");
+  });
+  EXPECT_EQ(s.code(), Code::kUnavailable);
+  // Sleeps of 99 ms end at 1099 and 1198; a third would end at 1297, past 1250.
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(env.monotonic_ms(), 1198);
+}
+
+TEST(RetryBudget, NoRetryOnceTheDeadlineHasPassed) {
+  FixedJitterEnv env;
+  env.jitter = 0.0;  // even a zero sleep is not taken
+  Deadline deadline;
+  deadline.set(0);
+  RetryBudget budget(RetryPolicy{}, &env, &deadline);
+  EXPECT_FALSE(budget.retry_after(Status::Throttled("slow down")));
+  deadline.clear();
+  EXPECT_TRUE(budget.retry_after(Status::Throttled("slow down")));
 }
 
 TEST(RetryBudget, CountsAttempts) {
-  FakeEnv fake;
-  const RetryEnv env = fake.env();
+  FixedJitterEnv env;
   RetryPolicy p;
-  RetryBudget budget(p, env);
+  RetryBudget budget(p, &env);
   EXPECT_EQ(budget.attempts(), 1);
   EXPECT_TRUE(budget.retry_after(Status::Unavailable("x")));
   EXPECT_EQ(budget.attempts(), 2);
   EXPECT_FALSE(budget.retry_after(Status()));
   EXPECT_FALSE(budget.retry_after(Status::PermissionDenied("no")));
-}
-
-TEST(RetryEnv, RealUniformIsInRange) {
-  const RetryEnv env = RetryEnv::real();
-  for (int i = 0; i < 1000; ++i) {
-    const double u = env.uniform();
-    ASSERT_GE(u, 0.0);
-    ASSERT_LT(u, 1.0);
-  }
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include "cli/commands.h"
 #include "rcc/credentials.h"
+#include "rcc/env.h"
 #include "rcc/http_client.h"
 
 namespace rcc::cli {
@@ -23,7 +24,7 @@ CLI::Option* add_table_option(CLI::App* cmd, std::string& table) {
 int exit_code_for(const Status& status) { return status.code() == Code::kInvalidArgument ? 2 : 1; }
 
 Result<AwsConfig> resolve_aws_options(const AwsOverrides& overrides) {
-  return resolve_aws_config(process_env(), overrides);
+  return resolve_aws_config(*Env::Default(), overrides);
 }
 
 AwsClient make_dynamodb_client(const AwsConfig& config) {

@@ -51,10 +51,4 @@ Result<std::unique_ptr<AwsHandles>> connect_aws(const CacheFlags& flags) {
   return handles;
 }
 
-std::int64_t wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace rcc::cli

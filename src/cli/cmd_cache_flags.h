@@ -49,7 +49,4 @@ struct AwsHandles {
 // InvalidArgument for a bad region or endpoint, PermissionDenied when no credentials are found.
 Result<std::unique_ptr<AwsHandles>> connect_aws(const CacheFlags& flags);
 
-// Milliseconds since the epoch, from the system clock.
-std::int64_t wall_clock_ms();
-
 }  // namespace rcc::cli

@@ -48,7 +48,7 @@ int run_count(const CountFlags& flags) {
     return exit_code_for(aws.status());
   }
   AwsHandles& h = **aws;
-  RunnerCountReader reader(*h.store, *h.meta_store, *h.ec2, *options, wall_clock_ms);
+  RunnerCountReader reader(*h.store, *h.meta_store, *h.ec2, *options);
   auto answer = reader.count(key);
   if (!answer.ok()) {
     if (flags.json) {

@@ -1,17 +1,15 @@
 // rcc handle: one EventBridge event from stdin (or a file) through the counter function's handler, the
 // same code path as an invocation of the Lambda function, against the real table and EC2.
-#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "cli/cmd_cache_flags.h"
 #include "cli/commands.h"
 #include "app/counter_function.h"
-#include "rcc/credentials.h"
+#include "rcc/env.h"
 #include "lambda/lambda_runtime.h"
 #include "app/log.h"
 #include "app/metrics.h"
@@ -28,17 +26,18 @@ struct HandleFlags {
   std::string event = "-";
 };
 
-// The function's configuration from the flags, validated by the same parser the Lambda function uses.
+// The function's configuration from the flags, validated by the same parser the Lambda function uses
+// (given the flags as the function's variables).
 Result<CounterFunctionConfig> function_config(const HandleFlags& flags) {
-  return config_from_env(map_env({
-      {"RUNNER_COUNT_CACHE_TABLE_NAME", flags.cache.table},
-      {"RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS", std::to_string(flags.cache.stale_threshold_ms)},
-      {"ENVIRONMENT_FILTER", flags.cache.environment},
-      {"RECONCILE_INTERVAL_S", std::to_string(flags.cache.reconcile_interval_s)},
-      {"TTL_SECONDS", std::to_string(flags.ttl_seconds)},
-      {"LOG_LEVEL", flags.log_level},
-      {"METRICS_NAMESPACE", flags.metrics_namespace},
-  }));
+  VirtualEnv variables;
+  variables.set_env("RUNNER_COUNT_CACHE_TABLE_NAME", flags.cache.table);
+  variables.set_env("RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS", std::to_string(flags.cache.stale_threshold_ms));
+  variables.set_env("ENVIRONMENT_FILTER", flags.cache.environment);
+  variables.set_env("RECONCILE_INTERVAL_S", std::to_string(flags.cache.reconcile_interval_s));
+  variables.set_env("TTL_SECONDS", std::to_string(flags.ttl_seconds));
+  variables.set_env("LOG_LEVEL", flags.log_level);
+  variables.set_env("METRICS_NAMESPACE", flags.metrics_namespace);
+  return config_from_env(variables);
 }
 
 int run_handle(const HandleFlags& flags) {
@@ -65,13 +64,12 @@ int run_handle(const HandleFlags& flags) {
     return exit_code_for(aws.status());
   }
   AwsHandles& handles = **aws;
-  Ec2TagSource tags(*handles.ec2, Ec2TagSource::Options{},
-                    [](std::int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); });
+  Ec2TagSource tags(*handles.ec2, Ec2TagSource::Options{});
   // Logs and metrics go to stderr, so stdout carries only the handler's response.
   const LogSink to_stderr = [](std::string_view line) { std::cerr << line << '\n'; };
   Logger log(config->log_level, to_stderr);
   Metrics metrics(config->metrics_namespace, {{"Environment", config->environment}}, to_stderr);
-  CounterFunction function(*config, *handles.store, *handles.ec2, tags, log, metrics, wall_clock_ms);
+  CounterFunction function(*config, *handles.store, *handles.ec2, tags, log, metrics);
 
   auto response = function.handle("rcc-handle", payload);
   if (!response.ok()) {

@@ -12,6 +12,7 @@
 #include "cli/cmd_cache_flags.h"
 #include "cli/commands.h"
 #include "core/text.h"
+#include "rcc/env.h"
 #include "rcc/reader.h"
 
 namespace rcc::cli {
@@ -169,7 +170,7 @@ int run_inspect(const InspectFlags& flags) {
     std::cerr << "rcc inspect: reading the meta item: " << meta.status().to_string() << '\n';
     return 1;
   }
-  const std::int64_t now_ms = wall_clock_ms();
+  const std::int64_t now_ms = Env::Default()->wall_ms();
 
   std::vector<InstanceItem> shown;
   for (auto& item : *items) {

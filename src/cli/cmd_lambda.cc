@@ -1,18 +1,16 @@
 // rcc lambda: the counter function's custom-runtime loop (the packaged `bootstrap` runs it too).
-#include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "cli/commands.h"
 #include "rcc/aws_config.h"
 #include "app/counter_function.h"
-#include "rcc/credentials.h"
+#include "rcc/deadline.h"
 #include "rcc/dynamo_store.h"
 #include "rcc/ec2_client.h"
+#include "rcc/env.h"
 #include "rcc/http_client.h"
 #include "lambda/lambda_runtime.h"
 #include "app/log.h"
@@ -23,12 +21,6 @@ namespace rcc::cli {
 namespace {
 
 constexpr std::string_view kInitErrorType = "InvalidConfiguration";
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string variables_help() {
   std::string text =
@@ -64,32 +56,36 @@ int init_failure(RuntimeClient& runtime, const FunctionError& error) {
 }  // namespace
 
 int run_lambda_loop() {
-  const char* api = std::getenv("AWS_LAMBDA_RUNTIME_API");
-  if (api == nullptr || *api == '\0') {
+  Env* env = Env::Default();
+  const std::optional<std::string> api = env->getenv("AWS_LAMBDA_RUNTIME_API");
+  if (!api) {
     std::cerr << "rcc lambda: AWS_LAMBDA_RUNTIME_API is not set (this command runs inside AWS Lambda)\n";
     return 1;
   }
   // One client for everything: one keep-alive connection per endpoint (Runtime API, DynamoDB, EC2).
   auto http = std::make_shared<BeastHttpClient>();
-  RuntimeClient runtime(*http, api);
+  RuntimeClient runtime(*http, *api);
 
-  const EnvLookup env = process_env();
-  auto config = config_from_env(env);
+  auto config = config_from_env(*env);
   if (!config.ok()) return init_failure(runtime, {std::string(kInitErrorType), config.status().message()});
-  auto aws = resolve_aws_config(env, AwsOverrides{});
+  auto aws = resolve_aws_config(*env, AwsOverrides{});
   if (!aws.ok()) return init_failure(runtime, {std::string(kInitErrorType), aws.status().message()});
 
-  DynamoStore store(AwsClient::for_service(http, *aws, AwsService::kDynamoDb),
+  // Each invocation's deadline bounds every AWS call, EC2 lookup and reconcile (CounterFunction sets it).
+  Deadline deadline;
+  AwsClientOptions client_options;
+  client_options.env = env;
+  client_options.deadline = &deadline;
+  DynamoStore store(AwsClient::for_service(http, *aws, AwsService::kDynamoDb, client_options),
                     DynamoStoreOptions{config->table_name});
-  Ec2QueryClient ec2 = Ec2QueryClient::for_config(http, *aws);
-  Ec2TagSource tags(ec2, Ec2TagSource::Options{},
-                    [](std::int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); });
+  Ec2QueryClient ec2 = Ec2QueryClient::for_config(http, *aws, client_options);
+  Ec2TagSource tags(ec2, Ec2TagSource::Options{}, env, &deadline);
   Logger log(config->log_level, stdout_log_sink());
   Metrics metrics(config->metrics_namespace, {{"Environment", config->environment}}, stdout_log_sink());
-  CounterFunction function(*config, store, ec2, tags, log, metrics, wall_ms);
+  CounterFunction function(*config, store, ec2, tags, log, metrics, env, &deadline);
 
   const Status ended = run_runtime_loop(runtime, [&](const Invocation& invocation) {
-    return function.handle(invocation.request_id, invocation.payload);
+    return function.handle(invocation.request_id, invocation.payload, invocation.deadline_ms);
   });
   log.error("runtime loop ended", {{"error", ended.to_string()}});
   return 1;

@@ -48,7 +48,7 @@ int run_reconcile(const ReconcileFlags& flags) {
   options.grace_ms = flags.grace_ms;
   options.ttl_seconds = flags.ttl_seconds;
   options.dry_run = flags.dry_run;
-  auto result = reconcile(*(*aws)->store, *(*aws)->ec2, options, wall_clock_ms);
+  auto result = reconcile(*(*aws)->store, *(*aws)->ec2, options);
   if (!result.ok()) {
     std::cerr << "rcc reconcile: " << result.status().to_string() << '\n';
     return 1;

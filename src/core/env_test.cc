@@ -94,6 +94,23 @@ TEST(VirtualEnv, VariablesComeFromItsMap) {
   EXPECT_EQ(env.getenv("AWS_REGION"), std::nullopt);
 }
 
+TEST(ClockEnv, ClocksAreTheOwnersAndSleepsAreHandedToIt) {
+  std::int64_t now = 5000;
+  ClockEnv env([&now] { return now; }, [&now](std::int64_t ms) { now += 2 * ms; });
+  EXPECT_EQ(env.wall_ms(), 5000);
+  now = 7000;
+  EXPECT_EQ(env.wall_ms(), 7000);
+  EXPECT_EQ(env.monotonic_ms(), 7000);
+  env.sleep_ms(10);
+  EXPECT_EQ(now, 7020);
+  env.sleep_ms(0);
+  EXPECT_EQ(now, 7020);
+
+  ClockEnv no_sleep([&now] { return now; });
+  no_sleep.sleep_ms(100);  // nothing to advance: returns at once
+  EXPECT_EQ(now, 7020);
+}
+
 TEST(VirtualEnv, SleepsFromManyThreadsAddUp) {
   VirtualEnv env;
   std::vector<std::thread> threads;

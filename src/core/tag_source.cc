@@ -222,8 +222,8 @@ Result<std::optional<Tags>> InventoryTagSource::lookup(std::string_view instance
   return std::optional<Tags>(it->second);
 }
 
-Ec2TagSource::Ec2TagSource(Ec2& ec2, Options options, std::function<void(std::int64_t)> sleep_ms)
-    : ec2_(ec2), options_(options), sleep_ms_(std::move(sleep_ms)) {}
+Ec2TagSource::Ec2TagSource(Ec2& ec2, Options options, Env* env, const Deadline* deadline)
+    : ec2_(ec2), options_(options), env_(env), deadline_(deadline) {}
 
 Result<std::optional<Tags>> Ec2TagSource::lookup(std::string_view instance_id, bool expect_exists) {
   std::int64_t backoff_ms = options_.not_found_backoff_ms;
@@ -232,13 +232,14 @@ Result<std::optional<Tags>> Ec2TagSource::lookup(std::string_view instance_id, b
     if (instance.ok()) return std::optional<Tags>(std::move(instance->tags));
     if (instance.status().code() != Code::kNotFound) return instance.status();
     if (!expect_exists) return std::optional<Tags>();
-    if (attempt >= options_.not_found_retries) {
+    const std::optional<std::int64_t> left = remaining_ms(deadline_, *env_);
+    if (attempt >= options_.not_found_retries || (left && backoff_ms >= *left)) {
       // EC2's API is eventually consistent: a brand-new instance can be invisible for a while. Failing
       // the invocation lets Lambda retry the event later instead of losing it.
       return Status::Unavailable("instance " + std::string(instance_id) + " not yet visible in EC2 after " +
                                  std::to_string(attempt + 1) + " lookups (InvalidInstanceID.NotFound)");
     }
-    sleep_ms_(backoff_ms);
+    env_->sleep_ms(backoff_ms);
     backoff_ms *= 2;
   }
 }

@@ -9,7 +9,9 @@
 #include <string>
 #include <string_view>
 
+#include "rcc/deadline.h"
 #include "rcc/ec2.h"
+#include "rcc/env.h"
 #include "rcc/runner.h"
 #include "rcc/status.h"
 
@@ -53,22 +55,24 @@ class InventoryTagSource : public TagSource {
 
 // Tags from EC2 DescribeInstances by instance id. With expect_exists, InvalidInstanceID.NotFound is
 // retried `not_found_retries` times with backoff (EC2 is eventually consistent for new instances) and, if
-// it persists, returned as an Unavailable error so the invocation is retried later.
+// it persists, returned as an Unavailable error so the invocation is retried later. A backoff that would
+// end at or past the Deadline is not slept: the not-found is returned as that Unavailable error at once.
 class Ec2TagSource : public TagSource {
  public:
   struct Options {
     int not_found_retries = 3;
     std::int64_t not_found_backoff_ms = 200;  // doubled after each attempt
   };
-  // `ec2` must outlive this object. `sleep_ms` is how the source waits; tests pass a recorder.
-  Ec2TagSource(Ec2& ec2, Options options, std::function<void(std::int64_t)> sleep_ms);
+  // `ec2`, `env` (how the source waits) and `deadline` (null for none) must outlive this object.
+  Ec2TagSource(Ec2& ec2, Options options, Env* env = Env::Default(), const Deadline* deadline = nullptr);
 
   Result<std::optional<Tags>> lookup(std::string_view instance_id, bool expect_exists) override;
 
  private:
   Ec2& ec2_;
   Options options_;
-  std::function<void(std::int64_t)> sleep_ms_;
+  Env* env_;
+  const Deadline* deadline_;
 };
 
 }  // namespace rcc

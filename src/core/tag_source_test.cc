@@ -73,12 +73,17 @@ TEST(InventoryTagSource, FromFileNamesTheFile) {
 
 class Ec2TagSourceTest : public ::testing::Test {
  protected:
-  Ec2TagSourceTest() : source_(ec2_, Ec2TagSource::Options{2, 100}, [this](std::int64_t ms) { slept_.push_back(ms); }) {
-    ec2_.add("i-0000000a", InstanceState::kRunning, Tags{{"k", "v"}});
-  }
+  Ec2TagSourceTest() { ec2_.add("i-0000000a", InstanceState::kRunning, Tags{{"k", "v"}}); }
   testing::FakeEc2 ec2_;
+  std::int64_t now_ = 0;
   std::vector<std::int64_t> slept_;
-  Ec2TagSource source_;
+  ClockEnv env_{[this] { return now_; },
+                [this](std::int64_t ms) {
+                  slept_.push_back(ms);
+                  now_ += ms;
+                }};
+  Deadline deadline_;
+  Ec2TagSource source_{ec2_, Ec2TagSource::Options{2, 100}, &env_, &deadline_};
 };
 
 TEST_F(Ec2TagSourceTest, NotFoundForAFinishedInstanceIsAnAnswer) {
@@ -102,6 +107,17 @@ TEST_F(Ec2TagSourceTest, PersistentNotFoundForANewInstanceFailsRetryably) {
   ASSERT_FALSE(tags.ok());
   EXPECT_TRUE(tags.status().retryable());
   EXPECT_NE(tags.status().message().find("not yet visible"), std::string::npos);
+}
+
+TEST_F(Ec2TagSourceTest, NoBackoffPastTheDeadline) {
+  deadline_.set(150);  // room for the first backoff (100 ms), not the second (200 ms)
+  ec2_.fail_next = 5;
+  ec2_.failure = Status::NotFound("InvalidInstanceID.NotFound");
+  auto tags = source_.lookup("i-0000000a", /*expect_exists=*/true);
+  ASSERT_FALSE(tags.ok());
+  EXPECT_EQ(tags.status().code(), Code::kUnavailable);  // the invocation fails in time and is retried
+  EXPECT_EQ(slept_, (std::vector<std::int64_t>{100}));
+  EXPECT_EQ(ec2_.requests_sent(), 2);
 }
 
 TEST_F(Ec2TagSourceTest, OtherFailuresAreReturnedAtOnce) {

@@ -207,8 +207,7 @@ class Run {
       metered_ = std::make_unique<sim::MeteredStore>(*table);
       store_ = std::make_unique<sim::LatencyStore>(*metered_, timeline_, options.dynamo_min_ms, options.dynamo_max_ms,
                                                    SimRandom(options.seed, Stream::kDynamo, static_cast<std::uint64_t>(s_)));
-      ec2_tags_ = std::make_unique<Ec2TagSource>(ec2_, Ec2TagSource::Options{},
-                                                 [this](std::int64_t ms) { timeline_.sleep(ms); });
+      ec2_tags_ = std::make_unique<Ec2TagSource>(ec2_, Ec2TagSource::Options{}, &timeline_);
       tags_ = std::make_unique<CountingTagSource>(*ec2_tags_);
       // The function as the Lambda runs it (one process), on the simulated table and EC2.
       CounterFunctionConfig config;
@@ -217,13 +216,12 @@ class Run {
       config.stale_threshold_ms = options.stale_threshold_ms;
       config.reconcile_interval_s = options.reconcile_interval_s;
       config.log_level = LogLevel::kError;
-      function_ = std::make_unique<CounterFunction>(config, *store_, ec2_, *tags_, log_, metrics_,
-                                                    [this] { return timeline_.now_ms(); });
+      function_ = std::make_unique<CounterFunction>(config, *store_, ec2_, *tags_, log_, metrics_, &timeline_);
       // The reader as a scale-up wires it: one table handle, the account's EC2 for the fallback.
       ReaderOptions reader_options;
       reader_options.stale_threshold_ms = options.stale_threshold_ms;
       reader_options.reconcile_interval_ms = options.reconcile_interval_s * 1000;
-      reader_ = std::make_unique<RunnerCountReader>(*store_, ec2_, reader_options, [this] { return timeline_.now_ms(); });
+      reader_ = std::make_unique<RunnerCountReader>(*store_, ec2_, reader_options, &timeline_);
     }
     if (result_.minutes.size() != static_cast<std::size_t>(minutes_)) {
       result_.minutes.assign(static_cast<std::size_t>(minutes_), MinuteSample{});

@@ -7,16 +7,23 @@
 // virtual time each see their own clock, and the time an activity took is the Env's clock when it returns
 // minus its start. An activity that waits (a decision waiting for a key's slot lease) is set aside with
 // suspend() while the activities due meanwhile run, and resume()d when its wait ends.
+//
+// The Timeline is itself the Env handed to the code under test (the function, the reader, the tag
+// lookups): every call goes to the current activity's VirtualEnv, so objects built once see each
+// activity's clock. It has no process environment (getenv is always nullopt).
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "rcc/env.h"
 
 namespace rcc::sim {
 
-class Timeline {
+class Timeline : public Env {
  public:
   Timeline() = default;
   Timeline(const Timeline&) = delete;
@@ -40,6 +47,13 @@ class Timeline {
   void advance(std::int64_t ms) { env_->advance(ms); }
   // A wait by the code under test (a retry backoff). Requires begin().
   void sleep(std::int64_t ms) { env_->sleep_ms(ms); }
+
+  // Env, forwarded to the current activity's VirtualEnv. Require begin().
+  std::int64_t wall_ms() override { return env_->wall_ms(); }
+  std::int64_t monotonic_ms() override { return env_->monotonic_ms(); }
+  void sleep_ms(std::int64_t ms) override { env_->sleep_ms(ms); }
+  double uniform() override { return env_->uniform(); }
+  std::optional<std::string> getenv(std::string_view) override { return std::nullopt; }
 
  private:
   std::unique_ptr<VirtualEnv> env_;

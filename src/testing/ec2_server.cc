@@ -19,6 +19,8 @@
 #include <set>
 #include <thread>
 
+#include "core/token_bucket.h"
+
 namespace rcc {
 
 namespace asio = boost::asio;
@@ -56,11 +58,6 @@ std::string Ec2ServerRequest::param(std::string_view name) const {
 }
 
 namespace {
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -323,8 +320,7 @@ struct Ec2TestServer::State {
 
   int burst = 100;
   double refill_per_s = 20;
-  double tokens = 100;
-  std::chrono::steady_clock::time_point refilled_at = std::chrono::steady_clock::now();
+  TokenBucket bucket{100, 20, 0};
 
   Ec2ServerStats stats;
   std::int64_t sequence = 0;
@@ -344,8 +340,7 @@ struct Ec2TestServer::State {
   void reset_bucket(int new_burst, double new_refill) {
     burst = new_burst;
     refill_per_s = new_refill;
-    tokens = new_burst;
-    refilled_at = std::chrono::steady_clock::now();
+    bucket = TokenBucket(new_burst, new_refill, options.env->monotonic_ms());
   }
 };
 
@@ -393,16 +388,7 @@ constexpr std::string_view kTokenPrefix = "rcc-after:";
 
 }  // namespace
 
-bool Ec2TestServer::State::take_token() {
-  if (burst <= 0) return true;
-  auto now = std::chrono::steady_clock::now();
-  double elapsed = std::chrono::duration<double>(now - refilled_at).count();
-  tokens = std::min<double>(burst, tokens + elapsed * refill_per_s);
-  refilled_at = now;
-  if (tokens < 1.0) return false;
-  tokens -= 1.0;
-  return true;
-}
+bool Ec2TestServer::State::take_token() { return bucket.take(options.env->monotonic_ms()); }
 
 Answer Ec2TestServer::State::describe(const Params& params, const std::string& id, std::int64_t* returned) {
   std::vector<std::string> ids;
@@ -626,7 +612,7 @@ Answer Ec2TestServer::State::handle_control(std::string_view method, std::string
   if (method != "POST") return json_error(404, "control endpoints take GET or POST");
 
   if (path == "launch" || path == "inventory") {
-    Result<std::vector<Ec2Instance>> parsed = parse_ec2_inventory(text, now_ms());
+    Result<std::vector<Ec2Instance>> parsed = parse_ec2_inventory(text, options.env->wall_ms());
     if (!parsed.ok()) return json_error(400, parsed.status().message());
     if (path == "inventory") inventory.clear();
     for (Ec2Instance& instance : *parsed) {

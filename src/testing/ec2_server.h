@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "rcc/ec2.h"
+#include "rcc/env.h"
 #include "rcc/status.h"
 
 namespace rcc {
@@ -45,6 +46,10 @@ struct Ec2ServerOptions {
   std::chrono::microseconds latency_per_instance{0};
   // Requests kept in request_log(); older ones are dropped.
   std::size_t log_capacity = 10000;
+  // The bucket refills on env->monotonic_ms() (a test shares a VirtualEnv with its client, so throttling
+  // and the client's backoff run on one virtual clock); launch times default to env->wall_ms(). Never
+  // null; must outlive the server.
+  Env* env = Env::Default();
 };
 
 // One EC2 request as the server saw it.

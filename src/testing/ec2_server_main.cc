@@ -13,13 +13,9 @@
 #include <string>
 
 #include "testing/ec2_server.h"
+#include "rcc/env.h"
 
 namespace {
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Writes `text` to `path` through a temporary file and a rename, so a reader never sees a partial port.
 bool write_atomically(const std::string& path, const std::string& text) {
@@ -72,7 +68,7 @@ int main(int argc, char** argv) {
     std::ifstream in(inventory_path, std::ios::binary);
     std::stringstream text;
     text << in.rdbuf();
-    rcc::Result<std::vector<rcc::Ec2Instance>> parsed = rcc::parse_ec2_inventory(text.str(), now_ms());
+    rcc::Result<std::vector<rcc::Ec2Instance>> parsed = rcc::parse_ec2_inventory(text.str(), rcc::Env::Default()->wall_ms());
     if (!parsed.ok()) {
       std::cerr << "ec2-test-server: " << inventory_path << ": " << parsed.status().message() << "\n";
       return 2;

@@ -7,12 +7,14 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "rcc/ec2.h"
 #include "core/memory_store.h"
 #include "core/tag_source.h"
+#include "rcc/env.h"
 
 namespace rcc::testing {
 
@@ -21,6 +23,13 @@ inline std::string instance_id(unsigned n) {
   char id[32];
   std::snprintf(id, sizeof id, "i-%017x", n);
   return id;
+}
+
+// A VirtualEnv holding `variables` (an empty value is unset).
+inline std::unique_ptr<VirtualEnv> env_with(const std::map<std::string, std::string>& variables) {
+  auto env = std::make_unique<VirtualEnv>();
+  for (const auto& [name, value] : variables) env->set_env(name, value);
+  return env;
 }
 
 inline Tags runner_tags(const std::string& env, const std::string& type, const std::string& owner) {

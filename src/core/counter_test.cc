@@ -1,6 +1,9 @@
 // Regression tests: one per failure the competing designs have, named after the failure.
 #include "core/counter.h"
 
+#include <functional>
+#include <memory>
+
 #include <gtest/gtest.h>
 
 #include "testing/fakes.h"
@@ -214,6 +217,84 @@ TEST_F(CounterTest, KnownRunnerCostsOneRoundTripAndNewOneThree) {
   auto duplicate = must_deliver("i-0000000000000000a", InstanceState::kRunning, 101);
   EXPECT_EQ(duplicate.store_round_trips, 2);
   EXPECT_EQ(duplicate.key, std::optional<std::string>(kKey));
+}
+
+// A store where another writer acts between apply_event's steps: `before_get` runs before every item read
+// (after the write that read follows) and `before_apply` before every write, each on the current table.
+class InterleavingStore : public Store {
+ public:
+  Result<WriteOutcome> apply(const Transition& t) override {
+    ++writes;
+    if (before_apply) before_apply(*table);
+    return table->apply(t);
+  }
+  Result<std::optional<InstanceItem>> get(std::string_view id) override {
+    ++reads;
+    if (before_get) before_get(*table);
+    return table->get(id);
+  }
+  Result<std::int64_t> count_active(std::string_view key) override { return table->count_active(key); }
+  Result<std::vector<ActiveEntry>> list_active(std::string_view prefix) override { return table->list_active(prefix); }
+  Result<std::vector<InstanceItem>> list_items() override { return table->list_items(); }
+  Result<std::optional<MetaItem>> get_meta() override { return table->get_meta(); }
+  Status stamp_heartbeat(std::int64_t now_ms) override { return table->stamp_heartbeat(now_ms); }
+  Status record_reconcile(const ReconcileReport& r) override { return table->record_reconcile(r); }
+
+  std::unique_ptr<MemoryStore> table = std::make_unique<MemoryStore>();
+  std::function<void(MemoryStore&)> before_apply;
+  std::function<void(MemoryStore&)> before_get;
+  int writes = 0;
+  int reads = 0;
+};
+
+// Another writer's event for `id`: pending at t=50 s, a runner of prod#Org#acme.
+void other_writer_creates(MemoryStore& table, const std::string& id) {
+  auto created = table.apply(make_transition(WriteMode::kUpsert, id, InstanceState::kPending, 50, 1000, 86400,
+                                             InstanceIdentity{true, RunnerKey{"prod", "Org", "acme"}}));
+  ASSERT_TRUE(created.ok());
+}
+
+// The known-runner write misses (no item yet); before the read, another writer creates the item with an
+// older observation: the event would now apply, so apply_event starts over and its write lands, without
+// asking the tag source.
+TEST(CounterConcurrentWriters, ItemCreatedBetweenWriteAndReadStartsOver) {
+  InterleavingStore store;
+  FakeTagSource tags;
+  const std::string id = "i-0000000000000000a";
+  bool created = false;
+  store.before_get = [&](MemoryStore& table) {
+    if (!created) other_writer_creates(table, id);
+    created = true;
+  };
+  auto report = apply_event(store, tags, InstanceEvent{id, InstanceState::kRunning, 100, "evt"},
+                            CounterOptions{"prod", 86400}, 1'700'000'000'000);
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  EXPECT_EQ(report->outcome, EventOutcome::kApplied);
+  EXPECT_FALSE(report->tag_lookup);
+  EXPECT_EQ(report->store_round_trips, 3);  // write (missed), read, write (applied)
+  EXPECT_EQ(store.writes, 2);
+  EXPECT_EQ(store.reads, 1);
+  auto item = store.table->get(id);
+  ASSERT_TRUE(item.ok() && item->has_value());
+  EXPECT_EQ((*item)->state, InstanceState::kRunning);
+  EXPECT_EQ(*store.table->count_active(kKey), 1);
+}
+
+// An item that is gone at every write and back (older) at every read: apply_event gives up after its
+// bounded passes with a retryable error instead of looping, and nothing wrong is recorded.
+TEST(CounterConcurrentWriters, ItemThatKeepsChangingIsARetryableFailure) {
+  InterleavingStore store;
+  FakeTagSource tags;
+  const std::string id = "i-0000000000000000a";
+  store.before_apply = [](MemoryStore& table) { table = MemoryStore(); };
+  store.before_get = [&](MemoryStore& table) { other_writer_creates(table, id); };
+  auto report = apply_event(store, tags, InstanceEvent{id, InstanceState::kRunning, 100, "evt"},
+                            CounterOptions{"prod", 86400}, 1'700'000'000'000);
+  ASSERT_FALSE(report.ok());
+  EXPECT_TRUE(report.status().retryable());
+  EXPECT_NE(report.status().message().find("kept changing"), std::string::npos) << report.status().message();
+  EXPECT_EQ(store.reads, 3);  // one read per pass, three passes
+  EXPECT_TRUE(tags.lookups.empty());
 }
 
 }  // namespace

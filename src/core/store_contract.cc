@@ -42,6 +42,14 @@ std::optional<InstanceItem> item(Store& store, const std::string& id) {
   return got.ok() ? *got : std::nullopt;
 }
 
+// A field of item `id`, or nullopt when the item is missing (compared, never dereferenced).
+template <typename Field>
+auto field_of(Store& store, const std::string& id, Field field) -> std::optional<std::decay_t<decltype(field(InstanceItem{}))>> {
+  const std::optional<InstanceItem> got = item(store, id);
+  if (!got) return std::nullopt;
+  return field(*got);
+}
+
 TEST_P(StoreContract, UpsertCreatesActiveRunnerWithKeyAndNoTtl) {
   EXPECT_EQ(must_apply(store(), upsert("i-0000000000000000a", InstanceState::kPending, 100, runner("acme"))),
             WriteOutcome::kApplied);
@@ -108,7 +116,7 @@ TEST_P(StoreContract, TerminatedIsFinal) {
   EXPECT_EQ(must_apply(store(), upsert(id, InstanceState::kRunning, 600, runner("acme"))),
             WriteOutcome::kSuperseded);
   EXPECT_EQ(count(store(), "prod#Org#acme"), 0);
-  EXPECT_EQ(item(store(), id)->state, InstanceState::kTerminated);
+  EXPECT_EQ(field_of(store(), id, [](const InstanceItem& i) { return i.state; }), InstanceState::kTerminated);
 }
 
 TEST_P(StoreContract, RankOrdersObservationsInTheSameSecond) {
@@ -137,7 +145,7 @@ TEST_P(StoreContract, NonRunnerIsNeverIndexedAndAlwaysHasTtl) {
             WriteOutcome::kSuperseded);
   EXPECT_EQ(must_apply(store(), known(WriteMode::kKnownNonRunner, id, InstanceState::kStopped, 200)),
             WriteOutcome::kApplied);
-  EXPECT_EQ(item(store(), id)->state, InstanceState::kStopped);
+  EXPECT_EQ(field_of(store(), id, [](const InstanceItem& i) { return i.state; }), InstanceState::kStopped);
 }
 
 TEST_P(StoreContract, KnownNonRunnerWriteSkipsRunners) {
@@ -152,7 +160,7 @@ TEST_P(StoreContract, NonRunnerTaggedFieldsAreKept) {
   const std::string id = "i-00000000000000012";
   InstanceIdentity other_env{false, RunnerKey{"staging", "Repo", "acme/app"}};
   must_apply(store(), upsert(id, InstanceState::kRunning, 100, other_env));
-  EXPECT_EQ(item(store(), id)->identity, other_env);
+  EXPECT_EQ(field_of(store(), id, [](const InstanceItem& i) { return i.identity; }), other_env);
 }
 
 TEST_P(StoreContract, CountsAndListsByKey) {

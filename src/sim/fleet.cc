@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
+#include <limits>
 
 namespace rcc::sim {
 namespace {
@@ -33,7 +35,8 @@ std::string instance_id_of(std::int64_t n) {
 
 std::int64_t instance_index_of(std::string_view id) {
   if (id.size() != 19 || !id.starts_with("i-0")) return -1;  // 16 significant hex digits at most
-  std::int64_t value = 0;
+  // Unsigned: 16 hex digits fill 64 bits, and a signed accumulator would overflow (undefined) past 2^63.
+  std::uint64_t value = 0;
   for (char c : id.substr(2)) {
     int digit;
     if (c >= '0' && c <= '9') {
@@ -43,9 +46,11 @@ std::int64_t instance_index_of(std::string_view id) {
     } else {
       return -1;
     }
-    value = value * 16 + digit;
+    value = value * 16 + static_cast<std::uint64_t>(digit);
   }
-  return value >= kIdBase ? value - kIdBase : -1;
+  const auto base = static_cast<std::uint64_t>(kIdBase);
+  if (value < base || value - base > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return -1;
+  return static_cast<std::int64_t>(value - base);
 }
 
 SimFleet::SimFleet(std::vector<std::string> owner_keys, std::int64_t visibility_mean_ms, std::uint64_t seed)
@@ -113,19 +118,12 @@ SimEc2::SimEc2(SimFleet& fleet, const SimulationOptions& options, std::uint64_t 
       random_(seed, Stream::kEc2, 2),
       per_minute_(per_minute),
       timeline_(timeline),
-      tokens_(options.ec2_burst) {}
+      bucket_(options.ec2_burst, options.ec2_refill_per_s, 0) {}
 
 bool SimEc2::send_request(bool by_id) {
   const int p = static_cast<int>(purpose_);
   for (int attempt = 0;; ++attempt) {
     const std::int64_t clock_ms = timeline_.now_ms();
-    // Refill up to the clock. Callers interleave in virtual time, so a clock behind the bucket's is
-    // charged at the bucket's time.
-    if (clock_ms > bucket_ms_) {
-      tokens_ = std::min(options_.ec2_burst,
-                         tokens_ + static_cast<double>(clock_ms - bucket_ms_) * options_.ec2_refill_per_s / 1000.0);
-      bucket_ms_ = clock_ms;
-    }
     ++requests_sent_;
     ++tally_.requests[p];
     if (by_id) ++tally_.by_id_requests;
@@ -138,10 +136,8 @@ bool SimEc2::send_request(bool by_id) {
         if (!by_id) ++current_minute_->listings;
       }
     }
-    if (tokens_ >= 1.0) {
-      tokens_ -= 1.0;
-      return true;
-    }
+    // Callers interleave in virtual time: a clock behind the bucket's is charged at the bucket's time.
+    if (bucket_.take(clock_ms)) return true;
     ++tally_.throttled[p];
     // RequestLimitExceeded comes back quickly; then capped exponential backoff with full jitter.
     const double cap = std::min(options_.ec2_backoff_cap_ms, options_.ec2_backoff_base_ms * std::ldexp(1.0, attempt));

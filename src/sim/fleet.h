@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/token_bucket.h"
 #include "sim/random.h"
 #include "rcc/ec2.h"
 #include "rcc/event.h"
@@ -137,8 +138,7 @@ class SimEc2 : public Ec2 {
   Ec2MinuteLoad* current_minute_ = nullptr;  // the minute of the last request sent, when tracked
   Timeline& timeline_;
   Ec2Purpose purpose_ = Ec2Purpose::kScaleUp;
-  double tokens_;
-  std::int64_t bucket_ms_ = 0;
+  TokenBucket bucket_;  // the account's non-mutating request bucket, on the virtual clock
   std::int64_t requests_sent_ = 0;
   Ec2Tally tally_;
 };

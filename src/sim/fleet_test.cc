@@ -23,6 +23,14 @@ TEST(SimInstanceId, RoundTrips) {
   EXPECT_EQ(instance_index_of("not-an-id"), -1);
 }
 
+// Regression: 16 significant hex digits overflowed the signed accumulator of the parser (undefined
+// behaviour; UBSan reports it) for ids at or past 2^63.
+TEST(SimInstanceId, IdsPastTheIndexRangeAreNotOurs) {
+  EXPECT_EQ(instance_index_of("i-0ffffffffffffffff"), -1);
+  EXPECT_EQ(instance_index_of("i-08000000000000000"), 0x7600000000000000LL);
+  EXPECT_EQ(instance_index_of("i-09fffffffffffffff"), -1);  // below the simulator's id base
+}
+
 TEST(SimFleet, TruthFollowsTransitions) {
   SimFleet fleet({owner("a").key_str, owner("b").key_str}, 0, 1);
   const auto x = fleet.launch(runner_tags(owner("a")), 0, 1000);

@@ -10,16 +10,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sim/format.h"
 #include "sim/simulation.h"
 
 namespace rcc {
 namespace {
 
-std::string format(const char* fmt, auto... args) {
-  char buffer[512];
-  std::snprintf(buffer, sizeof buffer, fmt, args...);
-  return buffer;
-}
+using sim::format;
 
 // 12345678 -> "12,345,678".
 std::string grouped(std::int64_t n) {

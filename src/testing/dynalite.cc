@@ -46,6 +46,20 @@ std::string source_dir() {
   return RCC_DYNALITE_SOURCE_DIR;
 }
 
+// The first executable `name` in a directory of $PATH, or "".
+std::string find_on_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string_view rest = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (!rest.empty()) {
+    const std::size_t colon = rest.find(':');
+    const std::string dir(rest.substr(0, colon));
+    rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
+    const std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
+
 void stop(pid_t pid) {
   if (pid <= 0) return;
   ::kill(pid, SIGTERM);
@@ -59,23 +73,35 @@ void stop(pid_t pid) {
 
 }  // namespace
 
-Dynalite::Dynalite(pid_t pid, std::uint16_t port)
-    : pid_(pid), port_(port), endpoint_("http://127.0.0.1:" + std::to_string(port)) {}
+Dynalite::Dynalite(pid_t pid, std::uint16_t port, int stdout_fd)
+    : pid_(pid), port_(port), endpoint_("http://127.0.0.1:" + std::to_string(port)), drain_([stdout_fd] {
+        char buf[4096];
+        while (::read(stdout_fd, buf, sizeof buf) > 0) {
+        }
+        ::close(stdout_fd);  // at EOF: the child exited
+      }) {}
 
-Dynalite::~Dynalite() { stop(pid_); }
+Dynalite::~Dynalite() {
+  stop(pid_);
+  drain_.join();
+}
 
 Result<std::unique_ptr<Dynalite>> Dynalite::start() {
   const std::string cli = source_dir() + "/scripts/node/node_modules/dynalite/cli.js";
   if (!std::filesystem::exists(cli)) {
     return Status::Unavailable("dynalite is not installed: " + cli + " is missing (run scripts/setup.sh)");
   }
+  // Resolved before fork: between fork and exec a threaded process may only make async-signal-safe calls,
+  // which execve is and execvp (PATH search, allocation) is not.
+  const std::string node = find_on_path("node");
+  if (node.empty()) return Status::Unavailable("cannot start dynalite: node is not on PATH");
   std::string last_error = "no attempt made";
   // The port may be taken between the probe and dynalite's bind: try a few.
   for (int attempt = 0; attempt < 5; ++attempt) {
     auto port = pick_free_port();
     if (!port.ok()) return port.status();
     const std::string port_text = std::to_string(*port);
-    std::vector<std::string> args = {"node", cli, "--host", "127.0.0.1", "--port", port_text,
+    std::vector<std::string> args = {node, cli, "--host", "127.0.0.1", "--port", port_text,
                                      "--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -95,7 +121,7 @@ Result<std::unique_ptr<Dynalite>> Dynalite::start() {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent) ::_exit(127);
       ::dup2(out[1], STDOUT_FILENO);
-      ::execvp("node", argv.data());
+      ::execve(node.c_str(), argv.data(), environ);
       ::_exit(127);
     }
     ::close(out[1]);
@@ -114,8 +140,8 @@ Result<std::unique_ptr<Dynalite>> Dynalite::start() {
         listening = output.find("listening") != std::string::npos;
       }
     }
+    if (listening) return std::unique_ptr<Dynalite>(new Dynalite(pid, *port, out[0]));
     ::close(out[0]);
-    if (listening) return std::unique_ptr<Dynalite>(new Dynalite(pid, *port));
     stop(pid);
     last_error = output.empty() ? "dynalite exited or printed nothing within 20 s (is node on PATH?)"
                                 : "dynalite said: " + output;

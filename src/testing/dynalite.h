@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "rcc/aws_request.h"
 #include "rcc/status.h"
@@ -44,11 +45,14 @@ class Dynalite {
   AwsClient client(AwsClientOptions options = {}) const;
 
  private:
-  Dynalite(pid_t pid, std::uint16_t port);
+  Dynalite(pid_t pid, std::uint16_t port, int stdout_fd);
 
   pid_t pid_;
   std::uint16_t port_;
   std::string endpoint_;
+  // dynalite's stdout stays read to its end by this thread: closing the pipe would turn its next write
+  // (a log line) into EPIPE, which kills node.
+  std::thread drain_;
 };
 
 // A table name unique within this process run: "<prefix>-<pid>-<counter>".

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "rcc/env.h"
 #include "testing/fakes.h"
 #include "core/counter.h"
 #include "app/reconcile.h"
@@ -114,17 +115,17 @@ TEST(RegisterLaunches, ARegisteredInstanceEc2NeverReportsIsRepairedByReconcileAf
   MemoryStore store;
   FakeEc2 ec2;  // the launch failed after CreateFleet answered: EC2 does not know the instance
   ASSERT_TRUE(register_launches(store, {launch(1, kNowMs / 1000)}, kProd, kNowMs)[0].status.ok());
-  std::int64_t now_ms = kNowMs + 60'000;
+  VirtualEnv clock(kNowMs + 60'000);
   ReconcileOptions options;
   options.environment = "prod";
   options.grace_ms = 120'000;
-  auto early = reconcile(store, ec2, options, [&] { return now_ms; });
+  auto early = reconcile(store, ec2, options, &clock);
   ASSERT_TRUE(early.ok()) << early.status().to_string();
   EXPECT_EQ(early->report.left_for_grace, 1);
   EXPECT_EQ(*store.count_active("prod#Org#acme"), 1) << "within the grace window the registration stands";
 
-  now_ms = kNowMs + 121'000;
-  auto late = reconcile(store, ec2, options, [&] { return now_ms; });
+  clock.advance(61'000);
+  auto late = reconcile(store, ec2, options, &clock);
   ASSERT_TRUE(late.ok()) << late.status().to_string();
   EXPECT_EQ(late->report.removed, 1);
   EXPECT_EQ(*store.count_active("prod#Org#acme"), 0);

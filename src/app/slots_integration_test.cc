@@ -93,7 +93,7 @@ TEST(SlotsOnDynalite, RequestsPerDecision) {
   VirtualEnv env(1'700'000'000'000, 3);
   make_fresh(*store, env.wall_ms());
   FakeEc2 ec2;
-  RunnerCountReader reader(*store, ec2, ReaderOptions{}, [&] { return env.wall_ms(); });
+  RunnerCountReader reader(*store, ec2, ReaderOptions{}, &env);
   store->client().reset_stats();
   auto grant = take_slots(*store, reader, kAcme, 10, 3, "holder-a", {}, &env);
   ASSERT_TRUE(grant.ok()) << grant.status().to_string();
@@ -118,7 +118,7 @@ TEST(SlotsOnDynalite, AnExpiredLeaseIsTakenOver) {
   VirtualEnv env(1'700'000'000'000, 5);
   make_fresh(*store, env.wall_ms());
   FakeEc2 ec2;
-  RunnerCountReader reader(*store, ec2, ReaderOptions{}, [&] { return env.wall_ms(); });
+  RunnerCountReader reader(*store, ec2, ReaderOptions{}, &env);
   SlotOptions options;
   options.lease_ms = 20'000;
   options.wait_ms = 40'000;
@@ -152,7 +152,7 @@ TEST(SlotsOnDynalite, ConcurrentDecidersOnOneKeyNeverExceedTheMaximum) {
       auto store = handle(table);
       FakeEc2 ec2;
       testing::FakeTagSource tags;
-      RunnerCountReader reader(*store, ec2, ReaderOptions{}, [env] { return env->wall_ms(); });
+      RunnerCountReader reader(*store, ec2, ReaderOptions{}, env);
       std::mt19937_64 rng(static_cast<std::uint64_t>(t) + 11);
       std::vector<std::string> mine;
       SlotOptions options;
@@ -214,7 +214,7 @@ TEST(SlotsOnDynalite, SendsExactlyTheContractRequests) {
   DynamoStore store(AwsClient(http, (*dynalite)->endpoint(), "dynamodb", "us-east-1", AwsCredentials{"fake", "fake", ""}),
                     DynamoStoreOptions{table});
   FakeEc2 ec2;
-  RunnerCountReader reader(store, ec2, ReaderOptions{}, [&] { return env.wall_ms(); });
+  RunnerCountReader reader(store, ec2, ReaderOptions{}, &env);
   auto grant = take_slots(store, reader, kAcme, 20, 2, "3f2a9c0d7e1b4a56", {}, &env);
   ASSERT_TRUE(grant.ok()) << grant.status().to_string();
   ASSERT_EQ(grant->allowed, 2);

@@ -26,7 +26,7 @@ const RunnerKey kAcme{"prod", "Org", "acme"};
 // A table whose cache is fresh at kStartMs, with a reader on it.
 class SlotsTest : public ::testing::Test {
  protected:
-  SlotsTest() : reader_(store_, ec2_, ReaderOptions{}, [this] { return env_.wall_ms(); }) {
+  SlotsTest() : reader_(store_, ec2_, ReaderOptions{}, &env_) {
     EXPECT_TRUE(store_.stamp_heartbeat(kStartMs).ok());
     ReconcileReport report;
     report.finished_ms = kStartMs;
@@ -217,7 +217,7 @@ TEST_F(SlotsTest, RejectsBadInputWithoutARequest) {
             Code::kInvalidArgument);
   ReaderOptions memo;
   memo.memo_ttl_ms = 1000;
-  RunnerCountReader memoizing(store_, ec2_, memo, [this] { return env_.wall_ms(); });
+  RunnerCountReader memoizing(store_, ec2_, memo, &env_);
   auto refused = take_slots(store_, memoizing, kAcme, 5, 1, "a", {}, &env_);
   EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
   EXPECT_EQ(release_slots(store_, kAcme, "a", -1, {}, 0).status().code(), Code::kInvalidArgument);
@@ -258,7 +258,7 @@ TEST(SlotsConcurrency, ConcurrentDecidersOnOneKeyNeverExceedTheMaximum) {
       LockedStore store(table, mu);
       FakeEc2 ec2;
       testing::FakeTagSource tags;
-      RunnerCountReader reader(store, ec2, ReaderOptions{}, [env] { return env->wall_ms(); });
+      RunnerCountReader reader(store, ec2, ReaderOptions{}, env);
       std::mt19937_64 rng(static_cast<std::uint64_t>(t) + 1);
       std::vector<std::string> mine;
       SlotOptions options;

@@ -161,13 +161,13 @@ TEST_F(Ec2QueryClientTest, NoMatchIsAnEmptyList) {
 
 TEST_F(Ec2QueryClientTest, ThrottledUntilTheBucketRefills) {
   server_->launch(runner(1));
-  // One token, then one every 500 ms: the second call comes long before the refill even when the first is
-  // slow (a sanitizer build on a loaded machine took over 20 ms), and ~30 retries of up to 100 ms outlast it.
-  server_->set_bucket(1, 2.0);
+  // One token, then one every 20 ms, on the test's virtual clock: neither the server's nor the client's
+  // real speed changes what happens.
+  server_->set_bucket(1, 50.0);
   RetryPolicy policy = fast_policy();
-  policy.max_attempts = 30;
-  policy.base_delay = std::chrono::milliseconds(20);
-  policy.max_delay = std::chrono::milliseconds(100);
+  policy.max_attempts = 8;
+  policy.base_delay = std::chrono::milliseconds(5);
+  policy.max_delay = std::chrono::milliseconds(40);
   Ec2QueryClient client = make_client(*server_, policy);
   ASSERT_TRUE(client.describe_instance(instance_id(1)).ok());
   Result<Ec2Instance> instance = client.describe_instance(instance_id(1));

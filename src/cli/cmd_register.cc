@@ -9,6 +9,7 @@
 
 #include "cli/cmd_cache_flags.h"
 #include "cli/commands.h"
+#include "rcc/env.h"
 #include "rcc/registration.h"
 #include "rcc/slots.h"
 
@@ -48,7 +49,7 @@ int run_register(const RegisterFlags& flags) {
   }
   DynamoStore& store = *(*aws)->store;
 
-  const auto results = register_launches(store, launches, options, wall_clock_ms());
+  const auto results = register_launches(store, launches, options, Env::Default()->wall_ms());
   const std::int64_t failed = count_failures(results);
   nlohmann::json out;
   out["results"] = nlohmann::json::array();
@@ -74,7 +75,7 @@ int run_register(const RegisterFlags& flags) {
   if (!flags.release_holder.empty()) {
     // Every instance launched takes a slot, whether its registration landed or not.
     auto released = release_slots(store, key, flags.release_holder, static_cast<std::int64_t>(launches.size()),
-                                  flags.slots, wall_clock_ms());
+                                  flags.slots, Env::Default()->wall_ms());
     if (released.ok()) {
       out["release"] = std::string(release_outcome_name(*released));
       if (*released == ReleaseOutcome::kLost) {

@@ -7,6 +7,7 @@
 
 #include "cli/cmd_cache_flags.h"
 #include "cli/commands.h"
+#include "rcc/env.h"
 #include "rcc/slots.h"
 
 namespace rcc::cli {
@@ -56,7 +57,7 @@ int run_take(const SlotsFlags& flags) {
     return exit_code_for(aws.status());
   }
   AwsHandles& h = **aws;
-  RunnerCountReader reader(*h.store, *h.meta_store, *h.ec2, *options, wall_clock_ms);
+  RunnerCountReader reader(*h.store, *h.meta_store, *h.ec2, *options);
   const std::string holder = flags.holder.empty() ? new_holder_id() : flags.holder;
   const std::int64_t wanted = flags.wanted < 0 ? flags.maximum : flags.wanted;
   auto grant = take_slots(*h.store, reader, key, flags.maximum, wanted, holder, flags.slots, Env::Default());
@@ -105,7 +106,7 @@ int run_release(const SlotsFlags& flags) {
     return exit_code_for(aws.status());
   }
   auto released =
-      release_slots(*(*aws)->store, key, flags.holder, flags.launched, flags.slots, wall_clock_ms());
+      release_slots(*(*aws)->store, key, flags.holder, flags.launched, flags.slots, Env::Default()->wall_ms());
   if (!released.ok()) {
     std::cerr << "rcc slots release: " << released.status().to_string() << '\n';
     return released.status().code() == Code::kInvalidArgument ? 2 : 1;

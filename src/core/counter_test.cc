@@ -239,6 +239,15 @@ class InterleavingStore : public Store {
   Result<std::optional<MetaItem>> get_meta() override { return table->get_meta(); }
   Status stamp_heartbeat(std::int64_t now_ms) override { return table->stamp_heartbeat(now_ms); }
   Status record_reconcile(const ReconcileReport& r) override { return table->record_reconcile(r); }
+  Result<std::optional<SlotLease>> take_lease(std::string_view key, std::string_view holder, std::int64_t now_ms,
+                                              std::int64_t expires_ms, std::int64_t ttl_s) override {
+    return table->take_lease(key, holder, now_ms, expires_ms, ttl_s);
+  }
+  Result<std::optional<SlotLease>> get_lease(std::string_view key) override { return table->get_lease(key); }
+  Result<WriteOutcome> release_lease(std::string_view key, std::string_view holder,
+                                     const std::vector<RecentLaunch>& recent, std::int64_t ttl_s) override {
+    return table->release_lease(key, holder, recent, ttl_s);
+  }
 
   std::unique_ptr<MemoryStore> table = std::make_unique<MemoryStore>();
   std::function<void(MemoryStore&)> before_apply;

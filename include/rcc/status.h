@@ -8,7 +8,6 @@
 // concurrently.
 #pragma once
 
-#include <cassert>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -69,14 +68,16 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-// Either a value or a non-ok Status. Constructing a Result from an ok Status is a programming error.
+// Either a value or a non-ok Status. Constructing a Result from an ok Status is a programming error; in
+// every build it yields an error Result holding Status::Internal("Result built from an ok Status"), so
+// the caller sees a failure instead of a value that is not there.
 template <typename T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor): return a value as a Result
-  Result(Status status) : state_(std::move(status)) {  // NOLINT(google-explicit-constructor): return an error
-    assert(!std::get<Status>(state_).ok() && "Result built from an ok Status");
-  }
+  // NOLINTNEXTLINE(google-explicit-constructor): return an error
+  Result(Status status)
+      : state_(status.ok() ? Status::Internal("Result built from an ok Status") : std::move(status)) {}
 
   bool ok() const { return std::holds_alternative<T>(state_); }
 

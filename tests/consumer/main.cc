@@ -14,6 +14,7 @@
 #include "rcc/aws_config.h"
 #include "rcc/dynamo_store.h"
 #include "rcc/ec2_client.h"
+#include "rcc/env.h"
 #include "rcc/http_client.h"
 #include "rcc/reader.h"
 #include "rcc/registration.h"
@@ -89,7 +90,8 @@ int main() {
       rcc::assess_freshness(rcc::MetaItem{.heartbeat_ms = 0, .reconciled_ms = 0}, 61000, options);
   expect(stale.reason == rcc::FallbackReason::kHeartbeatStale,
          "a 61 s old heartbeat is stale: " + std::string(rcc::reason_name(stale.reason)));
-  rcc::RunnerCountReader reader(store, ec2, options, [] { return std::int64_t{1700000000000}; });
+  rcc::VirtualEnv clock(1700000000000);
+  rcc::RunnerCountReader reader(store, ec2, options, &clock);
   const rcc::Result<rcc::CountAnswer> answer = reader.count(key);
   expect(!answer.ok() && answer.status().retryable() &&
              answer.status().message().find("EC2 fallback failed") != std::string::npos,

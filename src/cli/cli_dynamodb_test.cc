@@ -1,8 +1,16 @@
 // `rcc table create` and `rcc replay --store dynamodb` against dynalite, run as the real binary.
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -155,6 +163,65 @@ TEST(CliReplay, DynamoDbCountsComeFromAConsistentReadOfTheTable) {
   EXPECT_EQ(out["failed"], 0);
 
   EXPECT_EQ(out["counts"], expected_counts());
+}
+
+// Many concurrent writers: 8 `rcc replay` processes share one table, each event of the sample trace going to
+// two of them (so every event is applied twice, by different processes) and each process's events shuffled
+// (so any event may come before any other). The counts are exact once all have finished.
+TEST(CliReplay, EightProcessesWithDuplicatedAndReorderedEventsEndExact) {
+  const std::string url = endpoint();
+  const std::string table = testing::unique_table_name("cli-replay-8");
+  ASSERT_EQ(rcc(url, "table create --table " + table).status, 0);
+
+  std::ifstream trace(trace_dir() + "/events.jsonl");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(trace, line);) lines.push_back(line);
+  ASSERT_GT(lines.size(), 3000u);
+
+  constexpr int kProcesses = 8;
+  std::mt19937 rng(20261201);
+  std::vector<std::vector<std::string>> shards(kProcesses);
+  for (const std::string& line : lines) {
+    const int first = static_cast<int>(rng() % kProcesses);
+    const int second = (first + 1 + static_cast<int>(rng() % (kProcesses - 1))) % kProcesses;
+    shards[first].push_back(line);
+    shards[second].push_back(line);
+  }
+  char pattern[] = "/tmp/rcc-replay-8-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  const std::string dir = pattern;
+  for (int p = 0; p < kProcesses; ++p) {
+    std::shuffle(shards[p].begin(), shards[p].end(), rng);
+    std::ofstream out(dir + "/shard-" + std::to_string(p) + ".jsonl");
+    for (const std::string& line : shards[p]) out << line << '\n';
+  }
+
+  std::vector<testing::CommandRun> runs(kProcesses);
+  std::vector<std::thread> processes;
+  for (int p = 0; p < kProcesses; ++p) {
+    processes.emplace_back([&, p] {
+      runs[p] = rcc(url, "replay --environment prod --inventory " + trace_dir() + "/inventory.json --events " + dir +
+                             "/shard-" + std::to_string(p) + ".jsonl --json --store dynamodb --table " + table);
+    });
+  }
+  for (std::thread& t : processes) t.join();
+  std::int64_t events = 0;
+  for (int p = 0; p < kProcesses; ++p) {
+    ASSERT_EQ(runs[p].status, 0) << runs[p].out;
+    const json out = json::parse(runs[p].out, nullptr, false);
+    ASSERT_TRUE(out.is_object()) << runs[p].out;
+    EXPECT_EQ(out["failed"], 0) << runs[p].out;
+    events += out["events"].get<std::int64_t>();
+  }
+  EXPECT_EQ(events, 2 * static_cast<std::int64_t>(lines.size()));
+
+  // The counts of the whole table, read once every writer has finished.
+  testing::CommandRun final_counts = rcc(url, "replay --environment prod --inventory " + trace_dir() +
+                                                  "/inventory.json --events /dev/null --json --store dynamodb --table " +
+                                                  table);
+  ASSERT_EQ(final_counts.status, 0) << final_counts.out;
+  EXPECT_EQ(json::parse(final_counts.out)["counts"], expected_counts());
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CliReplay, DynamoDbNeedsATable) {

@@ -27,7 +27,8 @@ std::string variables_help() {
       "Runs the Lambda custom-runtime loop of the counter function: takes invocations from the Runtime API\n"
       "(AWS_LAMBDA_RUNTIME_API), applies EC2 state-change events to the DynamoDB table, stamps the heartbeat\n"
       "and reconciles on schedule ticks. Configuration errors are posted to /runtime/init/error and the\n"
-      "process exits 1; it also exits 1 when the Runtime API goes away. Logs and EMF metrics go to stdout.\n\n"
+      "process exits 1; it also exits 1 when the Runtime API goes away (3 failed /next in a row; a single\n"
+      "failure is asked again). Logs and EMF metrics go to stdout.\n\n"
       "The function's environment variables:\n";
   for (const FunctionVariable& v : function_variables()) {
     text += "  " + std::string(v.name) + "\n      " + std::string(v.description);
@@ -84,9 +85,12 @@ int run_lambda_loop() {
   Metrics metrics(config->metrics_namespace, {{"Environment", config->environment}}, stdout_log_sink());
   CounterFunction function(*config, store, ec2, tags, log, metrics, env, &deadline);
 
-  const Status ended = run_runtime_loop(runtime, [&](const Invocation& invocation) {
-    return function.handle(invocation.request_id, invocation.payload, invocation.deadline_ms);
-  });
+  const Status ended = run_runtime_loop(
+      runtime,
+      [&](const Invocation& invocation) {
+        return function.handle(invocation.request_id, invocation.payload, invocation.deadline_ms);
+      },
+      [&](const Status& failure) { log.warn("runtime /next failed, asking again", {{"error", failure.to_string()}}); });
   log.error("runtime loop ended", {{"error", ended.to_string()}});
   return 1;
 }

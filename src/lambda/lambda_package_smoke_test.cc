@@ -2,10 +2,6 @@
 // `bootstrap` runs under `env -i` with only the variables Lambda sets (optionally under $RCC_LAMBDA_EMULATOR,
 // e.g. "qemu-aarch64 -L /"), against the in-repo Runtime API server, dynalite and the
 // EC2 test server. Counts are read back from dynalite through DynamoStore.
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -20,13 +16,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "testing/child_process.h"
 #include "testing/dynalite.h"
 #include "testing/ec2_server.h"
 #include "rcc/dynamo_store.h"
 #include "rcc/event.h"
 #include "testing/runtime_api_server.h"
-
-extern char** environ;
 
 namespace rcc {
 namespace {
@@ -36,13 +31,6 @@ using std::chrono::milliseconds;
 
 constexpr std::int64_t kT0 = 1763000000;  // event seconds
 constexpr const char* kTable = "runner-count-cache-smoke";
-
-std::vector<std::string> split_words(const std::string& text) {
-  std::istringstream in(text);
-  std::vector<std::string> words;
-  for (std::string w; in >> w;) words.push_back(w);
-  return words;
-}
 
 Tags runner_tags(const std::string& type, const std::string& owner) {
   return Tags{{"ghr:Application", "github-action-runner"}, {"ghr:environment", "prod"}, {"ghr:Type", type},
@@ -60,62 +48,11 @@ std::string scheduled_event(std::int64_t time_s) {
          R"(","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/tick"],"detail":{}})";
 }
 
-// A child process started under `env -i`, stdout and stderr to files; killed if still running at the end.
-class Bootstrap {
+// The unpacked bootstrap under `env -i`.
+class Bootstrap : public testing::ChildProcess {
  public:
-  Bootstrap(const fs::path& dir, const std::vector<std::string>& env) : dir_(dir) {
-    std::vector<std::string> args = {"/usr/bin/env", "-i"};
-    args.insert(args.end(), env.begin(), env.end());
-    if (const char* emulator = std::getenv("RCC_LAMBDA_EMULATOR"); emulator && *emulator) {
-      for (const std::string& w : split_words(emulator)) args.push_back(w);
-    }
-    args.push_back((dir / "bootstrap").string());
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, (dir / "stdout.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, (dir / "stderr.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    spawn_error_ = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~Bootstrap() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  bool started() const { return spawn_error_ == 0; }
-
-  // The exit status, or -1 when it did not exit within `timeout`.
-  int wait(milliseconds timeout) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(milliseconds(20));
-    }
-    return -1;
-  }
-
-  std::string output(const char* name) const {
-    std::ifstream in(dir_ / name);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-
- private:
-  fs::path dir_;
-  pid_t pid_ = -1;
-  int spawn_error_ = 0;
-  bool exited_ = false;
+  Bootstrap(const fs::path& dir, const std::vector<std::string>& env)
+      : ChildProcess({(dir / "bootstrap").string()}, env, dir) {}
 };
 
 class LambdaPackageSmoke : public ::testing::Test {

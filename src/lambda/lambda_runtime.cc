@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <exception>
+#include <thread>
 #include <utility>
 
 #include "app/log.h"
@@ -139,11 +140,19 @@ Status RuntimeClient::post_init_error(const FunctionError& error) {
   return post("/init/error", error_body(error), error.type);
 }
 
-Status run_runtime_loop(RuntimeClient& client, const InvocationHandler& handler) {
+Status run_runtime_loop(RuntimeClient& client, const InvocationHandler& handler,
+                        const NextFailureObserver& on_next_failure) {
   const std::string trace_env(kTraceIdEnv);
+  int failed_in_a_row = 0;
   for (;;) {
     auto invocation = client.next();
-    if (!invocation.ok()) return invocation.status();
+    if (!invocation.ok()) {
+      if (++failed_in_a_row >= kNextAttempts) return invocation.status();
+      if (on_next_failure) on_next_failure(invocation.status());
+      std::this_thread::sleep_for(kNextRetryDelay);
+      continue;
+    }
+    failed_in_a_row = 0;
     // X-Ray and the AWS SDKs read the trace header of the current invocation from the environment.
     if (invocation->trace_id.empty()) {
       ::unsetenv(trace_env.c_str());

@@ -8,6 +8,7 @@
 // The API is plain HTTP on AWS_LAMBDA_RUNTIME_API ("host:port").
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -82,11 +83,23 @@ class RuntimeClient {
 // A handler turns one invocation into its response body, or a failure that fails the invocation.
 using InvocationHandler = std::function<Result<std::string>(const Invocation& invocation)>;
 
-// Runs the runtime loop until the Runtime API fails: next(); set _X_AMZN_TRACE_ID to the invocation's
-// trace id (unset it when absent); run `handler`; post its body to /response, or function_error() of its
-// failure to /error. An exception thrown by `handler` (std::bad_alloc, a JSON error, anything) is caught
-// and posted to /error as errorType "Internal" with its what() as errorMessage; the loop goes on. A failed
-// post ends the loop too. Returns the Status that ended the loop (never ok).
-Status run_runtime_loop(RuntimeClient& client, const InvocationHandler& handler);
+// A failed /next (the API unreachable or closing the connection, a non-200 answer, an answer without a
+// request id) is asked again up to this many times in a row, kNextRetryDelay apart, as aws-lambda-cpp does:
+// one dropped connection or one 500 from a restarting API does not end the process. An invocation handed out
+// without a request id cannot be answered; Lambda retries it after its timeout.
+inline constexpr int kNextAttempts = 3;
+inline constexpr std::chrono::milliseconds kNextRetryDelay{100};
+
+// Called with the failure of a /next that is about to be asked again.
+using NextFailureObserver = std::function<void(const Status& failure)>;
+
+// Runs the runtime loop until the Runtime API fails: next() (retried as above, each retried failure passed
+// to `on_next_failure` when set); set _X_AMZN_TRACE_ID to the invocation's trace id (unset it when absent);
+// run `handler`; post its body to /response, or function_error() of its failure to /error. An exception
+// thrown by `handler` (std::bad_alloc, a JSON error, anything) is caught and posted to /error as errorType
+// "Internal" with its what() as errorMessage; the loop goes on. kNextAttempts failed /next in a row, or a
+// failed post, end the loop. Returns the Status that ended it (never ok).
+Status run_runtime_loop(RuntimeClient& client, const InvocationHandler& handler,
+                        const NextFailureObserver& on_next_failure = nullptr);
 
 }  // namespace rcc

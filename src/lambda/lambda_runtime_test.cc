@@ -153,7 +153,7 @@ TEST(RuntimeLoop, AnswersEveryInvocationAndSetsTheTraceId) {
   http.answer_status(202);
   http.answer_next("b", "fail-payload");
   http.answer_status(202);
-  // Then /next fails: the loop ends.
+  // Then /next fails kNextAttempts times in a row: the loop ends.
   RuntimeClient client(http, "127.0.0.1:9001");
   std::vector<std::string> traces;
   const Status ended = run_runtime_loop(client, [&](const Invocation& inv) -> Result<std::string> {
@@ -164,12 +164,44 @@ TEST(RuntimeLoop, AnswersEveryInvocationAndSetsTheTraceId) {
   });
   EXPECT_EQ(ended.code(), Code::kUnavailable);
   EXPECT_EQ(traces, (std::vector<std::string>{"Root=1-aaa", "<unset>"}));
-  ASSERT_EQ(http.sent.size(), 5u);
+  ASSERT_EQ(http.sent.size(), 4u + kNextAttempts);
   EXPECT_EQ(http.sent[1].url, "http://127.0.0.1:9001/2018-06-01/runtime/invocation/a/response");
   EXPECT_EQ(http.sent[1].body, R"({"done":"a"})");
   EXPECT_EQ(http.sent[3].url, "http://127.0.0.1:9001/2018-06-01/runtime/invocation/b/error");
   EXPECT_EQ(header_of(http.sent[3], "Lambda-Runtime-Function-Error-Type"), "Throttled");
   EXPECT_EQ(nlohmann::json::parse(http.sent[3].body)["errorType"], "Throttled");
+}
+
+// A /next that fails (refused, a 500, an answer without a request id) is asked again: the process serves the
+// invocation after it instead of exiting; only kNextAttempts failures in a row end the loop.
+TEST(RuntimeLoop, AFailedNextIsAskedAgainBeforeTheLoopEnds) {
+  ScriptedHttp http;
+  http.answers.emplace_back(Status::Unavailable("connection closed"));
+  http.answer_status(500, R"({"errorType":"ServiceException"})");
+  http.answer_next("a", "{}");
+  http.answer_status(202);
+  HttpResponse no_id;
+  no_id.status = 200;
+  no_id.body = "{}";
+  http.answers.emplace_back(no_id);
+  http.answer_next("b", "{}");
+  http.answer_status(202);
+  RuntimeClient client(http, "127.0.0.1:9001");
+  std::vector<std::string> handled;
+  std::vector<Code> observed;
+  const Status ended = run_runtime_loop(
+      client,
+      [&](const Invocation& inv) -> Result<std::string> {
+        handled.push_back(inv.request_id);
+        return std::string("{}");
+      },
+      [&](const Status& failure) { observed.push_back(failure.code()); });
+  EXPECT_EQ(handled, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(observed, (std::vector<Code>{Code::kUnavailable, Code::kProtocolError, Code::kProtocolError,
+                                         Code::kUnavailable, Code::kUnavailable}));
+  EXPECT_EQ(ended.code(), Code::kUnavailable);
+  ASSERT_EQ(http.sent.size(), 7u + kNextAttempts);
+  EXPECT_EQ(http.sent[3].url, "http://127.0.0.1:9001/2018-06-01/runtime/invocation/a/response");
 }
 
 TEST(RuntimeLoop, EndsWhenAPostFails) {
@@ -211,7 +243,7 @@ TEST(RuntimeLoop, AHandlerExceptionIsPostedAsAnInternalErrorAndTheLoopGoesOn) {
   }));
   EXPECT_EQ(ended.code(), Code::kUnavailable);
   EXPECT_EQ(handled, (std::vector<std::string>{"a", "b", "c", "d"}));
-  ASSERT_EQ(http.sent.size(), 9u);
+  ASSERT_EQ(http.sent.size(), 8u + kNextAttempts);
 
   EXPECT_EQ(http.sent[1].url, "http://127.0.0.1:9001/2018-06-01/runtime/invocation/a/error");
   EXPECT_EQ(header_of(http.sent[1], "Lambda-Runtime-Function-Error-Type"), "Internal");

@@ -312,6 +312,13 @@ struct Ec2TestServer::State {
     std::string code;
   };
   InjectedFailure failure;
+  struct InjectedAnswer {
+    int count = 0;
+    int http_status = 200;
+    std::string content_type;
+    std::string body;
+  };
+  InjectedAnswer raw;
   int throttles = 0;
   std::map<std::string, int, std::less<>> not_found;
 
@@ -537,6 +544,10 @@ Answer Ec2TestServer::State::handle_ec2(const http::request<http::string_body>& 
   } else if (failure.count > 0) {
     --failure.count;
     answer = ec2_error(failure.http_status, failure.code, "Injected failure.", id);
+  } else if (raw.count > 0) {
+    --raw.count;
+    answer = {raw.http_status, raw.content_type, raw.body};
+    entry.error_code = "(injected answer)";
   } else if (throttles > 0) {
     --throttles;
     answer = ec2_error(503, "RequestLimitExceeded", "Request limit exceeded.", id);
@@ -559,12 +570,14 @@ Answer Ec2TestServer::State::handle_ec2(const http::request<http::string_body>& 
 
   entry.http_status = answer.status;
   entry.instances_returned = returned;
-  if (answer.status == 200) {
+  if (entry.error_code.empty() && answer.status == 200) {
     ++stats.succeeded;
     stats.instances_returned += returned;
   } else {
-    auto code_begin = answer.body.find("<Code>") + 6;
-    entry.error_code = answer.body.substr(code_begin, answer.body.find("</Code>") - code_begin);
+    if (entry.error_code.empty()) {
+      const auto code_begin = answer.body.find("<Code>") + 6;
+      entry.error_code = answer.body.substr(code_begin, answer.body.find("</Code>") - code_begin);
+    }
     if (entry.error_code == "RequestLimitExceeded") {
       ++stats.throttled;
     } else {
@@ -676,6 +689,7 @@ Answer Ec2TestServer::State::handle_control(std::string_view method, std::string
   }
   if (path == "clear_faults") {
     failure = {};
+    raw = {};
     throttles = 0;
     not_found.clear();
     return json_answer(200, Json{{"ok", true}});
@@ -887,6 +901,11 @@ void Ec2TestServer::fail_next(int count, int http_status, std::string code) {
   state_->failure = {count, http_status, std::move(code)};
 }
 
+void Ec2TestServer::answer_next(int count, int http_status, std::string content_type, std::string body) {
+  std::lock_guard lock(state_->mu);
+  state_->raw = {count, http_status, std::move(content_type), std::move(body)};
+}
+
 void Ec2TestServer::throttle_next(int count) {
   std::lock_guard lock(state_->mu);
   state_->throttles = count;
@@ -900,6 +919,7 @@ void Ec2TestServer::not_found_next(std::string instance_id, int count) {
 void Ec2TestServer::clear_faults() {
   std::lock_guard lock(state_->mu);
   state_->failure = {};
+  state_->raw = {};
   state_->throttles = 0;
   state_->not_found.clear();
 }

@@ -115,6 +115,9 @@ class Ec2TestServer {
   // Faults, each consumed by the next EC2 requests that pass the Authorization check, before the bucket.
   // The next `count` requests answer `http_status` with error `code`.
   void fail_next(int count, int http_status = 500, std::string code = "InternalError");
+  // The next `count` requests answer `http_status` with `body` as it is (an HTML error page from a proxy, a
+  // truncated or malformed document); they are counted as failed.
+  void answer_next(int count, int http_status, std::string content_type, std::string body);
   // The next `count` requests answer 503 RequestLimitExceeded.
   void throttle_next(int count);
   // The next `count` requests naming `instance_id` in InstanceId.N answer InvalidInstanceID.NotFound, as

@@ -7,6 +7,8 @@
 //   answers 400 InvalidRequestID and is recorded as a protocol violation.
 // - POST /2018-06-01/runtime/init/error answers 202 and records the error.
 // stop() closes every connection, so a runtime blocked in /next sees the API go away and exits.
+// Faults for the next hand-outs of /next (fault_next): close the connection without answering, answer 500,
+// or hand the invocation out without its request-id or deadline header.
 //
 // Thread safety: every public method may be called from any thread while the server runs.
 #pragma once
@@ -30,6 +32,14 @@ struct RuntimeApiServerOptions {
   std::string function_arn = "arn:aws:lambda:us-east-1:123456789012:function:runner-count-cache";
 };
 
+// A way for /next to misbehave, as a broken or restarting Runtime API might.
+enum class RuntimeFault {
+  kCloseConnection,  // close the connection without answering; the invocation stays queued
+  kServerError,      // answer 500 {"errorType":"ServiceException"}; the invocation stays queued
+  kNoRequestId,      // hand the invocation out without Lambda-Runtime-Aws-Request-Id (it can never be answered)
+  kNoDeadline,       // hand the invocation out without Lambda-Runtime-Deadline-Ms
+};
+
 // What the runtime posted for one invocation, or at init.
 struct RuntimePost {
   enum class Kind { kResponse, kError, kInitError };
@@ -38,6 +48,8 @@ struct RuntimePost {
   std::string body;
   std::string error_type;   // the Lambda-Runtime-Function-Error-Type header, "" when absent
   std::string content_type;
+  // For an answer: the time from handing the invocation out to receiving this post.
+  std::chrono::milliseconds after_handout{0};
 };
 
 class RuntimeApiServer {
@@ -59,6 +71,12 @@ class RuntimeApiServer {
   // Queues an invocation of `payload`; returns its request id (a fresh UUID-shaped id). `trace_id` is sent
   // as Lambda-Runtime-Trace-Id when not empty.
   std::string enqueue(std::string payload, std::string trace_id = "");
+
+  // The next `count` times /next would hand out an invocation, it fails as `fault` says instead (the
+  // faults queue up in call order).
+  void fault_next(RuntimeFault fault, int count = 1);
+  // Invocations handed out without a request id so far (kNoRequestId).
+  std::int64_t handed_out_without_id() const;
 
   // Waits until `count` invocations have been answered (response or error), or `timeout` passes.
   // Returns whether the count was reached.

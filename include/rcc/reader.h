@@ -65,9 +65,12 @@ struct Freshness {
 };
 
 // The pure freshness rule, checked in this order: the meta item missing -> kMetaMissing; heartbeat_ms
-// absent or now_ms - heartbeat_ms > stale_threshold_ms -> kHeartbeatStale; reconciled_ms absent or
-// now_ms - reconciled_ms > 3 * reconcile_interval_ms -> kReconcileOverdue; else kNone. Ages exactly at a
-// threshold are fresh; a heartbeat in the future (clock skew) is fresh and reports a negative age.
+// absent, now_ms - heartbeat_ms > stale_threshold_ms, or heartbeat_ms more than kMaxEventSkewMs ahead of
+// now_ms -> kHeartbeatStale; reconciled_ms absent, now_ms - reconciled_ms > 3 * reconcile_interval_ms, or
+// reconciled_ms more than kMaxEventSkewMs ahead -> kReconcileOverdue; else kNone. Ages exactly at a threshold
+// are fresh; a heartbeat up to kMaxEventSkewMs in the future (clock skew) is fresh and reports a negative
+// age. A stamp further ahead was written by a clock running ahead: it proves nothing about now, and taken as
+// fresh it would keep the cache answering for as long as that clock is ahead.
 Freshness assess_freshness(const std::optional<MetaItem>& meta, std::int64_t now_ms,
                            const ReaderOptions& options);
 

@@ -3,6 +3,8 @@
 #include <future>
 #include <utility>
 
+#include "rcc/event.h"
+
 namespace rcc {
 
 std::string_view source_name(CountSource source) {
@@ -54,6 +56,12 @@ Freshness assess_freshness(const std::optional<MetaItem>& meta, std::int64_t now
     return f;
   }
   f.age_ms = now_ms - *meta->heartbeat_ms;
+  if (*f.age_ms < -kMaxEventSkewMs) {
+    f.reason = FallbackReason::kHeartbeatStale;
+    f.detail = "heartbeat " + std::to_string(-*f.age_ms) + " ms in the future > clock skew bound " +
+               std::to_string(kMaxEventSkewMs) + " ms";
+    return f;
+  }
   if (*f.age_ms > options.stale_threshold_ms) {
     f.reason = FallbackReason::kHeartbeatStale;
     f.detail = "heartbeat " + std::to_string(*f.age_ms) + " ms old > stale threshold " +
@@ -67,6 +75,12 @@ Freshness assess_freshness(const std::optional<MetaItem>& meta, std::int64_t now
     return f;
   }
   const std::int64_t since_reconcile_ms = now_ms - *meta->reconciled_ms;
+  if (since_reconcile_ms < -kMaxEventSkewMs) {
+    f.reason = FallbackReason::kReconcileOverdue;
+    f.detail = "last reconcile " + std::to_string(-since_reconcile_ms) + " ms in the future > clock skew bound " +
+               std::to_string(kMaxEventSkewMs) + " ms";
+    return f;
+  }
   if (since_reconcile_ms > overdue_after_ms) {
     f.reason = FallbackReason::kReconcileOverdue;
     f.detail = "last reconcile " + std::to_string(since_reconcile_ms) + " ms ago > 3 x reconcile interval " +

@@ -8,6 +8,7 @@
 
 #include "testing/fakes.h"
 #include "core/memory_store.h"
+#include "rcc/event.h"
 
 namespace rcc {
 namespace {
@@ -99,6 +100,28 @@ TEST(Freshness, HeartbeatOneMsPastThresholdIsStale) {
   EXPECT_EQ(f.reason, FallbackReason::kHeartbeatStale);
   EXPECT_EQ(f.age_ms, 60001);
   EXPECT_NE(f.detail.find("60001"), std::string::npos);
+}
+
+// Regression: a heartbeat stamped by a clock running a day ahead counted as fresh (a negative age), so the
+// reader served the cache while the counter was dead, for as long as that clock was ahead.
+TEST(Freshness, HeartbeatBeyondTheClockSkewBoundIsStale) {
+  const Freshness skewed = assess_freshness(meta(kNow + kMaxEventSkewMs, kNow), kNow, {});
+  EXPECT_EQ(skewed.reason, FallbackReason::kNone);
+  EXPECT_EQ(skewed.age_ms, -kMaxEventSkewMs);
+  const Freshness ahead = assess_freshness(meta(kNow + kMaxEventSkewMs + 1, kNow), kNow, {});
+  EXPECT_EQ(ahead.reason, FallbackReason::kHeartbeatStale);
+  EXPECT_EQ(ahead.age_ms, -kMaxEventSkewMs - 1);
+  EXPECT_EQ(ahead.detail, "heartbeat 300001 ms in the future > clock skew bound 300000 ms");
+  const Freshness day = assess_freshness(meta(kNow + 86400000, kNow), kNow, {});
+  EXPECT_EQ(day.reason, FallbackReason::kHeartbeatStale);
+}
+
+// The same for the reconcile stamp: one far ahead is no proof of a recent reconcile.
+TEST(Freshness, ReconcileBeyondTheClockSkewBoundIsOverdue) {
+  EXPECT_EQ(assess_freshness(meta(kNow, kNow + kMaxEventSkewMs), kNow, {}).reason, FallbackReason::kNone);
+  const Freshness ahead = assess_freshness(meta(kNow, kNow + 86400000), kNow, {});
+  EXPECT_EQ(ahead.reason, FallbackReason::kReconcileOverdue);
+  EXPECT_EQ(ahead.detail, "last reconcile 86400000 ms in the future > clock skew bound 300000 ms");
 }
 
 TEST(Freshness, HeartbeatAbsentIsStale) {

@@ -19,6 +19,12 @@ export interface MetaItem {
   environments?: readonly string[];
 }
 
+/**
+ * How far ahead of the reader's clock a meta stamp may be and still count (docs/table-contract.md,
+ * section 3): the counter's bound on event times, 5 minutes.
+ */
+export const MAX_CLOCK_SKEW_MS = 300000;
+
 /** The verdict of the freshness rule on one meta item. */
 export interface Freshness {
   /** `none` when the cache may answer; never `cache_read_failed`. */
@@ -34,8 +40,10 @@ export interface Freshness {
  * `environment`, checked in this order: no meta item -> `meta_missing`; no `environments`, or `environment`
  * not among them (exact comparison of the raw value) -> `environment_mismatch`; heartbeat absent or older
  * than staleThresholdMs -> `heartbeat_stale`; reconciled_ms absent or older than 3 x reconcileIntervalMs ->
- * `reconcile_overdue`; else `none`. Ages exactly at a threshold are fresh; a heartbeat in the future is
- * fresh. The age is reported whenever there is a heartbeat, whatever the verdict.
+ * `reconcile_overdue`; else `none`. Ages exactly at a threshold are fresh; a heartbeat up to
+ * MAX_CLOCK_SKEW_MS in the future (clock skew) is fresh. A heartbeat further ahead is `heartbeat_stale` and a
+ * reconciled_ms further ahead `reconcile_overdue`: a clock running ahead stamped them, and they prove nothing
+ * about now. The age is reported whenever there is a heartbeat, whatever the verdict.
  */
 export function assessFreshness(
   meta: MetaItem | undefined,
@@ -64,6 +72,13 @@ export function assessFreshness(
   if (ageMs === null) {
     return { reason: 'heartbeat_stale', ageMs: null, detail: 'the meta item has no heartbeat' };
   }
+  if (ageMs < -MAX_CLOCK_SKEW_MS) {
+    return {
+      reason: 'heartbeat_stale',
+      ageMs,
+      detail: `heartbeat ${-ageMs} ms in the future > clock skew bound ${MAX_CLOCK_SKEW_MS} ms`,
+    };
+  }
   if (ageMs > config.staleThresholdMs) {
     return {
       reason: 'heartbeat_stale',
@@ -76,6 +91,13 @@ export function assessFreshness(
     return { reason: 'reconcile_overdue', ageMs, detail: 'no reconcile has finished yet' };
   }
   const sinceReconcileMs = nowMs - meta.reconciledMs;
+  if (sinceReconcileMs < -MAX_CLOCK_SKEW_MS) {
+    return {
+      reason: 'reconcile_overdue',
+      ageMs,
+      detail: `last reconcile ${-sinceReconcileMs} ms in the future > clock skew bound ${MAX_CLOCK_SKEW_MS} ms`,
+    };
+  }
   if (sinceReconcileMs > overdueAfterMs) {
     return {
       reason: 'reconcile_overdue',

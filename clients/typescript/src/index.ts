@@ -20,7 +20,7 @@ export {
   type ListEc2Runners,
   RUNNER_APPLICATION,
 } from './ec2.js';
-export { assessFreshness, type FallbackReason, type Freshness, type MetaItem } from './freshness.js';
+export { assessFreshness, type FallbackReason, type Freshness, MAX_CLOCK_SKEW_MS, type MetaItem } from './freshness.js';
 export { runnerKey, type RunnerKey, runnerKeyProblem } from './key.js';
 export {
   type CountAnswer,

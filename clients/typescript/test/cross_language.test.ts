@@ -210,6 +210,12 @@ describe('the C++ counter fills a table; the C++ and the TypeScript readers agre
     assert.equal(answers.get('prod#Org#acme')?.reason, 'none');
   });
 
+  test('a heartbeat a day in the future (a clock running ahead) is stale in both', async () => {
+    await setMeta('SET heartbeat_ms = :t', { ':t': { N: String(Date.now() + 86400000) } });
+    const answers = await compareAll('heartbeat a day ahead');
+    assert.deepEqual([answers.get('prod#Org#acme')?.reason, answers.get('prod#Org#acme')?.count], ['heartbeat_stale', 4]);
+  });
+
   test('heartbeat stale: from EC2, with the age', async () => {
     await setMeta('SET heartbeat_ms = :t', { ':t': { N: String(Date.now() - 200000) } });
     const answers = await compareAll('heartbeat stale');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { assessFreshness } from '../src/index.js';
+import { assessFreshness, MAX_CLOCK_SKEW_MS } from '../src/index.js';
 
 const options = { staleThresholdMs: 60000, reconcileIntervalMs: 300000 };
 const now = 1764260402000;
@@ -31,6 +31,27 @@ test('freshness: a heartbeat in the future (clock skew) is fresh with a negative
   const skewed = assessFreshness({ environments: ['prod'], heartbeatMs: now + 2500, reconciledMs: now }, now, options, 'prod');
   assert.equal(skewed.reason, 'none');
   assert.equal(skewed.ageMs, -2500);
+});
+
+// Regression: a heartbeat stamped by a clock running a day ahead counted as fresh, so the reader served the
+// cache while the counter was dead, for as long as that clock was ahead.
+test('freshness: a heartbeat beyond the clock skew bound is heartbeat_stale', () => {
+  const atBound = assessFreshness({ environments: ['prod'], heartbeatMs: now + MAX_CLOCK_SKEW_MS, reconciledMs: now }, now, options, 'prod');
+  assert.equal(atBound.reason, 'none');
+  assert.deepEqual(assessFreshness({ environments: ['prod'], heartbeatMs: now + MAX_CLOCK_SKEW_MS + 1, reconciledMs: now }, now, options, 'prod'), {
+    reason: 'heartbeat_stale',
+    ageMs: -MAX_CLOCK_SKEW_MS - 1,
+    detail: 'heartbeat 300001 ms in the future > clock skew bound 300000 ms',
+  });
+});
+
+test('freshness: a reconcile stamp beyond the clock skew bound is reconcile_overdue', () => {
+  assert.equal(assessFreshness({ environments: ['prod'], heartbeatMs: now, reconciledMs: now + MAX_CLOCK_SKEW_MS }, now, options, 'prod').reason, 'none');
+  assert.deepEqual(assessFreshness({ environments: ['prod'], heartbeatMs: now, reconciledMs: now + 86400000 }, now, options, 'prod'), {
+    reason: 'reconcile_overdue',
+    ageMs: 0,
+    detail: 'last reconcile 86400000 ms in the future > clock skew bound 300000 ms',
+  });
 });
 
 test('freshness: a meta item without heartbeat is heartbeat_stale without an age', () => {

@@ -23,6 +23,13 @@ export {
 export { assessFreshness, type FallbackReason, type Freshness, MAX_CLOCK_SKEW_MS, type MetaItem } from './freshness.js';
 export { runnerKey, type RunnerKey, runnerKeyProblem } from './key.js';
 export {
+  launchProblem,
+  type LaunchedRunner,
+  registerLaunches,
+  type RegistrationResult,
+  registrationRequest,
+} from './registration.js';
+export {
   type CountAnswer,
   countActiveRunners,
   countIndexEntries,

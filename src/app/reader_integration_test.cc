@@ -385,7 +385,7 @@ TEST(ReaderOnDynalite, SendsExactlyTheContractRequests) {
   auto server = Ec2TestServer::start({});
   ASSERT_TRUE(server.ok());
   auto ec2 = ec2_client(**server);
-  ClockEnv at_now([now] { return now; });
+  ClockEnv at_now([] { return kT0; });
   RunnerCountReader reader(*store, *meta_store, *ec2, {}, &at_now);
   auto answer = reader.count(RunnerKey{"prod", "Org", "acme"});
   ASSERT_TRUE(answer.ok()) << answer.status().to_string();

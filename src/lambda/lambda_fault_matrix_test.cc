@@ -45,7 +45,8 @@ using std::chrono::milliseconds;
 constexpr const char* kAccessKeyId = "AKIDFAULTMATRIX00001";
 constexpr const char* kSecretKey = "fault-matrix-secret-access-key-0123456789";
 constexpr const char* kSessionToken = "fault-matrix-session-token-IQoJb3JpZ2luX2VjEXAMPLE";
-constexpr milliseconds kInvocationTimeout{4000};  // the function's timeout as the Runtime API gives it
+constexpr milliseconds kInvocationTimeout{4000};
+constexpr milliseconds kStall{60000};  // the function's timeout as the Runtime API gives it
 
 std::int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -274,6 +275,15 @@ TEST_F(FunctionFaults, DynamoDbServerError) {
   expect_retry_lands(event, 1);
 }
 
+TEST_F(FunctionFaults, DynamoDbSlowBeyondTheTimeout) {
+  start();
+  const std::string event = instance_event(new_runner(1), InstanceState::kRunning, t0_);
+  proxy_->stall_next(1000, kStall);
+  expect_error(invoke(event), "Timeout");
+  proxy_->clear_faults();
+  expect_retry_lands(event, 1);
+}
+
 // ---- EC2 (the tag lookup of a new instance, and reconcile on a schedule tick) ----
 
 TEST_F(FunctionFaults, Ec2Throttled) {
@@ -329,6 +339,15 @@ TEST_F(FunctionFaults, Ec2TruncatedOrMalformedXml) {
   EXPECT_FALSE(meta->has_value() && (*meta)->reconciled_ms.has_value());
 
   ec2_->clear_faults();
+  expect_retry_lands(event, 1);
+}
+
+TEST_F(FunctionFaults, Ec2SlowBeyondTheTimeout) {
+  start();
+  const std::string event = instance_event(new_runner(1), InstanceState::kRunning, t0_);
+  ec2_->set_latency(kStall, std::chrono::microseconds(0));
+  expect_error(invoke(event), "Timeout");
+  ec2_->set_latency(milliseconds(0), std::chrono::microseconds(0));
   expect_retry_lands(event, 1);
 }
 

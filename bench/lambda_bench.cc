@@ -205,7 +205,7 @@ int main(int argc, char** argv) {
     Metrics metrics("RunnerCountCache", {{"Environment", "prod"}}, sink);
     CounterFunctionConfig fc;
     fc.table_name = table;
-    fc.environment = "prod";
+    fc.environments = {"prod"};
     CounterFunction function(fc, store, ec2, tags, log, metrics);
     std::vector<double> new_us;
     std::vector<double> known_us;

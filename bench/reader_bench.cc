@@ -29,6 +29,7 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+const std::vector<std::string> kProdOnly = {"prod"};
 
 const rcc::RunnerKey kKey{"prod", "Org", "acme"};
 
@@ -141,7 +142,7 @@ int bench_cache(int repetitions) {
     rcc::ReconcileReport report;
     report.started_ms = now - 2000;
     report.finished_ms = now - 1000;
-    if (!store.stamp_heartbeat(now).ok() || !store.record_reconcile(report).ok()) return 1;
+    if (!store.stamp_heartbeat(now, kProdOnly).ok() || !store.record_reconcile(report).ok()) return 1;
 
     auto measure = [&](rcc::RunnerCountReader& reader, std::vector<double>& ms) {
       for (int r = 0; r < repetitions; ++r) {

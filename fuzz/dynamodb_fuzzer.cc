@@ -7,6 +7,7 @@
 // an error answer is never ok, and a 5xx is always retryable unless the body names a non-retryable code.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "fuzz_support.h"
 #include "rcc/dynamo_store.h"
@@ -41,7 +42,7 @@ void run_store_operations(std::string_view body) {
   { ScriptedStore s(body, 200); check(s.store.list_active("prod#")); }
   { ScriptedStore s(body, 200); check(s.store.list_items()); }
   { ScriptedStore s(body, 200); check(s.store.get_meta()); }
-  { ScriptedStore s(body, 200); check(s.store.stamp_heartbeat(1700000000000)); }
+  { ScriptedStore s(body, 200); check(s.store.stamp_heartbeat(1700000000000, std::vector<std::string>{"prod"})); }
   {
     ScriptedStore s(body, 200);
     rcc::ReconcileReport report;

@@ -72,7 +72,7 @@ class DynamoStore : public Store {
   Result<std::vector<InstanceItem>> list_items() override;
   Result<std::optional<MetaItem>> get_meta() override;
   // Conditional UpdateItem: SET heartbeat_ms only when absent or smaller; a failed condition is ok.
-  Status stamp_heartbeat(std::int64_t now_ms) override;
+  Status stamp_heartbeat(std::int64_t now_ms, std::span<const std::string> environments) override;
   // UpdateItem SET reconciled_ms = finished_ms and the reconcile_* figures.
   Status record_reconcile(const ReconcileReport& report) override;
   // UpdateItem on pk "#lease#<key>": SET holder, expires_ms, ttl with the condition

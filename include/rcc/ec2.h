@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,5 +51,8 @@ class Ec2 {
 // The filters the scale-up sends today and the reader's fallback and reconcile send: active states and
 // the environment tag. The remaining tags are matched client-side with identify().
 std::vector<Ec2Filter> active_runner_filters(std::string_view environment);
+// The same for several environments: one environment filter whose values are `environments` (EC2 matches
+// any of them), so one paginated scan lists the runners of all of them.
+std::vector<Ec2Filter> active_runner_filters(std::span<const std::string> environments);
 
 }  // namespace rcc

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "rcc/event.h"
 #include "rcc/runner.h"
@@ -79,8 +80,8 @@ inline InstanceItem apply_transition(const std::optional<InstanceItem>& stored, 
 struct ReconcileReport {
   std::int64_t started_ms = 0;     // the scan's start: repairs are observations at this time
   std::int64_t finished_ms = 0;
-  std::int64_t ec2_active = 0;     // active runners EC2 listed for the environment
-  std::int64_t table_active = 0;   // active items the table held for the environment
+  std::int64_t ec2_active = 0;     // active runners EC2 listed for the deployment's environments
+  std::int64_t table_active = 0;   // active items the table held
   std::int64_t added = 0;          // active in EC2, not in the table: written active
   std::int64_t removed = 0;        // active in the table, not in EC2: written with EC2's true state
   std::int64_t left_for_grace = 0; // differences left to events: younger than the grace window, or whose
@@ -92,6 +93,8 @@ struct ReconcileReport {
 
 struct MetaItem {
   std::optional<std::int64_t> heartbeat_ms;   // the pipeline last proved alive
+  std::vector<std::string> environments;      // what the counter that stamped heartbeat_ms counts, sorted;
+                                              // empty when the meta item does not say
   std::optional<std::int64_t> reconciled_ms;  // the last full reconcile finished
   std::optional<ReconcileReport> last_reconcile;
 

@@ -25,6 +25,7 @@ enum class CountSource { kCache, kEc2 };
 enum class FallbackReason {
   kNone,              // the answer came from the cache
   kMetaMissing,       // no meta item: the counter never ran against this table
+  kEnvironmentMismatch,  // the meta item does not list the key's environment among those the table counts
   kHeartbeatStale,    // now - heartbeat_ms > stale_threshold_ms
   kReconcileOverdue,  // no reconcile finished within 3 x reconcile_interval
   kCacheReadFailed,   // reading the meta item or the index failed
@@ -32,7 +33,7 @@ enum class FallbackReason {
 
 // "cache" / "ec2".
 std::string_view source_name(CountSource source);
-// "none", "meta_missing", "heartbeat_stale", "reconcile_overdue", "cache_read_failed".
+// "none", "meta_missing", "environment_mismatch", "heartbeat_stale", "reconcile_overdue", "cache_read_failed".
 std::string_view reason_name(FallbackReason reason);
 
 struct CountAnswer {
@@ -74,6 +75,12 @@ struct Freshness {
 Freshness assess_freshness(const std::optional<MetaItem>& meta, std::int64_t now_ms,
                            const ReaderOptions& options);
 
+// The rule for a key of `environment` (docs/table-contract.md section 3): the meta item missing ->
+// kMetaMissing; `environment` not among meta->environments (or none recorded) -> kEnvironmentMismatch, with
+// age_ms when there is a heartbeat; else assess_freshness(meta, now_ms, options).
+Freshness assess_freshness(const std::optional<MetaItem>& meta, std::string_view environment, std::int64_t now_ms,
+                           const ReaderOptions& options);
+
 // What the scale-up counts today, matched client-side on a DescribeInstances answer: the instances in
 // state pending or running whose tags say ghr:Application = `application_tag`, ghr:environment =
 // key.environment, ghr:Type = key.type and ghr:Owner = key.owner.
@@ -98,14 +105,15 @@ struct ReaderStats {
 //  1. validate_runner_key(key); InvalidArgument without any request when it fails.
 //  2. With a memo (options.memo_ttl_ms > 0): an answer for the same key obtained less than memo_ttl_ms ago
 //     is returned again with memoized = true and age_ms advanced by the time elapsed; no request. A cache
-//     answer is returned again only while its meta item still passes assess_freshness() at now_ms (the
+//     answer is returned again only while its meta item still passes assess_freshness() for the key's
+//     environment at now_ms (the
 //     heartbeat age plus the time elapsed within the threshold, the reconcile not overdue); otherwise it
 //     is dropped and the key is read again as below.
 //  3. The cache: the meta item (Store::get_meta) and the key's index count (Store::count_active). With a
 //     `meta_store`, the meta read runs on `meta_store` on a second thread while `store` counts, so the two
 //     requests are in flight together; without one, both run on the calling thread, meta first, and the
 //     index is not read when the meta item already says stale.
-//  4. assess_freshness(); when fresh and both reads succeeded, the answer is {count, kCache, age_ms, kNone}.
+//  4. assess_freshness() for key.environment; when fresh and both reads succeeded, the answer is {count, kCache, age_ms, kNone}.
 //  5. Otherwise a fallback: ec2.describe_instances(active_runner_filters(key.environment)) (only the state
 //     and environment filters go to EC2) and count_matching_runners() client-side. The answer is
 //     {count, kEc2, age_ms (when the meta item was read), reason, detail}; reason is the staleness cause, or

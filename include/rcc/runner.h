@@ -3,8 +3,10 @@
 
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "rcc/status.h"
 
@@ -54,5 +56,19 @@ struct InstanceIdentity {
 
 // Classifies an instance by its tags for the environment `environment_filter`.
 InstanceIdentity identify(const Tags& tags, std::string_view environment_filter);
+// The same for a deployment that counts several environments: a runner of any of `environments`.
+InstanceIdentity identify(const Tags& tags, std::span<const std::string> environments);
+
+// Most environments one deployment counts: the reconcile scan sends them as the values of one EC2 filter,
+// and DescribeInstances accepts up to 200 values per filter.
+inline constexpr std::size_t kMaxEnvironments = 200;
+
+// Parses ENVIRONMENT_FILTER: one environment, or several separated by commas ("prod,staging"), in the
+// order given. Returns InvalidArgument naming the problem when `text` is empty, an item is empty or has
+// leading or trailing whitespace, an item repeats, or there are more than kMaxEnvironments items.
+Result<std::vector<std::string>> parse_environment_list(std::string_view text);
+
+// The inverse of parse_environment_list: the items joined with ','.
+std::string join_environment_list(std::span<const std::string> environments);
 
 }  // namespace rcc

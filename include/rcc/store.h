@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,8 +75,11 @@ class Store {
   // The meta item, nullopt when it was never written.
   virtual Result<std::optional<MetaItem>> get_meta() = 0;
 
-  // Moves heartbeat_ms forward to `now_ms` (never backward), creating the meta item when missing.
-  virtual Status stamp_heartbeat(std::int64_t now_ms) = 0;
+  // Moves heartbeat_ms forward to `now_ms` and, in the same write, sets the meta item's environments to
+  // `environments` (the ENVIRONMENT_FILTER list, non-empty); creates the meta item when missing. When
+  // heartbeat_ms is already >= now_ms nothing is written (never backward) and OK is returned.
+  // InvalidArgument without a request when `environments` is empty.
+  virtual Status stamp_heartbeat(std::int64_t now_ms, std::span<const std::string> environments) = 0;
 
   // Records a finished reconcile: reconciled_ms = report.finished_ms and the report's figures, creating
   // the meta item when missing. Never moves reconciled_ms backward: when the meta item already records a

@@ -24,7 +24,8 @@ constexpr std::array<FunctionVariable, 7> kVariables = {{
     {kTableName, "", true, "Name of the DynamoDB table that holds the counts."},
     {kStaleThreshold, "60000", false,
      "Milliseconds after the last heartbeat past which readers treat the cache as stale."},
-    {kEnvironmentFilter, "", true, "The ghr:environment tag value whose runners are counted."},
+    {kEnvironmentFilter, "", true,
+     "The ghr:environment tag value whose runners are counted, or several separated by commas (prod,staging)."},
     {kReconcileInterval, "300", false, "Seconds between full reconciles against EC2 (run by schedule ticks)."},
     {kTtlSeconds, "86400", false, "Seconds to keep items of inactive and non-runner instances."},
     {kLogLevel, "info", false, "Minimum log level: debug, info, warn or error."},
@@ -91,7 +92,11 @@ Result<CounterFunctionConfig> config_from_env(Env& env) {
     }
   }
   config.table_name = read(kTableName);
-  config.environment = read(kEnvironmentFilter);
+  auto environments = parse_environment_list(read(kEnvironmentFilter));
+  if (!environments.ok()) {
+    return Status::InvalidArgument(std::string(kEnvironmentFilter) + ": " + environments.status().message());
+  }
+  config.environments = std::move(*environments);
   config.metrics_namespace = read(kMetricsNamespace);
 
   auto stale = parse_positive(kStaleThreshold, read(kStaleThreshold), kMaxStaleThresholdMs);
@@ -178,7 +183,7 @@ Result<std::string> CounterFunction::handle(std::string_view request_id, std::st
 
 Result<std::string> CounterFunction::handle_instance_event(const InstanceEvent& event, std::int64_t now_ms) {
   ++stats_.instance_events;
-  const CounterOptions options{config_.environment, config_.ttl_seconds};
+  const CounterOptions options{config_.environments, config_.ttl_seconds};
   auto report = apply_event(store_, tags_, event, options, now_ms);
   if (!report.ok()) {
     log_.error("event failed",
@@ -235,7 +240,7 @@ Result<std::string> CounterFunction::handle_scheduled_event(const ScheduledEvent
   }
 
   ReconcileOptions options;
-  options.environment = config_.environment;
+  options.environments = config_.environments;
   options.ttl_seconds = config_.ttl_seconds;
   options.deadline = deadline_;
   auto result = reconcile(store_, ec2_, options, env_);
@@ -279,7 +284,7 @@ Result<std::string> CounterFunction::handle_scheduled_event(const ScheduledEvent
 
 Status CounterFunction::stamp_heartbeat(std::int64_t now_ms) {
   ++stats_.store_round_trips;
-  const Status stamped = store_.stamp_heartbeat(now_ms);
+  const Status stamped = store_.stamp_heartbeat(now_ms, config_.environments);
   if (!stamped.ok()) return stamped;
   ++stats_.heartbeats;
   last_heartbeat_ms_ = now_ms;

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "rcc/deadline.h"
 #include "rcc/ec2.h"
@@ -38,7 +39,7 @@ std::span<const FunctionVariable> function_variables();
 struct CounterFunctionConfig {
   std::string table_name;                      // RUNNER_COUNT_CACHE_TABLE_NAME
   std::int64_t stale_threshold_ms = 60000;     // RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS
-  std::string environment;                     // ENVIRONMENT_FILTER
+  std::vector<std::string> environments;       // ENVIRONMENT_FILTER, e.g. "prod" or "prod,staging"
   std::int64_t reconcile_interval_s = 300;     // RECONCILE_INTERVAL_S
   std::int64_t ttl_seconds = 86400;            // TTL_SECONDS
   LogLevel log_level = LogLevel::kInfo;        // LOG_LEVEL
@@ -53,8 +54,8 @@ inline constexpr std::int64_t kMaxTtlSeconds = 10LL * 365 * 86400;
 
 // Reads the configuration from `env`'s variables (an empty one is unset), using the defaults of
 // function_variables(). Returns InvalidArgument naming the variable when a required one is
-// missing, a number is not a decimal integer from 1 to its kMax* bound above, or
-// LOG_LEVEL is not debug/info/warn/error.
+// missing, a number is not a decimal integer from 1 to its kMax* bound above, ENVIRONMENT_FILTER is not a
+// valid list (parse_environment_list), or LOG_LEVEL is not debug/info/warn/error.
 Result<CounterFunctionConfig> config_from_env(Env& env);
 
 // The heartbeat is stamped by an invocation at most this often per process...
@@ -98,7 +99,7 @@ class CounterFunction {
   //
   // - EC2 state change: apply_event. Returns a summary body {"outcome":..,"instance_id":..,"key":..}; or the
   //   lookup or write failure that survived the clients' retries, which must fail the invocation.
-  // - Schedule tick: stamps the heartbeat, reads the meta item and, when never reconciled or
+  // - Schedule tick: stamps the heartbeat (with the environments counted), reads the meta item and, when never reconciled or
   //   now - reconciled_ms >= reconcile_interval_s * 1000, runs reconcile (one of them per tick).
   //   Returns {"heartbeat_ms":..,"reconciled":0|1} plus, after a reconcile, "added", "removed" and
   //   "left_for_grace"; or the store/EC2 failure.

@@ -39,7 +39,7 @@ class CounterFunctionTest : public ::testing::Test {
         metrics_("RunnerCountCache", {{"Environment", "prod"}},
                  [this](std::string_view l) { metric_lines_.emplace_back(l); }) {
     config_.table_name = "t";
-    config_.environment = "prod";
+    config_.environments = {"prod"};
   }
 
   CounterFunction make(Store& store) {
@@ -255,7 +255,7 @@ TEST_F(CounterFunctionTest, EventFromTheFutureIsIgnoredAndPinsNothing) {
   // apply_event refuses it too, writing nothing (rcc replay and the simulator call it directly).
   MemoryStore empty;
   auto applied = apply_event(empty, tags_, InstanceEvent{"i-0000000000000000b", InstanceState::kRunning, now_s + 301, "e"},
-                             CounterOptions{"prod", 60}, kNowMs);
+                             CounterOptions{{"prod"}, 60}, kNowMs);
   EXPECT_EQ(applied.status().code(), Code::kInvalidArgument);
   EXPECT_EQ(empty.list_items().value().size(), 0u);
 }
@@ -329,6 +329,56 @@ TEST_F(CounterFunctionTest, FirstTickReconcilesAndSeedsTheTable) {
   EXPECT_EQ(nlohmann::json::parse(metric_lines_.back())["ReconcileDrift"], 2);
 }
 
+// One deployment for several runner configurations: the tick's one reconcile scan covers every
+// environment, events of each are counted, and the meta item says which environments the table counts.
+TEST_F(CounterFunctionTest, SeveralEnvironmentsShareOneScanAndOneMetaItem) {
+  config_.environments = {"ghr-linux-x64", "ghr-linux-arm64"};
+  ec2_.add("i-0000000000000000a", InstanceState::kRunning, runner_tags("ghr-linux-x64", "Org", "acme"));
+  ec2_.add("i-0000000000000000b", InstanceState::kRunning, runner_tags("ghr-linux-arm64", "Org", "acme"));
+  ec2_.add("i-0000000000000000c", InstanceState::kRunning, runner_tags("ghr-windows-x64", "Org", "acme"));
+  ec2_.add("i-0000000000000000d", InstanceState::kPending, runner_tags("ghr-linux-arm64", "Repo", "acme/app"));
+  CounterFunction fn = make(store_);
+
+  auto tick = fn.handle("tick-1", scheduled_json(kNowMs / 1000));
+  ASSERT_TRUE(tick.ok()) << tick.status().to_string();
+  EXPECT_EQ(ec2_.requests_sent(), 1);  // one DescribeInstances scan for both environments
+  EXPECT_EQ(ec2_.last_filters[1].values, config_.environments);
+  EXPECT_EQ(store_.count_active("ghr-linux-x64#Org#acme").value(), 1);
+  EXPECT_EQ(store_.count_active("ghr-linux-arm64#Org#acme").value(), 1);
+  EXPECT_EQ(store_.count_active("ghr-linux-arm64#Repo#acme/app").value(), 1);
+  EXPECT_EQ(store_.count_active("ghr-windows-x64#Org#acme").value(), 0);
+  EXPECT_EQ(store_.get_meta().value()->environments,
+            (std::vector<std::string>{"ghr-linux-arm64", "ghr-linux-x64"}));
+
+  ec2_.add("i-0000000000000000e", InstanceState::kPending, runner_tags("ghr-linux-x64", "Org", "acme"));
+  now_ms_ += 1000;
+  auto event = fn.handle("r2", event_json("i-0000000000000000e", InstanceState::kPending, now_ms_ / 1000));
+  ASSERT_TRUE(event.ok()) << event.status().to_string();
+  EXPECT_EQ(store_.count_active("ghr-linux-x64#Org#acme").value(), 2);
+}
+
+// A configuration change drops an environment: reconcile removes its entries from the index, since the
+// meta item no longer vouches for them.
+TEST_F(CounterFunctionTest, ReconcileRemovesEntriesOfAnEnvironmentNoLongerCounted) {
+  config_.environments = {"old", "prod"};
+  ec2_.add("i-0000000000000000a", InstanceState::kRunning, runner_tags("old", "Org", "acme"));
+  ec2_.add("i-0000000000000000b", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
+  {
+    CounterFunction fn = make(store_);
+    ASSERT_TRUE(fn.handle("tick-1", scheduled_json(kNowMs / 1000)).ok());
+  }
+  ASSERT_EQ(store_.count_active("old#Org#acme").value(), 1);
+  config_.environments = {"prod"};
+  now_ms_ += 3'600'000;  // past the reconcile interval and the grace window
+  CounterFunction fn = make(store_);
+  auto tick = fn.handle("tick-2", scheduled_json(now_ms_ / 1000));
+  ASSERT_TRUE(tick.ok()) << tick.status().to_string();
+  EXPECT_EQ(nlohmann::json::parse(*tick)["removed"], 1);
+  EXPECT_EQ(store_.count_active("old#Org#acme").value(), 0);
+  EXPECT_EQ(store_.count_active("prod#Org#acme").value(), 1);
+  EXPECT_EQ(store_.get_meta().value()->environments, (std::vector<std::string>{"prod"}));
+}
+
 TEST_F(CounterFunctionTest, TicksReconcileOnlyWhenTheIntervalPassed) {
   config_.reconcile_interval_s = 300;
   CounterFunction fn = make(store_);
@@ -370,7 +420,7 @@ TEST(CounterFunctionConfig, AppliesDefaults) {
   auto config = config_from_env(*testing::env_with({{"RUNNER_COUNT_CACHE_TABLE_NAME", "tbl"}, {"ENVIRONMENT_FILTER", "prod"}}));
   ASSERT_TRUE(config.ok()) << config.status().to_string();
   EXPECT_EQ(config->table_name, "tbl");
-  EXPECT_EQ(config->environment, "prod");
+  EXPECT_EQ(config->environments, std::vector<std::string>{"prod"});
   EXPECT_EQ(config->stale_threshold_ms, 60000);
   EXPECT_EQ(config->reconcile_interval_s, 300);
   EXPECT_EQ(config->ttl_seconds, 86400);
@@ -394,6 +444,14 @@ TEST(CounterFunctionConfig, ReadsEveryVariable) {
   EXPECT_EQ(config->metrics_namespace, "Custom/Runners");
 }
 
+TEST(CounterFunctionConfig, EnvironmentFilterTakesACommaSeparatedList) {
+  auto config = config_from_env(*testing::env_with({{"RUNNER_COUNT_CACHE_TABLE_NAME", "tbl"},
+                                        {"ENVIRONMENT_FILTER", "multi-runner-linux-x64-ubuntu-2204,multi-runner-win"}}));
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  EXPECT_EQ(config->environments,
+            (std::vector<std::string>{"multi-runner-linux-x64-ubuntu-2204", "multi-runner-win"}));
+}
+
 TEST(CounterFunctionConfig, RejectsMissingAndMalformedValuesNamingTheVariable) {
   const std::map<std::string, std::string> base = {{"RUNNER_COUNT_CACHE_TABLE_NAME", "tbl"},
                                                    {"ENVIRONMENT_FILTER", "prod"}};
@@ -405,6 +463,9 @@ TEST(CounterFunctionConfig, RejectsMissingAndMalformedValuesNamingTheVariable) {
       {"RUNNER_COUNT_CACHE_TABLE_NAME", std::nullopt},
       {"ENVIRONMENT_FILTER", std::nullopt},
       {"ENVIRONMENT_FILTER", ""},
+      {"ENVIRONMENT_FILTER", "prod,"},
+      {"ENVIRONMENT_FILTER", "prod, staging"},
+      {"ENVIRONMENT_FILTER", "prod,prod"},
       {"RECONCILE_INTERVAL_S", "5m"},
       {"RECONCILE_INTERVAL_S", "0"},
       {"TTL_SECONDS", "-1"},

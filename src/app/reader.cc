@@ -1,5 +1,6 @@
 #include "rcc/reader.h"
 
+#include <algorithm>
 #include <future>
 #include <utility>
 
@@ -19,6 +20,7 @@ std::string_view reason_name(FallbackReason reason) {
   switch (reason) {
     case FallbackReason::kNone: return "none";
     case FallbackReason::kMetaMissing: return "meta_missing";
+    case FallbackReason::kEnvironmentMismatch: return "environment_mismatch";
     case FallbackReason::kHeartbeatStale: return "heartbeat_stale";
     case FallbackReason::kReconcileOverdue: return "reconcile_overdue";
     case FallbackReason::kCacheReadFailed: return "cache_read_failed";
@@ -92,6 +94,21 @@ Freshness assess_freshness(const std::optional<MetaItem>& meta, std::int64_t now
   return f;
 }
 
+Freshness assess_freshness(const std::optional<MetaItem>& meta, std::string_view environment, std::int64_t now_ms,
+                           const ReaderOptions& options) {
+  if (!meta.has_value()) return assess_freshness(meta, now_ms, options);
+  const std::vector<std::string>& counted = meta->environments;
+  if (std::find(counted.begin(), counted.end(), environment) != counted.end()) {
+    return assess_freshness(meta, now_ms, options);
+  }
+  Freshness f;
+  f.reason = FallbackReason::kEnvironmentMismatch;
+  if (meta->heartbeat_ms.has_value()) f.age_ms = now_ms - *meta->heartbeat_ms;
+  f.detail = counted.empty() ? "the meta item does not say which environments the table counts"
+                             : "the table counts " + join_environment_list(counted) + ", not " + std::string(environment);
+  return f;
+}
+
 std::int64_t count_matching_runners(const std::vector<Ec2Instance>& instances, const RunnerKey& key,
                                     std::string_view application_tag) {
   std::int64_t n = 0;
@@ -132,7 +149,8 @@ RunnerCountReader::CacheRead RunnerCountReader::read_cache(const RunnerKey& key,
     return read;
   }
   read.meta = store_.get_meta();
-  if (read.meta.ok() && assess_freshness(*read.meta, now_ms, options_).reason != FallbackReason::kNone) {
+  if (read.meta.ok() &&
+      assess_freshness(*read.meta, key.environment, now_ms, options_).reason != FallbackReason::kNone) {
     return read;  // stale already: the index count would be thrown away
   }
   read.count = store_.count_active(key_text);
@@ -153,7 +171,7 @@ Result<CountAnswer> RunnerCountReader::count(const RunnerKey& key) {
       const bool within_ttl = elapsed_ms >= 0 && elapsed_ms < options_.memo_ttl_ms;
       const MemoEntry& entry = it->second;
       const bool still_fresh = entry.answer.source != CountSource::kCache ||
-                               assess_freshness(entry.meta, now_ms, options_).reason == FallbackReason::kNone;
+                               assess_freshness(entry.meta, key.environment, now_ms, options_).reason == FallbackReason::kNone;
       if (within_ttl && still_fresh) {
         CountAnswer answer = entry.answer;
         answer.memoized = true;
@@ -174,7 +192,7 @@ Result<CountAnswer> RunnerCountReader::count(const RunnerKey& key) {
     answer.detail = "reading the meta item failed: " + read.meta.status().to_string();
   } else {
     meta = *read.meta;
-    Freshness freshness = assess_freshness(meta, now_ms, options_);
+    Freshness freshness = assess_freshness(meta, key.environment, now_ms, options_);
     answer.age_ms = freshness.age_ms;
     answer.reason = freshness.reason;
     answer.detail = std::move(freshness.detail);

@@ -23,6 +23,7 @@ namespace rcc {
 namespace {
 
 using testing::instance_id;
+using testing::kProdOnly;
 using testing::runner_tags;
 
 constexpr std::int64_t kT0 = 1'764'000'000'000;  // the trace's start, epoch ms
@@ -60,7 +61,7 @@ class ReaderIntegrationTest : public ::testing::TestWithParam<testing::BackendKi
 
   // The pipeline alive `heartbeat_age` ms before now_, reconciled `reconcile_age` ms before now_.
   void stamp(std::int64_t heartbeat_age, std::int64_t reconcile_age) {
-    ASSERT_TRUE(backend_->store().stamp_heartbeat(now_ - heartbeat_age).ok());
+    ASSERT_TRUE(backend_->store().stamp_heartbeat(now_ - heartbeat_age, kProdOnly).ok());
     ReconcileReport report;
     report.started_ms = now_ - reconcile_age - 500;
     report.finished_ms = now_ - reconcile_age;
@@ -104,6 +105,52 @@ TEST_P(ReaderIntegrationTest, FreshCacheAnswersWithZeroEc2Calls) {
   EXPECT_EQ(server_->requests(), 0);
 }
 
+// A table that counts prod, asked about staging: the index holds no staging runner, so "fresh, 0" would
+// be wrong. The reader falls back and says why; the staging runner EC2 lists is counted.
+TEST_P(ReaderIntegrationTest, AnotherEnvironmentFallsBackWithEnvironmentMismatch) {
+  stamp(1500, 60000);
+  table_runner(1, kAcme);
+  server_->launch(Ec2Instance{instance_id(7), InstanceState::kRunning, runner_tags("staging", "Org", "acme"), 0});
+  auto r = reader();
+  auto answer = r.count(RunnerKey{"staging", "Org", "acme"});
+  ASSERT_TRUE(answer.ok()) << answer.status().to_string();
+  EXPECT_EQ(answer->reason, FallbackReason::kEnvironmentMismatch);
+  EXPECT_EQ(answer->source, CountSource::kEc2);
+  EXPECT_EQ(answer->count, 1);
+  EXPECT_EQ(answer->age_ms, 1500);
+  EXPECT_EQ(answer->detail, "the table counts prod, not staging");
+  EXPECT_EQ(server_->requests(), 1);
+
+  // The environment the table counts is still answered from the cache.
+  auto prod = r.count(kAcme);
+  ASSERT_TRUE(prod.ok()) << prod.status().to_string();
+  EXPECT_EQ(prod->source, CountSource::kCache) << prod->detail;
+  EXPECT_EQ(prod->count, 1);
+}
+
+// One deployment for several runner configurations: every listed environment is answered from the cache.
+TEST_P(ReaderIntegrationTest, EveryEnvironmentOfTheListIsAnsweredFromTheCache) {
+  const std::vector<std::string> both = {"multi-runner-linux-x64", "multi-runner-linux-arm64"};
+  ASSERT_TRUE(backend_->store().stamp_heartbeat(now_ - 1000, both).ok());
+  ReconcileReport report;
+  report.finished_ms = now_ - 2000;
+  ASSERT_TRUE(backend_->store().record_reconcile(report).ok());
+  table_runner(1, RunnerKey{"multi-runner-linux-x64", "Org", "acme"});
+  table_runner(2, RunnerKey{"multi-runner-linux-arm64", "Org", "acme"});
+  table_runner(3, RunnerKey{"multi-runner-linux-arm64", "Org", "acme"});
+  auto r = reader();
+  for (const auto& [environment, expected] : {std::pair{both[0], 1}, std::pair{both[1], 2}}) {
+    auto answer = r.count(RunnerKey{environment, "Org", "acme"});
+    ASSERT_TRUE(answer.ok()) << answer.status().to_string();
+    EXPECT_EQ(answer->source, CountSource::kCache) << environment << ": " << answer->detail;
+    EXPECT_EQ(answer->count, expected) << environment;
+  }
+  auto other = r.count(RunnerKey{"multi-runner-windows-x64", "Org", "acme"});
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->reason, FallbackReason::kEnvironmentMismatch);
+  EXPECT_EQ(other->detail, "the table counts multi-runner-linux-arm64,multi-runner-linux-x64, not multi-runner-windows-x64");
+}
+
 TEST_P(ReaderIntegrationTest, EachStalenessCauseFallsBackAndSaysWhich) {
   server_->launch(Ec2Instance{instance_id(1), InstanceState::kRunning, runner_tags("prod", "Org", "acme"), 0});
   table_runner(2, kAcme);
@@ -124,7 +171,7 @@ TEST_P(ReaderIntegrationTest, EachStalenessCauseFallsBackAndSaysWhich) {
   EXPECT_EQ(stale->age_ms, 60001);
 
   now_ += 900001;  // the reconcile recorded at the old now_ is one ms past 3 intervals
-  ASSERT_TRUE(backend_->store().stamp_heartbeat(now_).ok());
+  ASSERT_TRUE(backend_->store().stamp_heartbeat(now_, kProdOnly).ok());
   auto overdue = r.count(kAcme);
   ASSERT_TRUE(overdue.ok()) << overdue.status().to_string();
   EXPECT_EQ(overdue->reason, FallbackReason::kReconcileOverdue);
@@ -285,7 +332,7 @@ TEST_P(ReaderIntegrationTest, CacheEqualsEc2AfterAFaultyTraceAndAReconcile) {
 
   VirtualEnv no_waits;
   Ec2TagSource tags(*ec2_, {}, &no_waits);
-  const CounterOptions counter{"prod", 86400};
+  const CounterOptions counter{{"prod"}, 86400};
   for (const InstanceEvent& e : faulty) {
     auto applied = apply_event(backend_->store(), tags, e, counter, e.time_s * 1000);
     ASSERT_TRUE(applied.ok()) << e.instance_id << ": " << applied.status().to_string();
@@ -293,7 +340,7 @@ TEST_P(ReaderIntegrationTest, CacheEqualsEc2AfterAFaultyTraceAndAReconcile) {
 
   auto ec2_truth = [&](const RunnerKey& key) { return count_matching_runners(server_->instances(), key); };
   now_ = last_time_s * 1000 + 600'000;  // past the reconcile grace window
-  ASSERT_TRUE(backend_->store().stamp_heartbeat(now_).ok());
+  ASSERT_TRUE(backend_->store().stamp_heartbeat(now_, kProdOnly).ok());
   ReconcileReport bootstrap;  // a reconcile "long ago" would make the reader fall back; stamp a fresh one
   bootstrap.started_ms = now_ - 1000;
   bootstrap.finished_ms = now_;
@@ -312,7 +359,7 @@ TEST_P(ReaderIntegrationTest, CacheEqualsEc2AfterAFaultyTraceAndAReconcile) {
   EXPECT_GE(wrong_before, 1) << "the dropped events should have left the cache wrong";
 
   ReconcileOptions options;
-  options.environment = "prod";
+  options.environments = {"prod"};
   auto reconciled = reconcile(backend_->store(), *ec2_, options, &clock_);
   ASSERT_TRUE(reconciled.ok()) << reconciled.status().to_string();
   EXPECT_GE(reconciled->report.added + reconciled->report.removed, 3);
@@ -358,7 +405,7 @@ TEST(ReaderOnDynalite, SendsExactlyTheContractRequests) {
   ASSERT_TRUE(testing::create_runner_table(admin, table).ok());
   DynamoStore writer((*dynalite)->client(), DynamoStoreOptions{table, 0});
   const std::int64_t now = kT0;
-  ASSERT_TRUE(writer.stamp_heartbeat(now - 1843).ok());
+  ASSERT_TRUE(writer.stamp_heartbeat(now - 1843, testing::kProdOnly).ok());
   ReconcileReport report;
   report.started_ms = now - 126000;
   report.finished_ms = now - 124001;

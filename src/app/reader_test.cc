@@ -15,6 +15,7 @@ namespace {
 
 using testing::FakeEc2;
 using testing::FaultyStore;
+using testing::kProdOnly;
 using testing::runner_tags;
 
 constexpr std::int64_t kNow = 1'700'000'000'000;
@@ -25,7 +26,7 @@ class ReaderTest : public ::testing::Test {
  protected:
   // A pipeline alive `heartbeat_age` ms ago and reconciled `reconcile_age` ms ago.
   void stamp(std::int64_t heartbeat_age, std::int64_t reconcile_age) {
-    ASSERT_TRUE(store_.inner.stamp_heartbeat(kNow - heartbeat_age).ok());
+    ASSERT_TRUE(store_.inner.stamp_heartbeat(kNow - heartbeat_age, kProdOnly).ok());
     ReconcileReport report;
     report.started_ms = kNow - reconcile_age - 1000;
     report.finished_ms = kNow - reconcile_age;
@@ -160,6 +161,26 @@ TEST(Freshness, HonoursCustomThresholds) {
   EXPECT_EQ(assess_freshness(meta(kNow - 5000, kNow - 3001), kNow, o).reason, FallbackReason::kReconcileOverdue);
 }
 
+TEST(Freshness, EnvironmentNotCountedIsAMismatchCheckedBeforeTheHeartbeat) {
+  MetaItem m = meta(kNow - 70000, kNow);  // stale too: the mismatch is the more basic reason
+  m.environments = {"prod", "staging"};
+  const Freshness f = assess_freshness(m, "dev", kNow, {});
+  EXPECT_EQ(f.reason, FallbackReason::kEnvironmentMismatch);
+  EXPECT_EQ(f.age_ms, 70000);
+  EXPECT_EQ(f.detail, "the table counts prod,staging, not dev");
+  EXPECT_EQ(assess_freshness(m, "staging", kNow, {}).reason, FallbackReason::kHeartbeatStale);
+  m.heartbeat_ms = kNow;
+  EXPECT_EQ(assess_freshness(m, "staging", kNow, {}).reason, FallbackReason::kNone);
+  EXPECT_EQ(assess_freshness(m, "Staging", kNow, {}).reason, FallbackReason::kEnvironmentMismatch);
+}
+
+TEST(Freshness, MetaWithoutEnvironmentsIsAMismatch) {
+  const Freshness f = assess_freshness(meta(kNow, kNow), "prod", kNow, {});
+  EXPECT_EQ(f.reason, FallbackReason::kEnvironmentMismatch);
+  EXPECT_EQ(f.detail, "the meta item does not say which environments the table counts");
+  EXPECT_EQ(assess_freshness(std::nullopt, "prod", kNow, {}).reason, FallbackReason::kMetaMissing);
+}
+
 TEST(CountMatchingRunners, MatchesExactlyTheScaleUpsCount) {
   std::vector<Ec2Instance> v = {
       {"i-00000001", InstanceState::kRunning, runner_tags("prod", "Org", "acme"), 0},
@@ -218,7 +239,7 @@ TEST_F(ReaderTest, EachStalenessCauseFallsBackAndSaysWhich) {
   EXPECT_EQ(stale->count, 1);
 
   now_ = kNow + 900001;  // the reconcile stamped at kNow is now one ms past 3 intervals; fresh heartbeat
-  ASSERT_TRUE(store_.inner.stamp_heartbeat(now_).ok());
+  ASSERT_TRUE(store_.inner.stamp_heartbeat(now_, kProdOnly).ok());
   auto overdue = r.count(kKey);
   ASSERT_TRUE(overdue.ok());
   EXPECT_EQ(overdue->reason, FallbackReason::kReconcileOverdue);
@@ -230,6 +251,21 @@ TEST_F(ReaderTest, EachStalenessCauseFallsBackAndSaysWhich) {
   EXPECT_EQ(r.stats().fallbacks.at(FallbackReason::kMetaMissing), 1);
   EXPECT_EQ(r.stats().fallbacks.at(FallbackReason::kHeartbeatStale), 1);
   EXPECT_EQ(r.stats().fallbacks.at(FallbackReason::kReconcileOverdue), 1);
+}
+
+// The issue this pins: one staging runner, a table that counts prod, used to answer "fresh, 0".
+TEST_F(ReaderTest, AnotherEnvironmentsKeyFallsBackWithoutReadingTheIndex) {
+  stamp(1000, 1000);
+  ec2_.add("i-00000001", InstanceState::kRunning, runner_tags("staging", "Org", "acme"));
+  auto r = reader();
+  auto answer = r.count(RunnerKey{"staging", "Org", "acme"});
+  ASSERT_TRUE(answer.ok()) << answer.status().to_string();
+  EXPECT_EQ(answer->source, CountSource::kEc2);
+  EXPECT_EQ(answer->reason, FallbackReason::kEnvironmentMismatch);
+  EXPECT_EQ(answer->count, 1);
+  EXPECT_EQ(answer->age_ms, 1000);
+  EXPECT_EQ(store_.count_reads, 0);  // a single store reads the meta item first and skips the index
+  EXPECT_EQ(r.stats().fallbacks.at(FallbackReason::kEnvironmentMismatch), 1);
 }
 
 TEST_F(ReaderTest, BoundariesThroughTheReader) {
@@ -252,7 +288,7 @@ TEST_F(ReaderTest, BoundariesThroughTheReader) {
                         Case{0, 0, CountSource::kCache, FallbackReason::kNone, 1}}) {
     SCOPED_TRACE(std::to_string(c.heartbeat_age) + "/" + std::to_string(c.reconcile_age));
     now_ += 1'000'000;  // heartbeats only move forward: step the clock, then stamp relative to it
-    ASSERT_TRUE(store_.inner.stamp_heartbeat(now_ - c.heartbeat_age).ok());
+    ASSERT_TRUE(store_.inner.stamp_heartbeat(now_ - c.heartbeat_age, kProdOnly).ok());
     ReconcileReport report;
     report.finished_ms = now_ - c.reconcile_age;
     ASSERT_TRUE(store_.inner.record_reconcile(report).ok());
@@ -552,7 +588,7 @@ TEST_F(ReaderTest, MetaAndIndexReadsAreInFlightTogether) {
 TEST_F(ReaderTest, TwoHandlesStaleMetaStillFallsBack) {
   stamp(60001, 0);
   FaultyStore meta_handle;
-  ASSERT_TRUE(meta_handle.inner.stamp_heartbeat(kNow - 60001).ok());
+  ASSERT_TRUE(meta_handle.inner.stamp_heartbeat(kNow - 60001, kProdOnly).ok());
   RunnerCountReader r(store_, meta_handle, ec2_, {}, &clock_);
   auto answer = r.count(kKey);
   ASSERT_TRUE(answer.ok());

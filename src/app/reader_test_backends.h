@@ -51,7 +51,7 @@ class UnreachableStore : public Store {
   Result<std::vector<ActiveEntry>> list_active(std::string_view) override { return status_; }
   Result<std::vector<InstanceItem>> list_items() override { return status_; }
   Result<std::optional<MetaItem>> get_meta() override { return status_; }
-  Status stamp_heartbeat(std::int64_t) override { return status_; }
+  Status stamp_heartbeat(std::int64_t, std::span<const std::string>) override { return status_; }
   Status record_reconcile(const ReconcileReport&) override { return status_; }
   Result<std::optional<SlotLease>> take_lease(std::string_view, std::string_view, std::int64_t, std::int64_t,
                                               std::int64_t) override {

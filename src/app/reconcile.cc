@@ -11,13 +11,6 @@ namespace {
 // DescribeInstances accepts up to 200 values per filter.
 constexpr std::size_t kIdsPerDescribe = 200;
 
-// Every active key of `environment` starts with this: the escaped environment and the separator.
-std::string environment_prefix(const std::string& environment) {
-  std::string key = RunnerKey{environment, "", ""}.str();  // "<env>##"
-  key.pop_back();
-  return key;
-}
-
 struct Ec2View {
   InstanceState state = InstanceState::kTerminated;
   InstanceIdentity identity;
@@ -26,7 +19,7 @@ struct Ec2View {
 
 // The true state of each of `ids` that EC2 still knows; the rest are absent from the result.
 Result<std::map<std::string, Ec2View>> describe_ids(Ec2& ec2, const std::vector<std::string>& ids,
-                                                    const std::string& environment) {
+                                                    const std::vector<std::string>& environments) {
   std::map<std::string, Ec2View> found;
   for (std::size_t begin = 0; begin < ids.size(); begin += kIdsPerDescribe) {
     Ec2Filter filter{"instance-id", {}};
@@ -34,7 +27,7 @@ Result<std::map<std::string, Ec2View>> describe_ids(Ec2& ec2, const std::vector<
     auto instances = ec2.describe_instances({filter});
     if (!instances.ok()) return instances.status();
     for (auto& instance : *instances) {
-      found[instance.instance_id] = Ec2View{instance.state, identify(instance.tags, environment), instance.launch_time_ms};
+      found[instance.instance_id] = Ec2View{instance.state, identify(instance.tags, environments), instance.launch_time_ms};
     }
   }
   return found;
@@ -57,19 +50,20 @@ Result<ReconcileResult> reconcile(Store& store, Ec2& ec2, const ReconcileOptions
   const std::int64_t grace_start_ms = report.started_ms - options.grace_ms;
 
   // EC2's view of the active runners.
-  auto scan = ec2.describe_instances(active_runner_filters(options.environment));
+  auto scan = ec2.describe_instances(active_runner_filters(options.environments));
   if (!scan.ok()) return scan.status().with_context("reconcile scan");
   std::map<std::string, Ec2View> ec2_active;
   for (auto& instance : *scan) {
-    InstanceIdentity identity = identify(instance.tags, options.environment);
+    InstanceIdentity identity = identify(instance.tags, options.environments);
     if (!identity.runner || !is_active(instance.state)) continue;
     ec2_active[instance.instance_id] = Ec2View{instance.state, std::move(identity), instance.launch_time_ms};
   }
   report.ec2_active = static_cast<std::int64_t>(ec2_active.size());
 
-  // The table's view.
+  // The table's view: the whole index (a Scan reads all of it whatever the filter), so entries of an
+  // environment the deployment no longer counts are found and removed too.
   RCC_RETURN_IF_ERROR(out_of_time("the table listing"));
-  auto listed = store.list_active(environment_prefix(options.environment));
+  auto listed = store.list_active("");
   if (!listed.ok()) return listed.status().with_context("reconcile table listing");
   std::map<std::string, std::string> table_active;
   for (auto& entry : *listed) table_active[entry.instance_id] = entry.active_key;
@@ -83,7 +77,7 @@ Result<ReconcileResult> reconcile(Store& store, Ec2& ec2, const ReconcileOptions
   std::map<std::string, Ec2View> truth_of_missing;
   if (!missing_from_scan.empty()) {
     RCC_RETURN_IF_ERROR(out_of_time("the lookup of table-only instances"));
-    auto described = describe_ids(ec2, missing_from_scan, options.environment);
+    auto described = describe_ids(ec2, missing_from_scan, options.environments);
     if (!described.ok()) return described.status().with_context("reconcile lookup of table-only instances");
     truth_of_missing = std::move(*described);
   }

@@ -15,7 +15,7 @@
 namespace rcc {
 
 struct ReconcileOptions {
-  std::string environment;           // ENVIRONMENT_FILTER
+  std::vector<std::string> environments;  // ENVIRONMENT_FILTER: one or several environments
   std::int64_t grace_ms = 120000;    // differences whose item changed this recently are left to events
   std::int64_t ttl_seconds = 86400;  // TTL_SECONDS, for the items repairs write
   bool dry_run = false;              // find the differences, write nothing (no repair, no meta record)
@@ -44,9 +44,11 @@ struct ReconcileResult {
 };
 
 // Runs one reconcile at env->wall_ms() (read once at the scan's start and once at the end): one paginated
-// DescribeInstances scan with active_runner_filters(environment); the table's active entries for the
-// environment; each item active in the table but absent from the scan is looked up by id (one batched
-// describe for the set) for its true state; every difference older than the grace window is written
+// DescribeInstances scan with active_runner_filters(environments) (one environment filter with every
+// environment as a value, so N environments cost the pages of one scan, not N scans); every active entry
+// of the table; each item active in the table but absent from the scan is looked up by id (one batched
+// describe per 200 ids) for its true state, so an entry of an environment no longer counted is removed;
+// every difference older than the grace window is written
 // through the same conditional write as events (kUpsert, an observation at the scan's start), so an
 // event newer than the scan still wins. Unless dry_run, records the report in the meta item.
 // Returns the first EC2 or store failure, or Timeout naming the step not started when options.deadline

@@ -25,7 +25,7 @@ class ReconcileTest : public ::testing::Test {
  protected:
   Result<ReconcileResult> run(bool dry_run = false) {
     ReconcileOptions options;
-    options.environment = "prod";
+    options.environments = {"prod"};
     options.grace_ms = 120'000;
     options.dry_run = dry_run;
     return reconcile(store_, ec2_, options, &clock_);

@@ -59,7 +59,7 @@ inline void check_registration_against_events(Store& store, std::uint64_t seed, 
   }
   std::shuffle(deliveries.begin(), deliveries.end(), rng);
 
-  const CounterOptions counter{"prod", 86400};
+  const CounterOptions counter{{"prod"}, 86400};
   std::vector<bool> seen(instances, false);          // any delivery of the instance has landed
   std::vector<bool> registered_first(instances, false);
   std::vector<bool> terminated(instances, false);

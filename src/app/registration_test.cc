@@ -81,7 +81,7 @@ TEST(RegisterLaunches, AlreadyKnownIsNotAFailureAndNeverRevivesATerminatedInstan
   tags.tags[instance_id(1)] = testing::runner_tags("prod", "Org", "acme");
   // The instance failed at boot and its events came first.
   for (auto state : {InstanceState::kPending, InstanceState::kShuttingDown, InstanceState::kTerminated}) {
-    ASSERT_TRUE(apply_event(store, tags, InstanceEvent{instance_id(1), state, 1001, "e"}, {"prod", 86400}, kNowMs).ok());
+    ASSERT_TRUE(apply_event(store, tags, InstanceEvent{instance_id(1), state, 1001, "e"}, {{"prod"}, 86400}, kNowMs).ok());
   }
   auto results = register_launches(store, {launch(1)}, kProd, kNowMs + 5);
   ASSERT_TRUE(results[0].status.ok());
@@ -95,7 +95,7 @@ TEST(RegisterLaunches, AnEventForARegisteredRunnerNeedsNoTagLookup) {
   MemoryStore store;
   FakeTagSource tags;  // knows nothing: a lookup would fail the event
   ASSERT_TRUE(register_launches(store, {launch(1)}, kProd, kNowMs)[0].status.ok());
-  const CounterOptions counter{"prod", 86400};
+  const CounterOptions counter{{"prod"}, 86400};
   auto pending = apply_event(store, tags, InstanceEvent{instance_id(1), InstanceState::kPending, 1000, "e"}, counter,
                              kNowMs + 1);
   ASSERT_TRUE(pending.ok()) << pending.status().to_string();
@@ -117,7 +117,7 @@ TEST(RegisterLaunches, ARegisteredInstanceEc2NeverReportsIsRepairedByReconcileAf
   ASSERT_TRUE(register_launches(store, {launch(1, kNowMs / 1000)}, kProd, kNowMs)[0].status.ok());
   VirtualEnv clock(kNowMs + 60'000);
   ReconcileOptions options;
-  options.environment = "prod";
+  options.environments = {"prod"};
   options.grace_ms = 120'000;
   auto early = reconcile(store, ec2, options, &clock);
   ASSERT_TRUE(early.ok()) << early.status().to_string();
@@ -161,7 +161,7 @@ TEST(RegisterLaunchesProperty, EveryOrderOfOneLifeAndItsRegistration) {
       if (step == 4) {
         ASSERT_TRUE(register_launches(store, {launch(7, 999)}, kProd, kNowMs)[0].status.ok());
       } else {
-        ASSERT_TRUE(apply_event(store, tags, life[step], {"prod", 86400}, kNowMs).ok());
+        ASSERT_TRUE(apply_event(store, tags, life[step], {{"prod"}, 86400}, kNowMs).ok());
       }
       const InstanceState state = (*store.get(id))->state;
       if (terminated) {

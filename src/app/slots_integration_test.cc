@@ -45,7 +45,7 @@ std::unique_ptr<DynamoStore> handle(const std::string& table) {
 }
 
 void make_fresh(Store& store, std::int64_t now_ms) {
-  ASSERT_TRUE(store.stamp_heartbeat(now_ms).ok());
+  ASSERT_TRUE(store.stamp_heartbeat(now_ms, testing::kProdOnly).ok());
   ReconcileReport report;
   report.finished_ms = now_ms;
   ASSERT_TRUE(store.record_reconcile(report).ok());
@@ -163,7 +163,7 @@ TEST(SlotsOnDynalite, ConcurrentDecidersOnOneKeyNeverExceedTheMaximum) {
         if (!mine.empty() && rng() % 2 == 0) {
           auto ended = apply_event(*store, tags,
                                    InstanceEvent{mine.back(), InstanceState::kTerminated, env->wall_ms() / 1000 + 1, "e"},
-                                   CounterOptions{"prod", 86400}, env->wall_ms());
+                                   CounterOptions{{"prod"}, 86400}, env->wall_ms());
           if (!ended.ok()) ++failures;
           mine.pop_back();
         }

@@ -27,7 +27,7 @@ const RunnerKey kAcme{"prod", "Org", "acme"};
 class SlotsTest : public ::testing::Test {
  protected:
   SlotsTest() : reader_(store_, ec2_, ReaderOptions{}, &env_) {
-    EXPECT_TRUE(store_.stamp_heartbeat(kStartMs).ok());
+    EXPECT_TRUE(store_.stamp_heartbeat(kStartMs, testing::kProdOnly).ok());
     ReconcileReport report;
     report.finished_ms = kStartMs;
     EXPECT_TRUE(store_.record_reconcile(report).ok());
@@ -244,7 +244,7 @@ TEST(SlotsConcurrency, ConcurrentDecidersOnOneKeyNeverExceedTheMaximum) {
   Env* env = Env::Default();
   {
     LockedStore setup(table, mu);
-    ASSERT_TRUE(setup.stamp_heartbeat(env->wall_ms()).ok());
+    ASSERT_TRUE(setup.stamp_heartbeat(env->wall_ms(), testing::kProdOnly).ok());
     ReconcileReport report;
     report.finished_ms = env->wall_ms();
     ASSERT_TRUE(setup.record_reconcile(report).ok());
@@ -271,7 +271,7 @@ TEST(SlotsConcurrency, ConcurrentDecidersOnOneKeyNeverExceedTheMaximum) {
           const std::string id = mine.back();
           mine.pop_back();
           auto ended = apply_event(store, tags, InstanceEvent{id, InstanceState::kTerminated, env->wall_ms() / 1000 + 1, "e"},
-                                   CounterOptions{"prod", 86400}, env->wall_ms());
+                                   CounterOptions{{"prod"}, 86400}, env->wall_ms());
           if (!ended.ok()) ++failures;
         }
         const std::string holder = "t" + std::to_string(t) + "-" + std::to_string(d);

@@ -1,5 +1,6 @@
 #include "rcc/dynamo_store.h"
 
+#include <algorithm>
 #include <charconv>
 #include <functional>
 #include <set>
@@ -465,6 +466,15 @@ Result<std::optional<MetaItem>> DynamoStore::get_meta() {
   if (!reconciled.ok()) return reconciled.status();
   meta.heartbeat_ms = *heartbeat;
   meta.reconciled_ms = *reconciled;
+  if (auto envs = item->find("environments"); envs != item->end()) {
+    const auto set = envs->find("SS");
+    if (set == envs->end() || !set->is_array()) return Status::ProtocolError("meta item: environments is not SS");
+    for (const json& e : *set) {
+      if (!e.is_string()) return Status::ProtocolError("meta item: environments holds a non-string");
+      meta.environments.push_back(e.get<std::string>());
+    }
+    std::sort(meta.environments.begin(), meta.environments.end());
+  }
   if (item->contains("reconcile_finished_ms")) {
     ReconcileReport report;
     for (auto [name, field] : {std::pair{"reconcile_started_ms", &report.started_ms},
@@ -484,13 +494,15 @@ Result<std::optional<MetaItem>> DynamoStore::get_meta() {
   return std::optional<MetaItem>(meta);
 }
 
-Status DynamoStore::stamp_heartbeat(std::int64_t now_ms) {
+Status DynamoStore::stamp_heartbeat(std::int64_t now_ms, std::span<const std::string> environments) {
+  if (environments.empty()) return Status::InvalidArgument("stamp_heartbeat: no environment");
   json request = {{"TableName", options_.table},
                   {"Key", key_of(kMetaPk)},
-                  {"UpdateExpression", "SET #hb = :now"},
+                  {"UpdateExpression", "SET #hb = :now, #envs = :envs"},
                   {"ConditionExpression", "attribute_not_exists(#hb) OR #hb < :now"},
-                  {"ExpressionAttributeNames", {{"#hb", "heartbeat_ms"}}},
-                  {"ExpressionAttributeValues", {{":now", N(now_ms)}}}};
+                  {"ExpressionAttributeNames", {{"#hb", "heartbeat_ms"}, {"#envs", "environments"}}},
+                  {"ExpressionAttributeValues",
+                   {{":now", N(now_ms)}, {":envs", {{"SS", json(std::vector<std::string>(environments.begin(), environments.end()))}}}}}};
   ServiceError error;
   auto response = call_json(client_, "UpdateItem", dump_json(request), &error);
   if (response.ok() || is_conditional_check_failed(error)) return Status();

@@ -19,6 +19,8 @@
 namespace rcc {
 namespace {
 
+const std::vector<std::string> kProdOnly = {"prod"};
+
 using nlohmann::json;
 using testing::Dynalite;
 
@@ -310,7 +312,7 @@ TEST(DynamoStoreErrors, ConditionalCheckFailedIsSuperseded) {
 TEST(DynamoStoreErrors, HeartbeatConditionFailureIsOk) {
   ScriptedStore s;
   s.http->answers = {answer(400, fixture("error-conditional-check-failed.json"))};
-  EXPECT_TRUE(s.store->stamp_heartbeat(5).ok());
+  EXPECT_TRUE(s.store->stamp_heartbeat(5, kProdOnly).ok());
 }
 
 std::string header(const HttpRequest& r, std::string_view name) {
@@ -391,7 +393,7 @@ TEST(DynamoStoreRequests, NonJsonSuccessBodyIsProtocolErrorForEveryWrite) {
   EXPECT_EQ(applied.status().code(), Code::kProtocolError);
   EXPECT_NE(applied.status().message().find("UpdateItem"), std::string::npos) << applied.status().to_string();
   s.http->answers = {answer(200, "")};
-  EXPECT_EQ(s.store->stamp_heartbeat(5).code(), Code::kProtocolError);
+  EXPECT_EQ(s.store->stamp_heartbeat(5, kProdOnly).code(), Code::kProtocolError);
   s.http->answers = {answer(200, "[1]")};
   EXPECT_EQ(s.store->record_reconcile(ReconcileReport{}).code(), Code::kProtocolError);
   s.http->answers = {answer(200, "<html>OK</html>")};

@@ -17,6 +17,7 @@
 namespace rcc {
 namespace {
 
+using testing::kProdOnly;
 using testing::runner_tags;
 
 using nlohmann::json;
@@ -66,7 +67,7 @@ class CliReaderTest : public ::testing::Test {
 
   void stamp_fresh() {
     const std::int64_t now = now_ms();
-    ASSERT_TRUE(store_->stamp_heartbeat(now).ok());
+    ASSERT_TRUE(store_->stamp_heartbeat(now, kProdOnly).ok());
     ReconcileReport report;
     report.started_ms = now - 1000;
     report.finished_ms = now;
@@ -122,7 +123,7 @@ TEST_F(CliReaderTest, CountFallsBackToEc2AndSaysWhy) {
   EXPECT_TRUE(answer["age_ms"].is_null());
 
   // RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS mirrors --stale-threshold-ms: a heartbeat 5 s old is stale at 1 s.
-  ASSERT_TRUE(store_->stamp_heartbeat(now_ms() - 5000).ok());
+  ASSERT_TRUE(store_->stamp_heartbeat(now_ms() - 5000, kProdOnly).ok());
   ReconcileReport report;
   report.finished_ms = now_ms();
   ASSERT_TRUE(store_->record_reconcile(report).ok());
@@ -253,7 +254,7 @@ TEST_F(CliReaderTest, ReconcileDryRunFindsThenReconcileRepairs) {
   EXPECT_NE(real.out.find("repaired"), std::string::npos) << real.out;
   EXPECT_EQ(*store_->count_active("prod#Org#acme"), 2);
 
-  ASSERT_TRUE(store_->stamp_heartbeat(now_ms()).ok());
+  ASSERT_TRUE(store_->stamp_heartbeat(now_ms(), kProdOnly).ok());
   testing::CommandRun count = rcc(count_args());
   ASSERT_EQ(count.status, 0) << count.out;
   const json answer = json::parse(count.out);

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "testing/dynalite.h"
+#include "testing/fakes.h"
 #include "rcc/dynamo_store.h"
 #include "rcc/env.h"
 #include "testing/rcc_command.h"
@@ -31,7 +32,7 @@ class CliSlotsTest : public ::testing::Test {
     store_ = std::make_unique<DynamoStore>(std::move(client), DynamoStoreOptions{table_});
     // A fresh cache, so decisions count from the table.
     const std::int64_t now_ms = Env::Default()->wall_ms();
-    ASSERT_TRUE(store_->stamp_heartbeat(now_ms).ok());
+    ASSERT_TRUE(store_->stamp_heartbeat(now_ms, testing::kProdOnly).ok());
     ReconcileReport report;
     report.finished_ms = now_ms;
     ASSERT_TRUE(store_->record_reconcile(report).ok());

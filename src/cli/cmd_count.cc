@@ -89,7 +89,8 @@ void add_count_command(CLI::App& app, int& exit_code) {
       "\n"
       "Output: the count on stdout and its source on stderr; with --json one object on stdout:\n"
       "  {\"count\":N,\"source\":\"cache\"|\"ec2\",\"age_ms\":N|null,\"reason\":R,\"detail\":\"...\"}\n"
-      "where R is none, meta_missing, heartbeat_stale, reconcile_overdue or cache_read_failed.\n"
+      "where R is none, meta_missing, environment_mismatch, heartbeat_stale, reconcile_overdue or\n"
+      "cache_read_failed.\n"
       "Exit status: 0 with an answer; 1 when neither the cache nor EC2 could answer (the reason is on\n"
       "stderr, and as {\"error\":...,\"code\":...} on stdout with --json); 2 on usage errors.");
   add_cache_flags(cmd, flags->cache, /*environment_required=*/true);

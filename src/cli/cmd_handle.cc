@@ -68,7 +68,7 @@ int run_handle(const HandleFlags& flags) {
   // Logs and metrics go to stderr, so stdout carries only the handler's response.
   const LogSink to_stderr = [](std::string_view line) { std::cerr << line << '\n'; };
   Logger log(config->log_level, to_stderr);
-  Metrics metrics(config->metrics_namespace, {{"Environment", config->environment}}, to_stderr);
+  Metrics metrics(config->metrics_namespace, {{"Environment", join_environment_list(config->environments)}}, to_stderr);
   CounterFunction function(*config, *handles.store, *handles.ec2, tags, log, metrics);
 
   auto response = function.handle("rcc-handle", payload);
@@ -92,7 +92,8 @@ void add_handle_command(CLI::App& app, int& exit_code) {
       "(tags looked up in EC2 for an instance the table does not know), a Scheduled Event stamps the\n"
       "heartbeat and reconciles when due, anything else is acknowledged as ignored. Prints the handler's\n"
       "JSON response on stdout; logs and metrics go to stderr. Exit 0 when handled, 1 when the handler\n"
-      "failed (the Lambda function would fail the invocation so that it is retried), 2 on usage errors.");
+      "failed (the Lambda function would fail the invocation so that it is retried), 2 on usage errors.\n"
+      "--environment is ENV or ENV1,ENV2,... as in ENVIRONMENT_FILTER.");
   add_cache_flags(cmd, flags->cache, /*environment_required=*/true, CacheFlagSet::kWithFreshness);
   cmd->add_option("--ttl-seconds", flags->ttl_seconds, "TTL of inactive and non-runner items (TTL_SECONDS)")
       ->envname("TTL_SECONDS")

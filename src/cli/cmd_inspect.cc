@@ -56,6 +56,7 @@ nlohmann::json meta_json(const std::optional<MetaItem>& meta, const Freshness& f
   const auto& reconciled = meta ? meta->reconciled_ms : none;
   out["heartbeat_ms"] = optional_ms(heartbeat);
   out["heartbeat_age_ms"] = heartbeat ? nlohmann::json(now_ms - *heartbeat) : nlohmann::json(nullptr);
+  out["environments"] = meta ? nlohmann::json(meta->environments) : nlohmann::json::array();
   out["reconciled_ms"] = optional_ms(reconciled);
   out["reconciled_age_ms"] = reconciled ? nlohmann::json(now_ms - *reconciled) : nlohmann::json(nullptr);
   if (meta && meta->last_reconcile) {
@@ -121,6 +122,8 @@ void print_text(const std::vector<InstanceItem>& items, const std::optional<Meta
     m.push_back({"item", "missing (the counter never ran against this table)"});
   } else {
     m.push_back({"heartbeat", meta->heartbeat_ms ? age_text(now_ms, *meta->heartbeat_ms) : "never"});
+    m.push_back({"environments", meta->environments.empty() ? "not recorded"
+                                                            : join_environment_list(meta->environments)});
     m.push_back({"last reconcile", meta->reconciled_ms ? age_text(now_ms, *meta->reconciled_ms) : "never"});
     if (meta->last_reconcile) {
       const ReconcileReport& r = *meta->last_reconcile;
@@ -183,7 +186,10 @@ int run_inspect(const InspectFlags& flags) {
     const std::string ka = item_key(a), kb = item_key(b);
     return ka != kb ? ka < kb : a.instance_id < b.instance_id;
   });
-  const Freshness freshness = assess_freshness(*meta, now_ms, *options);
+  // With --environment the verdict is a reader's for that environment, else the table's own.
+  const Freshness freshness = flags.cache.environment.empty()
+                                  ? assess_freshness(*meta, now_ms, *options)
+                                  : assess_freshness(*meta, flags.cache.environment, now_ms, *options);
 
   if (flags.json) {
     nlohmann::json out;
@@ -212,8 +218,10 @@ void add_inspect_command(CLI::App& app, int& exit_code) {
       "Output: aligned tables; with --json one object:\n"
       "  {\"items\":[{\"instance_id\",\"state\",\"runner\",\"key\",\"active\",\"order\",\"last_event\",\n"
       "   \"updated_ms\",\"updated\",\"ttl_s\"}...],\"meta\":{\"present\",\"heartbeat_ms\",\"heartbeat_age_ms\",\n"
-      "   \"reconciled_ms\",\"reconciled_age_ms\",\"last_reconcile\":{...}|null,\"fresh\",\"reason\",\"detail\"},\n"
-      "   \"now_ms\":N}\n"
+      "   \"environments\",\"reconciled_ms\",\"reconciled_age_ms\",\"last_reconcile\":{...}|null,\"fresh\",\"reason\",\n"
+      "   \"detail\"},\"now_ms\":N}\n"
+      "With --environment, only that environment's items are shown and the verdict is a reader's for it\n"
+      "(environment_mismatch when the meta item does not list it).\n"
       "Exit status: 0 on success, 1 when the table cannot be read, 2 on usage errors.");
   add_cache_flags(cmd, flags->cache, /*environment_required=*/false);
   cmd->add_option("--key", flags->key, "Only the runners of this key, e.g. prod#Org#acme");

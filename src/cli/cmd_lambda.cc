@@ -82,7 +82,7 @@ int run_lambda_loop() {
   Ec2QueryClient ec2 = Ec2QueryClient::for_config(http, *aws, client_options);
   Ec2TagSource tags(ec2, Ec2TagSource::Options{}, env, &deadline);
   Logger log(config->log_level, stdout_log_sink());
-  Metrics metrics(config->metrics_namespace, {{"Environment", config->environment}}, stdout_log_sink());
+  Metrics metrics(config->metrics_namespace, {{"Environment", join_environment_list(config->environments)}}, stdout_log_sink());
   CounterFunction function(*config, store, ec2, tags, log, metrics, env, &deadline);
 
   const Status ended = run_runtime_loop(

@@ -43,8 +43,13 @@ int run_reconcile(const ReconcileFlags& flags) {
     std::cerr << "rcc reconcile: " << aws.status().to_string() << '\n';
     return exit_code_for(aws.status());
   }
+  auto environments = parse_environment_list(flags.cache.environment);
+  if (!environments.ok()) {
+    std::cerr << "rcc reconcile: --environment: " << environments.status().message() << '\n';
+    return 2;
+  }
   ReconcileOptions options;
-  options.environment = flags.cache.environment;
+  options.environments = std::move(*environments);
   options.grace_ms = flags.grace_ms;
   options.ttl_seconds = flags.ttl_seconds;
   options.dry_run = flags.dry_run;
@@ -87,8 +92,10 @@ void add_reconcile_command(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<ReconcileFlags>();
   CLI::App* cmd = app.add_subcommand(
       "reconcile",
-      "Run one reconcile now: list the environment's active runners from EC2 (DescribeInstances, filters\n"
-      "state pending/running and tag:ghr:environment), list the table's active items, and repair every\n"
+      "Run one reconcile now: list the active runners of the environment(s) from EC2 (--environment is\n"
+      "ENV or ENV1,ENV2,... as in ENVIRONMENT_FILTER; one DescribeInstances scan, filters state\n"
+      "pending/running and tag:ghr:environment with every environment as a value), list the table's\n"
+      "active items (entries of environments not listed are removed), and repair every\n"
       "difference older than --grace-ms through the same conditional write events use (an observation\n"
       "at the scan's start, so newer events still win). An item active in the table but absent from EC2\n"
       "gets its true state from a DescribeInstances by id; one EC2 no longer knows is recorded as\n"

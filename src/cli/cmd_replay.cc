@@ -143,7 +143,12 @@ int run_replay(const ReplayFlags& flags) {
     dynamo = make_dynamo_store(*config, flags.table);
   }
   Store& store = dynamo ? static_cast<Store&>(*dynamo) : memory;
-  const CounterOptions options{flags.environment, flags.ttl_seconds};
+  auto environments = parse_environment_list(flags.environment);
+  if (!environments.ok()) {
+    std::cerr << "rcc replay: --environment: " << environments.status().message() << '\n';
+    return 2;
+  }
+  const CounterOptions options{std::move(*environments), flags.ttl_seconds};
   const ReplayTally tally = replay_lines(*in, flags.events == "-" ? "stdin" : flags.events, store, *inventory, options);
   if (in->bad()) {
     std::cerr << "rcc replay: read error on " << flags.events << '\n';
@@ -188,7 +193,7 @@ void add_replay_command(CLI::App& app, int& exit_code) {
       "count of every key. Malformed or foreign lines are reported on stderr with their line number and\n"
       "skipped. Each event's own time is used as the processing time, so a replay is deterministic.");
   cmd->add_option("--environment", flags->environment,
-                  "Count runners tagged ghr:environment=ENV (ENVIRONMENT_FILTER)")
+                  "Count runners tagged ghr:environment=ENV, or any of ENV1,ENV2,... (ENVIRONMENT_FILTER)")
       ->required()
       ->envname("ENVIRONMENT_FILTER");
   cmd->add_option("--inventory", flags->inventory,

@@ -70,7 +70,7 @@ Result<ApplyReport> apply_event(Store& store, TagSource& tags, const InstanceEve
 
     InstanceIdentity identity;
     if (found->has_value()) {
-      identity = identify(**found, options.environment);
+      identity = identify(**found, options.environments);
     } else if (expect_exists) {
       // An instance said to be alive that the source does not know: never record it as gone.
       return Status::Unavailable("tag lookup for " + event.instance_id + ": instance unknown to the tag source"

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "rcc/event.h"
 #include "rcc/runner.h"
@@ -14,7 +15,7 @@
 namespace rcc {
 
 struct CounterOptions {
-  std::string environment;         // ENVIRONMENT_FILTER: runners of other environments are non-runners
+  std::vector<std::string> environments;  // ENVIRONMENT_FILTER: runners of other environments are non-runners
   std::int64_t ttl_seconds = 86400;  // TTL_SECONDS: how long inactive and non-runner items are kept
 };
 

@@ -93,7 +93,7 @@ void run_fleet(std::uint64_t seed) {
   FakeTagSource tags;
   for (const auto& instance : fleet.instances) tags.tags[instance.id] = instance.tags;
   FaultyStore store;
-  const CounterOptions options{"prod", 86400};
+  const CounterOptions options{{"prod"}, 86400};
 
   std::deque<InstanceEvent> queue = deliveries(fleet, rng);
   std::int64_t now_ms = 2'000'000;

@@ -40,7 +40,7 @@ class CounterTest : public ::testing::Test {
 
   FaultyStore store_;
   FakeTagSource tags_;
-  CounterOptions options_{"prod", 86400};
+  CounterOptions options_{{"prod"}, 86400};
   std::int64_t now_ms_ = 1'700'000'000'000;
 };
 
@@ -237,7 +237,9 @@ class InterleavingStore : public Store {
   Result<std::vector<ActiveEntry>> list_active(std::string_view prefix) override { return table->list_active(prefix); }
   Result<std::vector<InstanceItem>> list_items() override { return table->list_items(); }
   Result<std::optional<MetaItem>> get_meta() override { return table->get_meta(); }
-  Status stamp_heartbeat(std::int64_t now_ms) override { return table->stamp_heartbeat(now_ms); }
+  Status stamp_heartbeat(std::int64_t now_ms, std::span<const std::string> environments) override {
+    return table->stamp_heartbeat(now_ms, environments);
+  }
   Status record_reconcile(const ReconcileReport& r) override { return table->record_reconcile(r); }
   Result<std::optional<SlotLease>> take_lease(std::string_view key, std::string_view holder, std::int64_t now_ms,
                                               std::int64_t expires_ms, std::int64_t ttl_s) override {
@@ -276,7 +278,7 @@ TEST(CounterConcurrentWriters, ItemCreatedBetweenWriteAndReadStartsOver) {
     created = true;
   };
   auto report = apply_event(store, tags, InstanceEvent{id, InstanceState::kRunning, 100, "evt"},
-                            CounterOptions{"prod", 86400}, 1'700'000'000'000);
+                            CounterOptions{{"prod"}, 86400}, 1'700'000'000'000);
   ASSERT_TRUE(report.ok()) << report.status().to_string();
   EXPECT_EQ(report->outcome, EventOutcome::kApplied);
   EXPECT_FALSE(report->tag_lookup);
@@ -298,7 +300,7 @@ TEST(CounterConcurrentWriters, ItemThatKeepsChangingIsARetryableFailure) {
   store.before_apply = [](MemoryStore& table) { table = MemoryStore(); };
   store.before_get = [&](MemoryStore& table) { other_writer_creates(table, id); };
   auto report = apply_event(store, tags, InstanceEvent{id, InstanceState::kRunning, 100, "evt"},
-                            CounterOptions{"prod", 86400}, 1'700'000'000'000);
+                            CounterOptions{{"prod"}, 86400}, 1'700'000'000'000);
   ASSERT_FALSE(report.ok());
   EXPECT_TRUE(report.status().retryable());
   EXPECT_NE(report.status().message().find("kept changing"), std::string::npos) << report.status().message();

@@ -1,5 +1,7 @@
 #include "core/memory_store.h"
 
+#include <algorithm>
+
 namespace rcc {
 
 Result<WriteOutcome> MemoryStore::apply(const Transition& t) {
@@ -63,10 +65,14 @@ Result<std::optional<MetaItem>> MemoryStore::get_meta() {
   return meta_;
 }
 
-Status MemoryStore::stamp_heartbeat(std::int64_t now_ms) {
+Status MemoryStore::stamp_heartbeat(std::int64_t now_ms, std::span<const std::string> environments) {
+  if (environments.empty()) return Status::InvalidArgument("stamp_heartbeat: no environment");
   ++writes_;
   if (!meta_) meta_.emplace();
-  if (!meta_->heartbeat_ms || *meta_->heartbeat_ms < now_ms) meta_->heartbeat_ms = now_ms;
+  if (meta_->heartbeat_ms && *meta_->heartbeat_ms >= now_ms) return Status();
+  meta_->heartbeat_ms = now_ms;
+  meta_->environments.assign(environments.begin(), environments.end());
+  std::sort(meta_->environments.begin(), meta_->environments.end());
   return Status();
 }
 

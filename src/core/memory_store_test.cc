@@ -7,6 +7,8 @@
 namespace rcc {
 namespace {
 
+const std::vector<std::string> kProdOnly = {"prod"};
+
 INSTANTIATE_TEST_SUITE_P(Memory, StoreContract,
                          ::testing::Values(StoreFactory([] { return std::make_unique<MemoryStore>(); })));
 
@@ -24,7 +26,7 @@ TEST(MemoryStore, CountsBilledCalls) {
   MemoryStore store;
   ASSERT_TRUE(store.get("i-0000000a").ok());
   ASSERT_TRUE(store.count_active("k").ok());
-  ASSERT_TRUE(store.stamp_heartbeat(1).ok());
+  ASSERT_TRUE(store.stamp_heartbeat(1, kProdOnly).ok());
   EXPECT_EQ(store.reads(), 2);
   EXPECT_EQ(store.writes(), 1);
 }

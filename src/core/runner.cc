@@ -1,5 +1,8 @@
 #include "rcc/runner.h"
 
+#include <algorithm>
+#include <cctype>
+
 namespace rcc {
 namespace {
 
@@ -78,14 +81,55 @@ Status validate_runner_key(const RunnerKey& key) {
   return Status();
 }
 
-InstanceIdentity identify(const Tags& tags, std::string_view environment_filter) {
+InstanceIdentity identify(const Tags& tags, std::span<const std::string> environments) {
   InstanceIdentity identity;
   identity.tagged = RunnerKey{std::string(tag(tags, kTagEnvironment)), std::string(tag(tags, kTagType)),
                               std::string(tag(tags, kTagOwner))};
   identity.runner = tag(tags, kTagApplication) == kRunnerApplication &&
-                    identity.tagged.environment == environment_filter &&
+                    std::find(environments.begin(), environments.end(), identity.tagged.environment) !=
+                        environments.end() &&
                     validate_runner_key(identity.tagged).ok();
   return identity;
+}
+
+InstanceIdentity identify(const Tags& tags, std::string_view environment_filter) {
+  const std::string environments[] = {std::string(environment_filter)};
+  return identify(tags, environments);
+}
+
+Result<std::vector<std::string>> parse_environment_list(std::string_view text) {
+  if (text.empty()) return Status::InvalidArgument("environment list: empty");
+  std::vector<std::string> out;
+  std::size_t begin = 0;
+  while (true) {
+    const std::size_t end = std::min(text.find(',', begin), text.size());
+    const std::string item(text.substr(begin, end - begin));
+    const std::string where = "environment list \"" + std::string(text) + "\": item " + std::to_string(out.size() + 1);
+    if (item.empty()) return Status::InvalidArgument(where + " is empty");
+    if (std::isspace(static_cast<unsigned char>(item.front())) || std::isspace(static_cast<unsigned char>(item.back()))) {
+      return Status::InvalidArgument(where + " \"" + item + "\" has leading or trailing whitespace");
+    }
+    if (std::find(out.begin(), out.end(), item) != out.end()) {
+      return Status::InvalidArgument(where + " \"" + item + "\" repeats");
+    }
+    out.push_back(item);
+    if (out.size() > kMaxEnvironments) {
+      return Status::InvalidArgument("environment list: more than " + std::to_string(kMaxEnvironments) +
+                                     " environments");
+    }
+    if (end == text.size()) break;
+    begin = end + 1;
+  }
+  return out;
+}
+
+std::string join_environment_list(std::span<const std::string> environments) {
+  std::string out;
+  for (const std::string& environment : environments) {
+    if (!out.empty()) out += ',';
+    out += environment;
+  }
+  return out;
 }
 
 }  // namespace rcc

@@ -74,5 +74,45 @@ TEST(Identify, OtherApplicationsAndMissingTagsAreNotRunners) {
   EXPECT_FALSE(identify(runner_tags("", "Org", "acme"), "").runner);
 }
 
+TEST(Identify, RunnerOfAnyListedEnvironment) {
+  const std::vector<std::string> envs = {"multi-runner-linux-x64", "multi-runner-linux-arm64"};
+  const auto arm = identify(runner_tags("multi-runner-linux-arm64", "Repo", "acme/app"), envs);
+  EXPECT_TRUE(arm.runner);
+  EXPECT_EQ(arm.tagged.str(), "multi-runner-linux-arm64#Repo#acme/app");
+  EXPECT_TRUE(identify(runner_tags("multi-runner-linux-x64", "Org", "acme"), envs).runner);
+  EXPECT_FALSE(identify(runner_tags("multi-runner-windows-x64", "Org", "acme"), envs).runner);
+  EXPECT_FALSE(identify(runner_tags("multi-runner-linux-x64", "Org", "acme"), std::vector<std::string>{}).runner);
+}
+
+TEST(EnvironmentList, OneOrSeveralSeparatedByCommas) {
+  EXPECT_EQ(*parse_environment_list("prod"), (std::vector<std::string>{"prod"}));
+  EXPECT_EQ(*parse_environment_list("prod env"), (std::vector<std::string>{"prod env"}));
+  const auto list = parse_environment_list("multi-runner-linux-x64-ubuntu-2204,multi-runner-linux-arm64");
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(*list, (std::vector<std::string>{"multi-runner-linux-x64-ubuntu-2204", "multi-runner-linux-arm64"}));
+  EXPECT_EQ(join_environment_list(*list), "multi-runner-linux-x64-ubuntu-2204,multi-runner-linux-arm64");
+}
+
+TEST(EnvironmentList, RejectsWhatWouldNeverMatchATagAndSaysWhy) {
+  struct Case {
+    std::string text;
+    std::string says;
+  };
+  for (const Case& c : {Case{"", "empty"}, Case{"prod,", "item 2 is empty"}, Case{",prod", "item 1 is empty"},
+                        Case{"prod,,dev", "item 2 is empty"}, Case{"prod, dev", "item 2 \" dev\" has leading"},
+                        Case{"prod ,dev", "item 1 \"prod \" has leading or trailing whitespace"},
+                        Case{"prod,dev,prod", "item 3 \"prod\" repeats"}}) {
+    const auto parsed = parse_environment_list(c.text);
+    ASSERT_FALSE(parsed.ok()) << c.text;
+    EXPECT_EQ(parsed.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(parsed.status().message().find(c.says), std::string::npos) << parsed.status().message();
+  }
+  std::string many;
+  for (std::size_t i = 0; i <= kMaxEnvironments; ++i) many += (i ? ",e" : "e") + std::to_string(i);
+  EXPECT_FALSE(parse_environment_list(many).ok());
+  many.erase(many.rfind(','));
+  EXPECT_EQ(parse_environment_list(many)->size(), kMaxEnvironments);
+}
+
 }  // namespace
 }  // namespace rcc

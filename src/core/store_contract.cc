@@ -7,6 +7,8 @@
 namespace rcc {
 namespace {
 
+const std::vector<std::string> kProdOnly = {"prod"};
+
 constexpr std::int64_t kNowMs = 1'700'000'000'000;
 constexpr std::int64_t kTtlSeconds = 86400;
 
@@ -203,13 +205,34 @@ TEST_P(StoreContract, MetaItemHeartbeatMovesForwardOnly) {
   auto meta = store().get_meta();
   ASSERT_TRUE(meta.ok());
   EXPECT_EQ(*meta, std::nullopt);
-  ASSERT_TRUE(store().stamp_heartbeat(2000).ok());
-  ASSERT_TRUE(store().stamp_heartbeat(1000).ok());
+  ASSERT_TRUE(store().stamp_heartbeat(2000, kProdOnly).ok());
+  ASSERT_TRUE(store().stamp_heartbeat(1000, kProdOnly).ok());
   meta = store().get_meta();
   ASSERT_TRUE(meta.ok() && meta->has_value());
   EXPECT_EQ((*meta)->heartbeat_ms, std::optional<std::int64_t>(2000));
   EXPECT_EQ((*meta)->reconciled_ms, std::nullopt);
-  ASSERT_TRUE(store().stamp_heartbeat(3000).ok());
+  ASSERT_TRUE(store().stamp_heartbeat(3000, kProdOnly).ok());
+  EXPECT_EQ((*store().get_meta())->heartbeat_ms, std::optional<std::int64_t>(3000));
+}
+
+TEST_P(StoreContract, HeartbeatRecordsTheEnvironmentsCountedWithIt) {
+  const std::vector<std::string> two = {"staging", "prod"};
+  ASSERT_TRUE(store().stamp_heartbeat(2000, two).ok());
+  auto meta = store().get_meta();
+  ASSERT_TRUE(meta.ok() && meta->has_value());
+  EXPECT_EQ((*meta)->environments, (std::vector<std::string>{"prod", "staging"}));  // sorted: a set
+  // An older stamp writes nothing: the environments stay those of the newest heartbeat.
+  ASSERT_TRUE(store().stamp_heartbeat(1000, kProdOnly).ok());
+  EXPECT_EQ((*store().get_meta())->environments, (std::vector<std::string>{"prod", "staging"}));
+  ASSERT_TRUE(store().stamp_heartbeat(3000, kProdOnly).ok());
+  EXPECT_EQ((*store().get_meta())->environments, kProdOnly);
+  // A record of a reconcile keeps them.
+  ReconcileReport report;
+  report.finished_ms = 3500;
+  ASSERT_TRUE(store().record_reconcile(report).ok());
+  EXPECT_EQ((*store().get_meta())->environments, kProdOnly);
+  const Status empty = store().stamp_heartbeat(4000, std::vector<std::string>{});
+  EXPECT_EQ(empty.code(), Code::kInvalidArgument);
   EXPECT_EQ((*store().get_meta())->heartbeat_ms, std::optional<std::int64_t>(3000));
 }
 
@@ -223,7 +246,7 @@ TEST_P(StoreContract, MetaItemRecordsReconcile) {
   report.removed = 1;
   report.left_for_grace = 2;
   report.ec2_calls = 2;
-  ASSERT_TRUE(store().stamp_heartbeat(9000).ok());
+  ASSERT_TRUE(store().stamp_heartbeat(9000, kProdOnly).ok());
   ASSERT_TRUE(store().record_reconcile(report).ok());
   auto meta = store().get_meta();
   ASSERT_TRUE(meta.ok() && meta->has_value());

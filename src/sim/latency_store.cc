@@ -37,9 +37,9 @@ Result<std::optional<MetaItem>> LatencyStore::get_meta() {
   return inner_.get_meta();
 }
 
-Status LatencyStore::stamp_heartbeat(std::int64_t now_ms) {
+Status LatencyStore::stamp_heartbeat(std::int64_t now_ms, std::span<const std::string> environments) {
   charge();
-  return inner_.stamp_heartbeat(now_ms);
+  return inner_.stamp_heartbeat(now_ms, environments);
 }
 
 Status LatencyStore::record_reconcile(const ReconcileReport& report) {

@@ -65,9 +65,9 @@ Result<std::optional<MetaItem>> MeteredStore::get_meta() {
   return inner_.get_meta();
 }
 
-Status MeteredStore::stamp_heartbeat(std::int64_t now_ms) {
+Status MeteredStore::stamp_heartbeat(std::int64_t now_ms, std::span<const std::string> environments) {
   bill_write(1);
-  return inner_.stamp_heartbeat(now_ms);
+  return inner_.stamp_heartbeat(now_ms, environments);
 }
 
 Status MeteredStore::record_reconcile(const ReconcileReport& report) {

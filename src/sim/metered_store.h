@@ -27,7 +27,7 @@ class MeteredStore : public Store {
   Result<std::vector<ActiveEntry>> list_active(std::string_view key_prefix) override;
   Result<std::vector<InstanceItem>> list_items() override;
   Result<std::optional<MetaItem>> get_meta() override;
-  Status stamp_heartbeat(std::int64_t now_ms) override;
+  Status stamp_heartbeat(std::int64_t now_ms, std::span<const std::string> environments) override;
   Status record_reconcile(const ReconcileReport& report) override;
   // Lease writes are conditional UpdateItems: 1 write unit each, applied or not.
   Result<std::optional<SlotLease>> take_lease(std::string_view key, std::string_view holder, std::int64_t now_ms,

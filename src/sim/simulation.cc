@@ -212,7 +212,7 @@ class Run {
       // The function as the Lambda runs it (one process), on the simulated table and EC2.
       CounterFunctionConfig config;
       config.table_name = "simulated";
-      config.environment = options.environment;
+      config.environments = {options.environment};
       config.stale_threshold_ms = options.stale_threshold_ms;
       config.reconcile_interval_s = options.reconcile_interval_s;
       config.log_level = LogLevel::kError;

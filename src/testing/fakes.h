@@ -18,6 +18,9 @@
 
 namespace rcc::testing {
 
+// What the tests' deployments count: ENVIRONMENT_FILTER "prod".
+inline const std::vector<std::string> kProdOnly = {"prod"};
+
 // "i-" and `n` as 17 hex digits: a well-formed EC2 instance id, distinct for each n.
 inline std::string instance_id(unsigned n) {
   char id[32];
@@ -121,9 +124,9 @@ class FaultyStore : public Store {
     if (fail_meta) return Status::NotFound("injected: ResourceNotFoundException: table not found");
     return inner.get_meta();
   }
-  Status stamp_heartbeat(std::int64_t now_ms) override {
+  Status stamp_heartbeat(std::int64_t now_ms, std::span<const std::string> environments) override {
     ++writes;
-    return inner.stamp_heartbeat(now_ms);
+    return inner.stamp_heartbeat(now_ms, environments);
   }
   Status record_reconcile(const ReconcileReport& r) override {
     ++writes;
@@ -189,8 +192,8 @@ class LockedStore : public Store {
   }
   Result<std::vector<InstanceItem>> list_items() override { return locked([&] { return table_.list_items(); }); }
   Result<std::optional<MetaItem>> get_meta() override { return locked([&] { return table_.get_meta(); }); }
-  Status stamp_heartbeat(std::int64_t now_ms) override {
-    return locked([&] { return table_.stamp_heartbeat(now_ms); });
+  Status stamp_heartbeat(std::int64_t now_ms, std::span<const std::string> environments) override {
+    return locked([&] { return table_.stamp_heartbeat(now_ms, environments); });
   }
   Status record_reconcile(const ReconcileReport& r) override {
     return locked([&] { return table_.record_reconcile(r); });

@@ -140,12 +140,15 @@ TEST_F(ReconcileTest, DryRunFindsButWritesNothing) {
   EXPECT_EQ(*store_.get_meta(), std::nullopt);
 }
 
-TEST_F(ReconcileTest, OtherEnvironmentsAreLeftAlone) {
+// An active entry of an environment the deployment does not count (left by an earlier
+// ENVIRONMENT_FILTER) is not vouched for by the meta item any more: reconcile removes it.
+TEST_F(ReconcileTest, EntriesOfEnvironmentsNotCountedAreRemoved) {
   put("i-00000001", InstanceState::kRunning, 100, runner_identity("acme", "staging"), 100'000);
   auto result = run();
   ASSERT_TRUE(result.ok());
-  EXPECT_EQ(result->report.table_active, 0);
-  EXPECT_EQ(count("staging#Org#acme"), 1);
+  EXPECT_EQ(result->report.table_active, 1);
+  EXPECT_EQ(result->report.removed, 1);
+  EXPECT_EQ(count("staging#Org#acme"), 0);
 }
 
 TEST_F(ReconcileTest, AnEc2FailureIsReturnedAndNothingIsRecorded) {

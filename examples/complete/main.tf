@@ -90,7 +90,9 @@ module "runner_count_cache" {
 
   lambda_subnet_ids         = var.lambda_subnet_ids
   lambda_security_group_ids = var.lambda_security_group_ids
-  tracing_mode              = "Active"
+  tracing_config            = { mode = "Active" }
+  log_class                 = "INFREQUENT_ACCESS"
+  lambda_tags               = { CostCenter = "ci" }
 
   point_in_time_recovery      = true
   deletion_protection_enabled = true

@@ -1,7 +1,7 @@
 # Every state the counter orders (DESIGN 4): pending/running make a runner active, the others end
 # it; stopping/stopped are needed so a stop/start cycle is followed.
 resource "aws_cloudwatch_event_rule" "ec2_state_change" {
-  name        = "${local.name}-ec2-state"
+  name        = local.limited_names.rule_ec2
   description = "EC2 instance state changes for the runner count cache."
   event_pattern = jsonencode({
     source        = ["aws.ec2"]
@@ -10,15 +10,15 @@ resource "aws_cloudwatch_event_rule" "ec2_state_change" {
       state = ["pending", "running", "stopping", "stopped", "shutting-down", "terminated"]
     }
   })
-  tags = merge(var.tags, { Name = "${local.name}-ec2-state" })
+  tags = merge(var.tags, { Name = local.limited_names.rule_ec2 })
 }
 
 # Heartbeat and reconcile tick (DESIGN 5): the function reconciles when reconcile_interval has passed.
 resource "aws_cloudwatch_event_rule" "schedule" {
-  name                = "${local.name}-schedule"
+  name                = local.limited_names.rule_tick
   description         = "Heartbeat and reconcile tick for the runner count cache."
   schedule_expression = "rate(1 minute)"
-  tags                = merge(var.tags, { Name = "${local.name}-schedule" })
+  tags                = merge(var.tags, { Name = local.limited_names.rule_tick })
 }
 
 resource "aws_cloudwatch_event_target" "ec2_state_change" {

@@ -1,185 +1,167 @@
-data "aws_iam_policy_document" "lambda_assume_role" {
-  statement {
-    effect  = "Allow"
-    actions = ["sts:AssumeRole"]
+# Every policy is built with jsonencode (not aws_iam_policy_document), so it is known at plan time and
+# the plan-level tests in tests/ read it back and compare its actions with what the code sends.
 
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
+locals {
+  table_arn        = aws_dynamodb_table.cache.arn
+  active_index_arn = "${aws_dynamodb_table.cache.arn}/index/${local.active_index_name}"
+
+  # Exactly the requests the counter function sends (src/app: apply_event, the heartbeat, reconcile),
+  # on exactly the resources they name: GetItem (an instance item, the meta item) and UpdateItem (every
+  # write is one conditional UpdateItem) on the table; Scan of the active index (reconcile's listing).
+  # Query and base-table Scan are sent only by the rcc CLI (count, inspect), PutItem by nothing.
+  counter_table_statements = [
+    {
+      Sid      = "CacheTableItems"
+      Effect   = "Allow"
+      Action   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+      Resource = [local.table_arn]
+    },
+    {
+      Sid      = "ListActiveRunners"
+      Effect   = "Allow"
+      Action   = ["dynamodb:Scan"]
+      Resource = [local.active_index_arn]
+    },
+  ]
+
+  counter_policy = {
+    Version = "2012-10-17"
+    Statement = concat(local.counter_table_statements, [
+      # DescribeInstances supports no resource-level permissions; it is the only action on "*" here.
+      {
+        Sid      = "DescribeInstances"
+        Effect   = "Allow"
+        Action   = ["ec2:DescribeInstances"]
+        Resource = ["*"]
+      },
+      {
+        Sid      = "OwnLogGroup"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+        Resource = ["${aws_cloudwatch_log_group.counter.arn}:*"]
+      },
+      {
+        Sid      = "DeadLetterQueue"
+        Effect   = "Allow"
+        Action   = ["sqs:SendMessage"]
+        Resource = [aws_sqs_queue.dead_letter.arn]
+      },
+      ], var.kms_key_arn == null ? [] : [
+      {
+        Sid       = "CacheTableKey"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+        Resource  = [var.kms_key_arn]
+        Condition = { StringLike = { "kms:ViaService" = "dynamodb.*.amazonaws.com" } }
+      },
+    ])
+  }
+
+  # What a scale-up sends to read the cache (docs/table-contract.md section 4): GetItem of the meta item
+  # on the table and Query of the active index. ec2:DescribeInstances for the stale fallback is not
+  # included: the scale-up's own role already has it.
+  scale_up_policy = {
+    Version = "2012-10-17"
+    Statement = concat([
+      {
+        Sid      = "ReadCacheMeta"
+        Effect   = "Allow"
+        Action   = ["dynamodb:GetItem"]
+        Resource = [local.table_arn]
+      },
+      {
+        Sid      = "CountActiveRunners"
+        Effect   = "Allow"
+        Action   = ["dynamodb:Query"]
+        Resource = [local.active_index_arn]
+      },
+      ], var.kms_key_arn == null ? [] : [
+      {
+        Sid       = "CacheTableKey"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt", "kms:DescribeKey"]
+        Resource  = [var.kms_key_arn]
+        Condition = { StringLike = { "kms:ViaService" = "dynamodb.*.amazonaws.com" } }
+      },
+    ])
   }
 }
 
 resource "aws_iam_role" "counter" {
-  name                 = local.name
-  path                 = var.role_path
+  name                 = local.limited_names.function
+  path                 = local.role_path
   permissions_boundary = var.role_permissions_boundary
-  assume_role_policy   = data.aws_iam_policy_document.lambda_assume_role.json
-  tags                 = merge(var.tags, { Name = local.name })
-}
-
-data "aws_iam_policy_document" "counter" {
-  statement {
-    sid    = "CacheTable"
-    effect = "Allow"
-    actions = [
-      "dynamodb:GetItem",
-      "dynamodb:PutItem",
-      "dynamodb:UpdateItem",
-      "dynamodb:Query",
-      "dynamodb:Scan",
-    ]
-    resources = [
-      aws_dynamodb_table.cache.arn,
-      "${aws_dynamodb_table.cache.arn}/index/*",
-    ]
-  }
-
-  # DescribeInstances supports no resource-level permissions; it is the only action on "*" here.
-  statement {
-    sid       = "DescribeInstances"
-    effect    = "Allow"
-    actions   = ["ec2:DescribeInstances"]
-    resources = ["*"]
-  }
-
-  statement {
-    sid       = "OwnLogGroup"
-    effect    = "Allow"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.counter.arn}:*"]
-  }
-
-  statement {
-    sid       = "DeadLetterQueue"
-    effect    = "Allow"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dead_letter.arn]
-  }
-
-  dynamic "statement" {
-    for_each = var.kms_key_arn != null ? [var.kms_key_arn] : []
-    content {
-      sid       = "CacheTableKey"
-      effect    = "Allow"
-      actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
-      resources = [statement.value]
-
-      condition {
-        test     = "StringLike"
-        variable = "kms:ViaService"
-        values   = ["dynamodb.*.amazonaws.com"]
-      }
-    }
-  }
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Action    = "sts:AssumeRole"
+      Principal = { Service = "lambda.amazonaws.com" }
+    }]
+  })
+  tags = merge(var.tags, { Name = local.limited_names.function })
 }
 
 resource "aws_iam_role_policy" "counter" {
-  name   = "${local.name}-counter"
+  name   = local.limited_names.policy
   role   = aws_iam_role.counter.name
-  policy = data.aws_iam_policy_document.counter.json
+  policy = jsonencode(local.counter_policy)
 }
 
-# The two statements below need Resource "*" (X-Ray and ENI actions take no resource ARN). Each
-# exists only when its feature is enabled.
-data "aws_iam_policy_document" "xray" {
-  count = local.tracing_enabled ? 1 : 0
-
-  statement {
-    sid       = "XRayTracing"
-    effect    = "Allow"
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"]
-  }
-}
-
+# The two policies below need Resource "*" (X-Ray and ENI actions take no resource ARN). Each exists
+# only when its feature is enabled.
 resource "aws_iam_role_policy" "xray" {
-  count  = local.tracing_enabled ? 1 : 0
-  name   = "${local.name}-xray"
-  role   = aws_iam_role.counter.name
-  policy = data.aws_iam_policy_document.xray[0].json
-}
-
-data "aws_iam_policy_document" "vpc" {
-  count = local.vpc_enabled ? 1 : 0
-
-  statement {
-    sid    = "VpcNetworkInterfaces"
-    effect = "Allow"
-    actions = [
-      "ec2:CreateNetworkInterface",
-      "ec2:DescribeNetworkInterfaces",
-      "ec2:DescribeSubnets",
-      "ec2:DeleteNetworkInterface",
-      "ec2:AssignPrivateIpAddresses",
-      "ec2:UnassignPrivateIpAddresses",
-    ]
-    resources = ["*"]
-  }
+  count = local.tracing_enabled ? 1 : 0
+  name  = local.limited_names.policy_xray
+  role  = aws_iam_role.counter.name
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid      = "XRayTracing"
+      Effect   = "Allow"
+      Action   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+      Resource = ["*"]
+    }]
+  })
 }
 
 resource "aws_iam_role_policy" "vpc" {
-  count  = local.vpc_enabled ? 1 : 0
-  name   = "${local.name}-vpc"
-  role   = aws_iam_role.counter.name
-  policy = data.aws_iam_policy_document.vpc[0].json
+  count = local.vpc_enabled ? 1 : 0
+  name  = local.limited_names.policy_vpc
+  role  = aws_iam_role.counter.name
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid    = "VpcNetworkInterfaces"
+      Effect = "Allow"
+      Action = [
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+      ]
+      Resource = ["*"]
+    }]
+  })
 }
 
 # Resource policy of the dead-letter queue: only the two rules of this module may send to it.
-data "aws_iam_policy_document" "dead_letter_queue" {
-  statement {
-    sid       = "EventBridgeDeadLetters"
-    effect    = "Allow"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dead_letter.arn]
-
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values = [
-        aws_cloudwatch_event_rule.ec2_state_change.arn,
-        aws_cloudwatch_event_rule.schedule.arn,
-      ]
-    }
-  }
-}
-
-# What a scale-up needs to read the cache: the meta item (GetItem on the table) and the count
-# (Query on the active index). ec2:DescribeInstances for the stale fallback is not included: the
-# scale-up's own role already has it.
-data "aws_iam_policy_document" "scale_up" {
-  statement {
-    sid       = "ReadCacheMeta"
-    effect    = "Allow"
-    actions   = ["dynamodb:GetItem"]
-    resources = [aws_dynamodb_table.cache.arn]
-  }
-
-  statement {
-    sid       = "CountActiveRunners"
-    effect    = "Allow"
-    actions   = ["dynamodb:Query"]
-    resources = ["${aws_dynamodb_table.cache.arn}/index/${local.active_index_name}"]
-  }
-
-  dynamic "statement" {
-    for_each = var.kms_key_arn != null ? [var.kms_key_arn] : []
-    content {
-      sid       = "CacheTableKey"
-      effect    = "Allow"
-      actions   = ["kms:Decrypt", "kms:DescribeKey"]
-      resources = [statement.value]
-
-      condition {
-        test     = "StringLike"
-        variable = "kms:ViaService"
-        values   = ["dynamodb.*.amazonaws.com"]
+locals {
+  dead_letter_queue_policy = {
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "EventBridgeDeadLetters"
+      Effect    = "Allow"
+      Action    = ["sqs:SendMessage"]
+      Resource  = [aws_sqs_queue.dead_letter.arn]
+      Principal = { Service = "events.amazonaws.com" }
+      Condition = {
+        ArnEquals = {
+          "aws:SourceArn" = [aws_cloudwatch_event_rule.ec2_state_change.arn, aws_cloudwatch_event_rule.schedule.arn]
+        }
       }
-    }
+    }]
   }
 }

@@ -1,6 +1,30 @@
 locals {
   name = "${var.prefix}-runner-count-cache"
 
+  # Every derived name within its service's limit: kept as is when it fits, else cut and ended with
+  # "-" and 8 hex digits of its md5, as terraform-aws-github-runner names its roles and functions, so
+  # two long prefixes that share a beginning still get distinct names.
+  limited_names = {
+    for key, spec in {
+      function    = { name = local.name, max = 64 }                # Lambda function and IAM role
+      rule_ec2    = { name = "${local.name}-ec2-state", max = 64 } # EventBridge rule
+      rule_tick   = { name = "${local.name}-schedule", max = 64 }
+      queue       = { name = "${local.name}-dlq", max = 80 }      # SQS queue
+      policy      = { name = "${local.name}-counter", max = 128 } # IAM inline policies
+      policy_xray = { name = "${local.name}-xray", max = 128 }
+      policy_vpc  = { name = "${local.name}-vpc", max = 128 }
+      alarm       = { name = "${local.name}-dlq-not-empty", max = 255 }
+    } : key => length(spec.name) <= spec.max ? spec.name : "${substr(spec.name, 0, spec.max - 9)}-${substr(md5(spec.name), 0, 8)}"
+  }
+
+  # One environment or several (multi-runner); the function reads them joined with ','.
+  environments = try(tolist(var.environment_filter), [tostring(var.environment_filter)])
+
+  # terraform-aws-github-runner's log levels onto the four the function knows.
+  function_log_level = lookup({ silly = "debug", trace = "debug", fatal = "error" }, var.log_level, var.log_level)
+
+  role_path = var.role_path == null ? "/${var.prefix}/" : var.role_path
+
   # The reader and the counter query this index by name (DESIGN 3); it is fixed, not an input.
   active_index_name = "active"
 
@@ -10,7 +34,7 @@ locals {
   lambda_zip = var.lambda_zip != null ? var.lambda_zip : "${path.module}/../../build/lambda-package/runner-count-cache-${var.lambda_architecture}.zip"
 
   vpc_enabled     = length(var.lambda_subnet_ids) > 0
-  tracing_enabled = var.tracing_mode != null
+  tracing_enabled = var.tracing_config.mode != null
 }
 
 resource "aws_dynamodb_table" "cache" {
@@ -55,14 +79,15 @@ resource "aws_dynamodb_table" "cache" {
 }
 
 resource "aws_cloudwatch_log_group" "counter" {
-  name              = "/aws/lambda/${local.name}"
+  name              = "/aws/lambda/${local.limited_names.function}"
   retention_in_days = var.logging_retention_in_days
   kms_key_id        = var.logging_kms_key_id
-  tags              = merge(var.tags, { Name = "/aws/lambda/${local.name}" })
+  log_group_class   = var.log_class
+  tags              = merge(var.tags, { Name = "/aws/lambda/${local.limited_names.function}" })
 }
 
 resource "aws_lambda_function" "counter" {
-  function_name = local.name
+  function_name = local.limited_names.function
   description   = "Keeps the count of active GitHub runners per key in DynamoDB from EC2 state-change events."
   role          = aws_iam_role.counter.arn
   handler       = "bootstrap"
@@ -83,10 +108,10 @@ resource "aws_lambda_function" "counter" {
     variables = {
       RUNNER_COUNT_CACHE_TABLE_NAME         = aws_dynamodb_table.cache.name
       RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS = tostring(var.cache_stale_threshold_ms)
-      ENVIRONMENT_FILTER                    = var.environment_filter
+      ENVIRONMENT_FILTER                    = join(",", local.environments)
       RECONCILE_INTERVAL_S                  = tostring(var.reconcile_interval_minutes * 60)
       TTL_SECONDS                           = tostring(var.ttl_seconds)
-      LOG_LEVEL                             = var.log_level
+      LOG_LEVEL                             = local.function_log_level
       METRICS_NAMESPACE                     = var.metrics_namespace
     }
   }
@@ -100,13 +125,13 @@ resource "aws_lambda_function" "counter" {
   }
 
   dynamic "tracing_config" {
-    for_each = local.tracing_enabled ? [var.tracing_mode] : []
+    for_each = local.tracing_enabled ? [var.tracing_config.mode] : []
     content {
       mode = tracing_config.value
     }
   }
 
-  tags = merge(var.tags, { Name = local.name })
+  tags = merge(var.tags, var.lambda_tags, { Name = local.limited_names.function })
 
   lifecycle {
     precondition {
@@ -123,7 +148,7 @@ resource "aws_lambda_function" "counter" {
     }
     precondition {
       condition     = local.use_s3 || fileexists(local.lambda_zip)
-      error_message = "The function zip ${local.lambda_zip} does not exist: from the repository root, build it with `cmake -S . -B build -DCMAKE_BUILD_TYPE=Release` and `cmake --build build --target lambda-package` (x86_64) or `--target lambda-package-arm64` (arm64), which write build/lambda-package/runner-count-cache-<arch>.zip; or set lambda_zip or lambda_s3_bucket/lambda_s3_key."
+      error_message = "The function zip ${local.lambda_zip} does not exist. The module deploys a built zip and never compiles; a module used through git:: or a registry has none. In a checkout of runner-count-cache, build it with `cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build --target ${var.lambda_architecture == "arm64" ? "lambda-package-arm64" : "lambda-package"}`, which writes build/lambda-package/runner-count-cache-${var.lambda_architecture}.zip (the default path when the module is used from that checkout); otherwise set lambda_zip to that file, or upload it to S3 and set lambda_s3_bucket and lambda_s3_key."
     }
     precondition {
       condition     = (length(var.lambda_subnet_ids) > 0) == (length(var.lambda_security_group_ids) > 0)
@@ -159,20 +184,20 @@ resource "aws_lambda_function_event_invoke_config" "counter" {
 }
 
 resource "aws_sqs_queue" "dead_letter" {
-  name                      = "${local.name}-dlq"
+  name                      = local.limited_names.queue
   message_retention_seconds = 1209600
   sqs_managed_sse_enabled   = true
-  tags                      = merge(var.tags, { Name = "${local.name}-dlq" })
+  tags                      = merge(var.tags, { Name = local.limited_names.queue })
 }
 
 # EventBridge sends an event it could not deliver to the function (after its own retries) here too.
 resource "aws_sqs_queue_policy" "dead_letter" {
   queue_url = aws_sqs_queue.dead_letter.id
-  policy    = data.aws_iam_policy_document.dead_letter_queue.json
+  policy    = jsonencode(local.dead_letter_queue_policy)
 }
 
 resource "aws_cloudwatch_metric_alarm" "dead_letter" {
-  alarm_name          = "${local.name}-dlq-not-empty"
+  alarm_name          = local.limited_names.alarm
   alarm_description   = "Events the runner count cache could not apply are waiting in ${aws_sqs_queue.dead_letter.name}."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
@@ -185,5 +210,5 @@ resource "aws_cloudwatch_metric_alarm" "dead_letter" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_sns_topic_arns
   ok_actions          = var.alarm_sns_topic_arns
-  tags                = merge(var.tags, { Name = "${local.name}-dlq-not-empty" })
+  tags                = merge(var.tags, { Name = local.limited_names.alarm })
 }

@@ -52,5 +52,5 @@ output "dead_letter_queue" {
 
 output "scale_up_policy_json" {
   description = "Least-privilege IAM policy (JSON) a scale-up role attaches to read the cache."
-  value       = data.aws_iam_policy_document.scale_up.json
+  value       = jsonencode(local.scale_up_policy)
 }

@@ -6,21 +6,41 @@ variable "prefix" {
   type        = string
 
   validation {
-    # Longest derived name is "<prefix>-runner-count-cache-ec2-state" (29 characters after the
-    # prefix); EventBridge rule, IAM role and Lambda function names are limited to 64.
-    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", var.prefix))
-    error_message = "prefix must be 1-32 characters of letters, digits, '-' or '_', starting with a letter or digit."
+    # No length cap of its own: a derived name longer than its service allows is truncated with a
+    # hash suffix (main.tf), as terraform-aws-github-runner does. 200 keeps the table name and the role
+    # path within their limits.
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,199}$", var.prefix))
+    error_message = "prefix must be 1-200 characters of letters, digits, '-' or '_', starting with a letter or digit."
   }
 }
 
 variable "environment_filter" {
   description = "The environment tag value to filter EC2 instances"
-  type        = string
+  # A string, or a list of strings for one deployment serving several runner configurations
+  # (terraform-aws-github-runner's multi-runner: one environment "<prefix>-<key>" per configuration).
+  type = any
 
   validation {
-    # The value becomes the first part of the cache key "<environment>#<type>#<owner>".
-    condition     = can(regex("^[^#]{1,256}$", var.environment_filter))
-    error_message = "environment_filter must be a non-empty tag value of at most 256 characters without '#'."
+    condition = (
+      can(tostring(var.environment_filter)) ? true :
+      can(tolist(var.environment_filter)) && try(length(var.environment_filter) >= 1 && length(var.environment_filter) <= 200, false)
+    )
+    error_message = "environment_filter must be a string or a list of 1 to 200 strings."
+  }
+
+  validation {
+    # Each value becomes the first part of the cache key "<environment>#<type>#<owner>", and the
+    # function receives the list joined with ',' (ENVIRONMENT_FILTER).
+    condition = alltrue([
+      for e in try(tolist(var.environment_filter), [tostring(var.environment_filter)], []) :
+      can(regex("^[^#,\\s]([^#,]{0,254}[^#,\\s])?$", e))
+    ])
+    error_message = "Every environment_filter value must be a tag value of 1-256 characters without '#' or ',' and without leading or trailing whitespace."
+  }
+
+  validation {
+    condition     = length(distinct(try(tolist(var.environment_filter), [var.environment_filter]))) == length(try(tolist(var.environment_filter), [var.environment_filter]))
+    error_message = "environment_filter must not repeat a value."
   }
 }
 
@@ -174,14 +194,31 @@ variable "reconcile_interval_minutes" {
 }
 
 variable "log_level" {
-  description = "Log level of the counter function: debug, info, warn or error."
+  description = "Logging level for lambda logging. Valid values are 'silly', 'trace', 'debug', 'info', 'warn', 'error', 'fatal' (terraform-aws-github-runner's values; the function logs silly and trace as debug, fatal as error)."
   type        = string
   default     = "info"
 
   validation {
-    condition     = contains(["debug", "info", "warn", "error"], var.log_level)
-    error_message = "log_level must be one of \"debug\", \"info\", \"warn\", \"error\"."
+    condition     = contains(["silly", "trace", "debug", "info", "warn", "error", "fatal"], var.log_level)
+    error_message = "`log_level` value not valid. Valid values are 'silly', 'trace', 'debug', 'info', 'warn', 'error', 'fatal'."
   }
+}
+
+variable "log_class" {
+  description = "The log class of the CloudWatch log group. Valid values are `STANDARD` or `INFREQUENT_ACCESS`."
+  type        = string
+  default     = "STANDARD"
+
+  validation {
+    condition     = contains(["STANDARD", "INFREQUENT_ACCESS"], var.log_class)
+    error_message = "`log_class` must be either `STANDARD` or `INFREQUENT_ACCESS`."
+  }
+}
+
+variable "lambda_tags" {
+  description = "Map of tags that will be added to the lambda function resource. Note these are additional tags to the default tags."
+  type        = map(string)
+  default     = {}
 }
 
 variable "metrics_namespace" {
@@ -218,7 +255,7 @@ variable "logging_kms_key_id" {
 }
 
 variable "role_path" {
-  description = "IAM path of the function's role. Null uses \"/\"."
+  description = "IAM path of the function's role. Null uses \"/<prefix>/\", as terraform-aws-github-runner does."
   type        = string
   default     = null
 
@@ -261,14 +298,16 @@ variable "lambda_security_group_ids" {
   }
 }
 
-variable "tracing_mode" {
-  description = "X-Ray tracing mode of the function: null (no tracing), \"Active\" or \"PassThrough\"."
-  type        = string
-  default     = null
+variable "tracing_config" {
+  description = "Configuration for lambda tracing: mode null (off), \"Active\" or \"PassThrough\". terraform-aws-github-runner's object can be passed as is; its capture_* attributes configure the Node.js tracer and are discarded here."
+  type = object({
+    mode = optional(string, null)
+  })
+  default = {}
 
   validation {
-    condition     = var.tracing_mode == null ? true : contains(["Active", "PassThrough"], var.tracing_mode)
-    error_message = "tracing_mode must be null, \"Active\" or \"PassThrough\"."
+    condition     = var.tracing_config.mode == null ? true : contains(["Active", "PassThrough"], var.tracing_config.mode)
+    error_message = "tracing_config.mode must be null, \"Active\" or \"PassThrough\"."
   }
 }
 

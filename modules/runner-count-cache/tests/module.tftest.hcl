@@ -35,7 +35,7 @@ run "single_environment" {
   command = plan
 
   assert {
-    condition = aws_lambda_function.counter.environment[0].variables == {
+    condition = jsonencode(aws_lambda_function.counter.environment[0].variables) == jsonencode({
       RUNNER_COUNT_CACHE_TABLE_NAME         = "ghr-runner-count-cache"
       RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS = "60000"
       ENVIRONMENT_FILTER                    = "prod"
@@ -43,7 +43,7 @@ run "single_environment" {
       TTL_SECONDS                           = "86400"
       LOG_LEVEL                             = "info"
       METRICS_NAMESPACE                     = "RunnerCountCache"
-    }
+    })
     error_message = "The function's environment is not the one its code reads."
   }
 
@@ -73,21 +73,21 @@ run "single_environment" {
 
   # Least privilege: exactly the requests the counter's code sends, on exactly their resources.
   assert {
-    condition = [for s in jsondecode(aws_iam_role_policy.counter.policy).Statement : [s.Sid, sort(s.Action), s.Resource]] == [
+    condition = jsonencode([for s in jsondecode(aws_iam_role_policy.counter.policy).Statement : [s.Sid, sort(s.Action), s.Resource]]) == jsonencode([
       ["CacheTableItems", ["dynamodb:GetItem", "dynamodb:UpdateItem"], ["arn:aws:dynamodb:eu-west-1:123456789012:table/t"]],
       ["ListActiveRunners", ["dynamodb:Scan"], ["arn:aws:dynamodb:eu-west-1:123456789012:table/t/index/active"]],
       ["DescribeInstances", ["ec2:DescribeInstances"], ["*"]],
       ["OwnLogGroup", ["logs:CreateLogStream", "logs:PutLogEvents"], ["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/t:*"]],
       ["DeadLetterQueue", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:123456789012:t-dlq"]],
-    ]
+    ])
     error_message = "The counter's policy differs from the requests its code sends."
   }
 
   assert {
-    condition = [for s in jsondecode(output.scale_up_policy_json).Statement : [s.Action, s.Resource]] == [
+    condition = jsonencode([for s in jsondecode(output.scale_up_policy_json).Statement : [s.Action, s.Resource]]) == jsonencode([
       [["dynamodb:GetItem"], ["arn:aws:dynamodb:eu-west-1:123456789012:table/t"]],
       [["dynamodb:Query"], ["arn:aws:dynamodb:eu-west-1:123456789012:table/t/index/active"]],
-    ]
+    ])
     error_message = "The scale-up policy must allow exactly the reader's GetItem and Query."
   }
 
@@ -112,7 +112,7 @@ run "multi_runner" {
   command = plan
 
   variables {
-    prefix             = "multi-runner-linux-x64-ubuntu-2204"
+    prefix             = "multi-runner-linux-x64-ubuntu-2204-large"
     environment_filter = ["multi-runner-linux-x64-ubuntu-2204", "multi-runner-linux-arm64"]
     log_level          = "trace"
     log_class          = "INFREQUENT_ACCESS"
@@ -131,11 +131,11 @@ run "multi_runner" {
   }
 
   assert {
-    # 34 + 19 = 53 characters fit; the rule names do not and end with a hash suffix.
+    # 40 + 19 = 59 characters fit; "<name>-ec2-state" (69) does not and ends with a hash suffix.
     condition = (
-      aws_lambda_function.counter.function_name == "multi-runner-linux-x64-ubuntu-2204-runner-count-cache" &&
+      aws_lambda_function.counter.function_name == "multi-runner-linux-x64-ubuntu-2204-large-runner-count-cache" &&
       length(aws_cloudwatch_event_rule.ec2_state_change.name) == 64 &&
-      can(regex("^multi-runner-linux-x64-ubuntu-2204-runner-count-cache-[0-9a-f]{8}$", aws_cloudwatch_event_rule.ec2_state_change.name)) &&
+      can(regex("^multi-runner-linux-x64-ubuntu-2204-large-runner-count-c-[0-9a-f]{8}$", aws_cloudwatch_event_rule.ec2_state_change.name)) &&
       aws_cloudwatch_event_rule.ec2_state_change.name != aws_cloudwatch_event_rule.schedule.name &&
       length(aws_cloudwatch_event_rule.schedule.name) <= 64 && length(aws_iam_role.counter.name) <= 64
     )

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs Terraform itself on the module: `terraform test` (the plan-level tests in ../tests, mocked AWS
+# provider) or `terraform validate` of every example. Offline: the AWS provider comes from a local
+# mirror (RCC_TF_PLUGIN_DIR, default /opt/tf-plugins). Works on a copy in a temporary directory, so
+# nothing is written into the source tree.
+#
+# Usage: terraform_test.sh test|validate <repository root>
+# Exit 0 when every check passes, 1 on a failure, 77 (CTest SKIP_RETURN_CODE) when terraform or the
+# provider mirror is not on the machine.
+set -euo pipefail
+mode="$1"
+root="$2"
+terraform_bin="${RCC_TERRAFORM:-$(command -v terraform || true)}"
+plugin_dir="${RCC_TF_PLUGIN_DIR:-/opt/tf-plugins}"
+if [[ -z "$terraform_bin" || ! -x "$terraform_bin" ]]; then
+  echo "SKIPPED: terraform is not installed (set RCC_TERRAFORM or put terraform on PATH)"
+  exit 77
+fi
+if [[ ! -d "$plugin_dir/registry.terraform.io/hashicorp/aws" ]]; then
+  echo "SKIPPED: no hashicorp/aws provider mirror in $plugin_dir (set RCC_TF_PLUGIN_DIR)"
+  exit 77
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cp -r "$root/modules" "$root/examples" "$work/"
+export TF_CLI_CONFIG_FILE=/dev/null TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
+
+init() {
+  (cd "$1" && "$terraform_bin" init -backend=false -plugin-dir="$plugin_dir" -input=false -no-color >/dev/null) ||
+    { echo "FAIL: terraform init in ${1#$work/}"; exit 1; }
+}
+
+case "$mode" in
+  test)
+    init "$work/modules/runner-count-cache"
+    (cd "$work/modules/runner-count-cache" && "$terraform_bin" test -no-color)
+    ;;
+  validate)
+    status=0
+    for example in "$work"/examples/*/; do
+      [[ -n "$(find "$example" -maxdepth 1 -name '*.tf' -print -quit)" ]] || continue
+      init "$example"
+      if (cd "$example" && "$terraform_bin" validate -no-color); then
+        echo "ok: examples/$(basename "$example")"
+      else
+        echo "FAIL: examples/$(basename "$example")"
+        status=1
+      fi
+    done
+    exit "$status"
+    ;;
+  *)
+    echo "usage: $0 test|validate <repository root>" >&2
+    exit 2
+    ;;
+esac

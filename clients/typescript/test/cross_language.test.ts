@@ -99,7 +99,7 @@ describe('the C++ counter fills a table; the C++ and the TypeScript readers agre
   /** Both readers on every key; returns the answers (C++'s) by key for the case's own checks. */
   async function compareAll(what: string, extraEnv: Record<string, string> = {}, tableName = table): Promise<Map<string, Comparable>> {
     const answers = new Map<string, Comparable>();
-    for (const key of cppKnowsEnvironments ? [...prodKeys, environmentKey] : prodKeys) {
+    for (const key of [...prodKeys, environmentKey]) {
       const label = `${what}: ${key.environment}#${key.type}#${key.owner}`;
       const cpp = await cppCount(key, extraEnv, tableName);
       const ts = await tsCount(key, extraEnv, tableName);
@@ -130,14 +130,6 @@ describe('the C++ counter fills a table; the C++ and the TypeScript readers agre
     );
   }
 
-  // Whether the rcc under test implements the meta item's environments (the counter writes them, the
-  // reader reports environment_mismatch). A build without them cannot agree with this package on a key of
-  // another environment; those comparisons are then skipped, saying so, and the meta item gets the
-  // environments the counter would have written.
-  let cppKnowsEnvironments = false;
-  const environmentSkip = (): string | false =>
-    cppKnowsEnvironments ? false : 'this rcc has no environment_mismatch (rcc count --help does not list it)';
-
   before(async () => {
     dynalite = await Dynalite.start();
     ec2 = await Ec2Server.start(ec2Binary);
@@ -160,18 +152,7 @@ describe('the C++ counter fills a table; the C++ and the TypeScript readers agre
       await handle(stateChange(instance.instance_id, 'pending', start + n * 1000));
       if (instance.state !== 'pending') await handle(stateChange(instance.instance_id, 'running', start + n * 1000 + 500));
     }
-    cppKnowsEnvironments = (await rccRun(['count', '--help'])).stdout.includes('environment_mismatch');
     await handle(scheduleTick(Date.now()));
-    if (!cppKnowsEnvironments) {
-      await dynamodb.send(
-        new UpdateItemCommand({
-          TableName: table,
-          Key: { pk: { S: '#meta' } },
-          UpdateExpression: 'SET environments = :e',
-          ExpressionAttributeValues: { ':e': { SS: ['prod'] } },
-        }),
-      );
-    }
     // EC2 moves on without the table: one more acme runner, and globex's runner stopped.
     await ec2.control('launch', { instances: [{ instance_id: instanceId(9), tags: runnerTags('prod', 'Org', 'acme') }] });
     await ec2.control('set_state', { instance_id: instanceId(6), state: 'stopped' });
@@ -192,12 +173,7 @@ describe('the C++ counter fills a table; the C++ and the TypeScript readers agre
     assert.equal(answers.get('prod#Org#nobody')?.count, 0);
   });
 
-  test('a key of an environment the counter does not count: environment mismatch, from EC2', async (t) => {
-    const skip = environmentSkip();
-    if (skip !== false) {
-      t.skip(skip);
-      return;
-    }
+  test('a key of an environment the counter does not count: environment mismatch, from EC2', async () => {
     const answers = await compareAll('another environment');
     assert.equal(answers.get('staging#Org#acme')?.reason, 'environment_mismatch');
     assert.equal(answers.get('staging#Org#acme')?.count, 1);
@@ -250,12 +226,7 @@ describe('the C++ counter fills a table; the C++ and the TypeScript readers agre
     assert.equal(never.get('prod#Org#acme')?.reason, 'reconcile_overdue');
   });
 
-  test('a table counting another environment: environment mismatch for every key', async (t) => {
-    const skip = environmentSkip();
-    if (skip !== false) {
-      t.skip(skip);
-      return;
-    }
+  test('a table counting another environment: environment mismatch for every key', async () => {
     const now = Date.now();
     await putMeta(dynamodb, table, { environments: ['staging-only'], heartbeatMs: now, reconciledMs: now });
     const answers = await compareAll('other environment');

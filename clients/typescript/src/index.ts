@@ -30,6 +30,26 @@ export {
   registrationRequest,
 } from './registration.js';
 export {
+  DEFAULT_SLOT_OPTIONS,
+  leasePk,
+  leaseRequest,
+  newHolderId,
+  parseLease,
+  type RecentLaunch,
+  type ReleaseOutcome,
+  releaseLeaseRequest,
+  releaseSlots,
+  releaseSlotsByHolder,
+  type SlotDependencies,
+  type SlotGrant,
+  type SlotLease,
+  type SlotOptions,
+  slotOptionsProblem,
+  SlotsBusyError,
+  takeLeaseRequest,
+  takeSlots,
+} from './slots.js';
+export {
   type CountAnswer,
   countActiveRunners,
   countIndexEntries,

@@ -2,10 +2,7 @@
 // the exact request bodies of the contract, both reads in flight together, Query pages added up, and the
 // deciding order of section 4.3 when one read fails.
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { test } from 'node:test';
-
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 import {
   type CacheConfig,
@@ -15,56 +12,7 @@ import {
   InvalidRunnerKeyError,
   type ListEc2Runners,
 } from '../src/index.js';
-
-interface SentRequest {
-  target: string;
-  contentType: string;
-  body: unknown;
-}
-
-type Answer = { status: number; body: unknown };
-
-/**
- * A DynamoDB client that records every request and answers it with `answer(target, body)`. Each answer is
- * delayed until `release()` when `hold` is set, so a test can see which requests are in flight together.
- */
-function scriptedClient(answer: (target: string, body: Record<string, unknown>) => Answer, hold = false) {
-  const sent: SentRequest[] = [];
-  const waiting: (() => void)[] = [];
-  const handler = {
-    async handle(request: { headers: Record<string, string>; body?: unknown }) {
-      const target = request.headers['x-amz-target'] ?? '';
-      const raw = request.body;
-      const text = typeof raw === 'string' ? raw : new TextDecoder().decode(raw as Uint8Array);
-      const body = JSON.parse(text) as Record<string, unknown>;
-      sent.push({ target, contentType: request.headers['content-type'] ?? '', body });
-      if (hold) await new Promise<void>((resolve) => waiting.push(resolve));
-      const { status, body: out } = answer(target, body);
-      return {
-        response: {
-          statusCode: status,
-          headers: { 'content-type': 'application/x-amz-json-1.0' },
-          body: Readable.from([Buffer.from(JSON.stringify(out))]),
-        },
-      };
-    },
-    updateHttpClientConfig() {},
-    httpHandlerConfigs() {
-      return {};
-    },
-  };
-  const client = new DynamoDBClient({
-    region: 'us-east-1',
-    endpoint: 'http://127.0.0.1:9',
-    credentials: { accessKeyId: 'fake', secretAccessKey: 'fake' },
-    maxAttempts: 1,
-    requestHandler: handler,
-  });
-  const release = (): void => {
-    for (const resolve of waiting.splice(0)) resolve();
-  };
-  return { client, sent, release, waiting };
-}
+import { scriptedClient } from './support.js';
 
 const config: CacheConfig = {
   tableName: 'ghr-runner-count-cache',

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 
 import {
@@ -340,4 +341,54 @@ export function rccPrograms(): { rcc: string; ec2Binary: string; skip: string | 
     return { rcc: '', ec2Binary: '', skip: 'build/rcc or build/ec2-test-server is not built (or set RCC_BINARY and RCC_EC2_TEST_SERVER)' };
   }
   return { rcc, ec2Binary, skip: false };
+}
+
+export interface SentRequest {
+  target: string;
+  contentType: string;
+  body: unknown;
+}
+
+export type ScriptedAnswer = { status: number; body: unknown };
+
+/**
+ * A DynamoDB client that records every request and answers it with `answer(target, body)`. Each answer is
+ * delayed until `release()` when `hold` is set, so a test can see which requests are in flight together.
+ */
+export function scriptedClient(answer: (target: string, body: Record<string, unknown>) => ScriptedAnswer, hold = false) {
+  const sent: SentRequest[] = [];
+  const waiting: (() => void)[] = [];
+  const handler = {
+    async handle(request: { headers: Record<string, string>; body?: unknown }) {
+      const target = request.headers['x-amz-target'] ?? '';
+      const raw = request.body;
+      const text = typeof raw === 'string' ? raw : new TextDecoder().decode(raw as Uint8Array);
+      const body = JSON.parse(text) as Record<string, unknown>;
+      sent.push({ target, contentType: request.headers['content-type'] ?? '', body });
+      if (hold) await new Promise<void>((resolve) => waiting.push(resolve));
+      const { status, body: out } = answer(target, body);
+      return {
+        response: {
+          statusCode: status,
+          headers: { 'content-type': 'application/x-amz-json-1.0' },
+          body: Readable.from([Buffer.from(JSON.stringify(out))]),
+        },
+      };
+    },
+    updateHttpClientConfig() {},
+    httpHandlerConfigs() {
+      return {};
+    },
+  };
+  const client = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: 'http://127.0.0.1:9',
+    credentials: { accessKeyId: 'fake', secretAccessKey: 'fake' },
+    maxAttempts: 1,
+    requestHandler: handler,
+  });
+  const release = (): void => {
+    for (const resolve of waiting.splice(0)) resolve();
+  };
+  return { client, sent, release, waiting };
 }

@@ -87,6 +87,32 @@ locals {
   }
 }
 
+locals {
+  # What a scale-up sends to write (docs/table-contract.md sections 7 and 8): UpdateItem for launch
+  # registration and the slot lease's take and release, GetItem of the lease for a release by holder id.
+  # Only items of instances ("i-...") and slot leases ("#lease#..."): never the meta item.
+  scale_up_write_policy = {
+    Version = "2012-10-17"
+    Statement = concat([
+      {
+        Sid       = "RegisterLaunchesAndSlots"
+        Effect    = "Allow"
+        Action    = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+        Resource  = [local.table_arn]
+        Condition = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = ["i-*", "#lease#*"] } }
+      },
+      ], var.kms_key_arn == null ? [] : [
+      {
+        Sid       = "CacheTableKey"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+        Resource  = [var.kms_key_arn]
+        Condition = { StringLike = { "kms:ViaService" = "dynamodb.*.amazonaws.com" } }
+      },
+    ])
+  }
+}
+
 resource "aws_iam_role" "counter" {
   name                 = local.limited_names.function
   path                 = local.role_path

@@ -54,3 +54,8 @@ output "scale_up_policy_json" {
   description = "Least-privilege IAM policy (JSON) a scale-up role attaches to read the cache."
   value       = jsonencode(local.scale_up_policy)
 }
+
+output "scale_up_write_policy_json" {
+  description = "IAM policy (JSON) a scale-up role attaches as well when it registers its launches or takes slots (rcc register, rcc slots, registerLaunches, takeSlots): UpdateItem and GetItem on instance and lease items only."
+  value       = jsonencode(local.scale_up_write_policy)
+}

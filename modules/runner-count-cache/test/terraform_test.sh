@@ -4,7 +4,7 @@
 # mirror (RCC_TF_PLUGIN_DIR, default /opt/tf-plugins). Works on a copy in a temporary directory, so
 # nothing is written into the source tree.
 #
-# Usage: terraform_test.sh test|validate <repository root>
+# Usage: terraform_test.sh test|validate|policy <repository root>
 # Exit 0 when every check passes, 1 on a failure, 77 (CTest SKIP_RETURN_CODE) when terraform or the
 # provider mirror is not on the machine.
 set -euo pipefail
@@ -36,6 +36,15 @@ case "$mode" in
     init "$work/modules/runner-count-cache"
     (cd "$work/modules/runner-count-cache" && "$terraform_bin" test -no-color)
     ;;
+  policy)
+    # The module's policies against the requests the code sends (requests_from_code.mjs).
+    module="$work/modules/runner-count-cache"
+    mkdir "$module/policy_tests"
+    node "$(dirname "$0")/requests_from_code.mjs" "$root" --tftest "$module/tests/module.tftest.hcl" \
+      >"$module/policy_tests/policy.tftest.hcl"
+    init "$module"
+    (cd "$module" && "$terraform_bin" test -no-color -test-directory=policy_tests)
+    ;;
   validate)
     status=0
     for example in "$work"/examples/*/; do
@@ -51,7 +60,7 @@ case "$mode" in
     exit "$status"
     ;;
   *)
-    echo "usage: $0 test|validate <repository root>" >&2
+    echo "usage: $0 test|validate|policy <repository root>" >&2
     exit 2
     ;;
 esac

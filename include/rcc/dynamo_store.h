@@ -61,7 +61,8 @@ class DynamoStore : public Store {
 
   // One conditional UpdateItem rendering transition_applies/apply_transition; ConditionalCheckFailed
   // gives kSuperseded.
-  Result<WriteOutcome> apply(const Transition& t) override;
+  using Store::apply;
+  Result<WriteOutcome> apply(const Transition& t, std::string* key) override;
   // GetItem with ConsistentRead. ProtocolError when the stored item is not one this store wrote.
   Result<std::optional<InstanceItem>> get(std::string_view instance_id) override;
   // Query on the `active` index with Select=COUNT, every page.

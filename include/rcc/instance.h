@@ -54,6 +54,12 @@ struct Transition {
   std::int64_t updated_ms = 0;
   std::int64_t ttl_s = 0;          // expiry written when the new item is inactive or a non-runner
   InstanceIdentity identity;       // used by kUpsert and kCreateOnly only
+  // A stored order above this bound cannot come from an honest observation: events more than
+  // kMaxEventSkewMs ahead of the writer's clock are refused, and repairs are stamped with the clock. Such an
+  // item was written by a clock running ahead (or before events were bounded), would pin the instance
+  // forever, and is overwritten whatever its state (kCreateOnly excepted). make_transition sets it to the
+  // order of the last second within kMaxEventSkewMs of now_ms; 0 turns the exception off.
+  std::int64_t order_bound = 0;
 };
 
 // Builds the transition that records `state` at `time_s` for `instance_id`, written at `now_ms`, with
@@ -62,8 +68,9 @@ Transition make_transition(WriteMode mode, std::string instance_id, InstanceStat
                            std::int64_t now_ms, std::int64_t ttl_seconds, InstanceIdentity identity = {});
 
 // The condition of DESIGN 4: for kUpsert `attribute_not_exists(pk) OR (order < :order AND state <>
-// terminated)`; the known modes additionally require the item to exist with the matching runner flag;
-// kCreateOnly is `attribute_not_exists(pk)` alone.
+// terminated) OR order > :order_bound`; the known modes additionally require the item to exist with the
+// matching runner flag; kCreateOnly is `attribute_not_exists(pk)` alone. The order_bound clause is present
+// only when t.order_bound > 0.
 bool transition_applies(const InstanceItem* stored, const Transition& t);
 inline bool transition_applies(const std::optional<InstanceItem>& stored, const Transition& t) {
   return transition_applies(stored ? &*stored : nullptr, t);

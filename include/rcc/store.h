@@ -58,7 +58,10 @@ class Store {
 
   // Executes `t` as one conditional write (see transition_applies / apply_transition).
   // Returns kApplied or kSuperseded; an error only when the store could not answer (retryable or not).
-  virtual Result<WriteOutcome> apply(const Transition& t) = 0;
+  // When `key` is not null and the write applied, *key is set to the key string the item now carries ("" for
+  // a non-runner), taken from the write's own answer: no extra request.
+  virtual Result<WriteOutcome> apply(const Transition& t, std::string* key) = 0;
+  Result<WriteOutcome> apply(const Transition& t) { return apply(t, nullptr); }
 
   // The item of `instance_id`, nullopt when there is none.
   virtual Result<std::optional<InstanceItem>> get(std::string_view instance_id) = 0;
@@ -77,14 +80,17 @@ class Store {
 
   // Moves heartbeat_ms forward to `now_ms` and, in the same write, sets the meta item's environments to
   // `environments` (the ENVIRONMENT_FILTER list, non-empty); creates the meta item when missing. When
-  // heartbeat_ms is already >= now_ms nothing is written (never backward) and OK is returned.
+  // heartbeat_ms is already >= now_ms nothing is written (never backward) and OK is returned. The
+  // exception: a heartbeat_ms more than kMaxEventSkewMs ahead of `now_ms` was stamped by a clock running
+  // ahead; it is replaced by `now_ms`, so that such a stamp lasts only until the next honest one.
   // InvalidArgument without a request when `environments` is empty.
   virtual Status stamp_heartbeat(std::int64_t now_ms, std::span<const std::string> environments) = 0;
 
   // Records a finished reconcile: reconciled_ms = report.finished_ms and the report's figures, creating
   // the meta item when missing. Never moves reconciled_ms backward: when the meta item already records a
   // reconcile finished at or after report.finished_ms, nothing is written and OK is returned (the newer
-  // record stays).
+  // record stays). The exception, as for the heartbeat: a reconciled_ms more than kMaxEventSkewMs ahead of
+  // report.finished_ms is replaced.
   virtual Status record_reconcile(const ReconcileReport& report) = 0;
 
   // Takes the slot lease of `key` (a RunnerKey string) for `holder` until `expires_ms`, in one conditional

@@ -45,7 +45,7 @@ class Backend {
 class UnreachableStore : public Store {
  public:
   explicit UnreachableStore(Status status) : status_(std::move(status)) {}
-  Result<WriteOutcome> apply(const Transition&) override { return status_; }
+  Result<WriteOutcome> apply(const Transition&, std::string*) override { return status_; }
   Result<std::optional<InstanceItem>> get(std::string_view) override { return status_; }
   Result<std::int64_t> count_active(std::string_view) override { return status_; }
   Result<std::vector<ActiveEntry>> list_active(std::string_view) override { return status_; }

@@ -90,7 +90,10 @@ Result<ReconcileResult> reconcile(Store& store, Ec2& ec2, const ReconcileOptions
     ReconcileFinding finding{kind, id, identity.runner ? identity.tagged.str() : "", view.state, false};
     auto item = store.get(id);
     if (!item.ok()) return item.status().with_context("reconcile read of " + id);
-    const bool recent_item = item->has_value() && (*item)->updated_ms >= grace_start_ms;
+    // An item "updated" further ahead than the clock skew bound was written by a clock running ahead: it
+    // is not recent, it is wrong, and the repair's order bound lets the write through (see Transition).
+    const bool recent_item = item->has_value() && (*item)->updated_ms >= grace_start_ms &&
+                             (*item)->updated_ms <= report.started_ms + kMaxEventSkewMs;
     const bool recent_launch = !item->has_value() && view.launch_time_ms >= grace_start_ms;
     if (recent_item || recent_launch) {
       finding.kind = ReconcileFinding::Kind::kLeftForGrace;

@@ -118,6 +118,26 @@ TEST_F(ReconcileTest, AnEventNewerThanTheScanWins) {
   EXPECT_EQ(count("prod#Org#acme"), 1);
 }
 
+// Regression: an item whose order lay in 2100 (an event dated 2100, accepted before event times were
+// bounded) was "left for grace, not written" by every reconcile, and the cache counted the runner forever.
+TEST_F(ReconcileTest, AnItemOrderedFarInTheFutureIsRepaired) {
+  const std::int64_t year_2100_s = 4'102'444'800;
+  put("i-00000001", InstanceState::kRunning, year_2100_s, runner_identity("acme"), 100'000);
+  // The same, written by a writer whose clock ran a day ahead: its updated_ms is in the future too.
+  put("i-00000002", InstanceState::kRunning, now_ms_ / 1000 + 86'400, runner_identity("acme"), now_ms_ + 86'400'000);
+  // Within the skew bound the order rule holds: an observation 4 minutes ahead still wins over the scan.
+  put("i-00000003", InstanceState::kRunning, now_ms_ / 1000 + 240, runner_identity("acme"), 100'000);
+  ASSERT_EQ(count("prod#Org#acme"), 3);
+  auto result = run();
+  ASSERT_TRUE(result.ok()) << result.status().to_string();
+  EXPECT_EQ(result->report.removed, 2);
+  EXPECT_EQ(result->report.left_for_grace, 1);
+  EXPECT_EQ((*store_.get("i-00000001"))->state, InstanceState::kTerminated);
+  EXPECT_EQ((*store_.get("i-00000002"))->state, InstanceState::kTerminated);
+  EXPECT_EQ((*store_.get("i-00000003"))->state, InstanceState::kRunning);
+  EXPECT_EQ(count("prod#Org#acme"), 1);
+}
+
 TEST_F(ReconcileTest, AKeyChangeMovesTheRunner) {
   put("i-00000001", InstanceState::kRunning, 100, runner_identity("acme"), 100'000);
   ec2_.add("i-00000001", InstanceState::kRunning, runner("globex"));

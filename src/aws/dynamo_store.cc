@@ -280,7 +280,7 @@ Result<std::string> dynamodb_call(AwsClient& client, std::string_view operation,
 DynamoStore::DynamoStore(AwsClient client, DynamoStoreOptions options)
     : client_(std::move(client)), options_(std::move(options)) {}
 
-Result<WriteOutcome> DynamoStore::apply(const Transition& t) {
+Result<WriteOutcome> DynamoStore::apply(const Transition& t, std::string* key) {
   json values = {{":order", N(t.order)},
                  {":terminated", S(state_name(InstanceState::kTerminated))},
                  {":state", S(state_name(t.state))},
@@ -288,12 +288,23 @@ Result<WriteOutcome> DynamoStore::apply(const Transition& t) {
   std::vector<std::string> set = {"#state = :state", "#order = :order", "#updated = :updated"};
   std::vector<std::string> remove;
   std::string condition;
+  // The order rule; an item whose order is beyond any honest clock is overwritten whatever its state (see
+  // Transition). `moves` for a clause of its own, `moves_in_and` inside an AND (DynamoDB refuses
+  // redundant parentheses).
+  const std::string newer = "#order < :order AND #state <> :terminated";
+  std::string moves = "(" + newer + ")";
+  std::string moves_in_and = newer;
+  if (t.order_bound > 0 && t.mode != WriteMode::kCreateOnly) {
+    moves += " OR #order > :order_bound";
+    moves_in_and = "(" + moves + ")";
+    values[":order_bound"] = N(t.order_bound);
+  }
   const bool active = is_active(t.state);
   switch (t.mode) {
     case WriteMode::kUpsert:
     case WriteMode::kCreateOnly: {
       if (t.mode == WriteMode::kUpsert) {
-        condition = "attribute_not_exists(#pk) OR (#order < :order AND #state <> :terminated)";
+        condition = "attribute_not_exists(#pk) OR " + moves;
       } else {
         condition = "attribute_not_exists(#pk)";
         values.erase(":terminated");
@@ -325,7 +336,7 @@ Result<WriteOutcome> DynamoStore::apply(const Transition& t) {
       break;
     }
     case WriteMode::kKnownRunner:
-      condition = "attribute_exists(#pk) AND #runner = :true AND #order < :order AND #state <> :terminated";
+      condition = "attribute_exists(#pk) AND #runner = :true AND " + moves_in_and;
       values[":true"] = B(true);
       if (active) {
         set.push_back("#active = #rkey");
@@ -334,7 +345,7 @@ Result<WriteOutcome> DynamoStore::apply(const Transition& t) {
       }
       break;
     case WriteMode::kKnownNonRunner:
-      condition = "attribute_exists(#pk) AND #runner = :false AND #order < :order AND #state <> :terminated";
+      condition = "attribute_exists(#pk) AND #runner = :false AND " + moves_in_and;
       values[":false"] = B(false);
       remove.push_back("#active");
       break;
@@ -368,11 +379,25 @@ Result<WriteOutcome> DynamoStore::apply(const Transition& t) {
                   {"ConditionExpression", condition},
                   {"ExpressionAttributeNames", names},
                   {"ExpressionAttributeValues", values}};
+  // A known-runner write does not carry the key: the answer does, when asked for (it costs no capacity).
+  const bool key_from_answer = key != nullptr && t.mode == WriteMode::kKnownRunner;
+  if (key_from_answer) request["ReturnValues"] = "ALL_NEW";
   ServiceError error;
   auto response = call_json(client_, "UpdateItem", dump_json(request), &error);
-  if (response.ok()) return WriteOutcome::kApplied;
   if (is_conditional_check_failed(error)) return WriteOutcome::kSuperseded;
-  return response.status();
+  if (!response.ok()) return response.status();
+  if (key_from_answer) {
+    auto attributes = response->find("Attributes");
+    if (attributes == response->end() || !attributes->is_object()) {
+      return Status::ProtocolError("UpdateItem ALL_NEW of " + t.instance_id + ": no Attributes object");
+    }
+    auto rkey = get_s(*attributes, "rkey");
+    if (!rkey.ok()) return rkey.status().with_context("UpdateItem answer for " + t.instance_id);
+    *key = rkey->value_or("");
+  } else if (key != nullptr) {
+    *key = t.identity.runner && t.mode != WriteMode::kKnownNonRunner ? t.identity.tagged.str() : "";
+  }
+  return WriteOutcome::kApplied;
 }
 
 Result<std::optional<InstanceItem>> DynamoStore::get(std::string_view instance_id) {
@@ -499,10 +524,12 @@ Status DynamoStore::stamp_heartbeat(std::int64_t now_ms, std::span<const std::st
   json request = {{"TableName", options_.table},
                   {"Key", key_of(kMetaPk)},
                   {"UpdateExpression", "SET #hb = :now, #envs = :envs"},
-                  {"ConditionExpression", "attribute_not_exists(#hb) OR #hb < :now"},
+                  {"ConditionExpression", "attribute_not_exists(#hb) OR #hb < :now OR #hb > :bound"},
                   {"ExpressionAttributeNames", {{"#hb", "heartbeat_ms"}, {"#envs", "environments"}}},
                   {"ExpressionAttributeValues",
-                   {{":now", N(now_ms)}, {":envs", {{"SS", json(std::vector<std::string>(environments.begin(), environments.end()))}}}}}};
+                   {{":now", N(now_ms)},
+                    {":bound", N(now_ms + kMaxEventSkewMs)},
+                    {":envs", {{"SS", json(std::vector<std::string>(environments.begin(), environments.end()))}}}}}};
   ServiceError error;
   auto response = call_json(client_, "UpdateItem", dump_json(request), &error);
   if (response.ok() || is_conditional_check_failed(error)) return Status();
@@ -525,10 +552,13 @@ Status DynamoStore::record_reconcile(const ReconcileReport& report) {
                     {":added", N(report.added)},
                     {":removed", N(report.removed)},
                     {":grace", N(report.left_for_grace)},
-                    {":calls", N(report.ec2_calls)}}}};
+                    {":calls", N(report.ec2_calls)},
+                    {":bound", N(report.finished_ms + kMaxEventSkewMs)}}}};
   // A slow reconcile finishing after a newer one must not move reconciled_ms backward: the condition
-  // fails and the newer record stays, which is the answer we want, not an error.
-  request["ConditionExpression"] = "attribute_not_exists(reconciled_ms) OR reconciled_ms < :finished";
+  // fails and the newer record stays, which is the answer we want, not an error. A record further ahead
+  // than the clock skew bound was written by a clock running ahead and is replaced.
+  request["ConditionExpression"] =
+      "attribute_not_exists(reconciled_ms) OR reconciled_ms < :finished OR reconciled_ms > :bound";
   ServiceError error;
   auto response = call_json(client_, "UpdateItem", dump_json(request), &error);
   if (response.ok() || is_conditional_check_failed(error)) return Status();

@@ -322,6 +322,25 @@ std::string header(const HttpRequest& r, std::string_view name) {
   return "";
 }
 
+// A known-runner write asked for the key asks DynamoDB for the item as written, and trusts no answer
+// without it.
+TEST(DynamoStoreRequests, KnownRunnerKeyComesFromTheAnswer) {
+  ScriptedStore s;
+  s.http->answers.push_back(answer(200, R"({"Attributes":{"pk":{"S":"i-00000001"},"rkey":{"S":"prod#Org#acme"}}})"));
+  s.http->answers.push_back(answer(200, "{}"));
+  s.http->answers.push_back(answer(200, R"({"Attributes":{"rkey":{"N":"5"}}})"));
+  const Transition t = make_transition(WriteMode::kKnownRunner, instance_id(1), InstanceState::kRunning, 200, 1, 60);
+  std::string key;
+  auto applied = s.store->apply(t, &key);
+  ASSERT_TRUE(applied.ok()) << applied.status().to_string();
+  EXPECT_EQ(key, "prod#Org#acme");
+  EXPECT_EQ(json::parse(s.http->requests.at(0).body)["ReturnValues"], "ALL_NEW");
+  auto bare = s.store->apply(t, &key);
+  EXPECT_EQ(bare.status().code(), Code::kProtocolError) << bare.status().to_string();
+  auto mistyped = s.store->apply(t, &key);
+  EXPECT_EQ(mistyped.status().code(), Code::kProtocolError) << mistyped.status().to_string();
+}
+
 TEST(DynamoStoreRequests, UpdateItemShapePerMode) {
   ScriptedStore s;
   for (int i = 0; i < 3; ++i) s.http->answers.push_back(answer(200, "{}"));
@@ -341,7 +360,11 @@ TEST(DynamoStoreRequests, UpdateItemShapePerMode) {
   const json upsert = json::parse(first.body);
   EXPECT_EQ(upsert["TableName"], "runners");
   EXPECT_EQ(upsert["Key"]["pk"]["S"], instance_id(1));
-  EXPECT_EQ(upsert["ConditionExpression"], "attribute_not_exists(#pk) OR (#order < :order AND #state <> :terminated)");
+  EXPECT_EQ(upsert["ConditionExpression"],
+            "attribute_not_exists(#pk) OR (#order < :order AND #state <> :terminated) OR #order > :order_bound");
+  EXPECT_EQ(upsert["ExpressionAttributeValues"][":order_bound"]["N"],
+            std::to_string(running_upsert().order_bound));
+  EXPECT_FALSE(upsert.contains("ReturnValues"));
   EXPECT_EQ(upsert["ExpressionAttributeNames"]["#order"], "order");
   EXPECT_EQ(upsert["ExpressionAttributeValues"][":order"]["N"], std::to_string(event_order(100, InstanceState::kRunning)));
   EXPECT_EQ(upsert["ExpressionAttributeValues"][":terminated"]["S"], "terminated");
@@ -350,12 +373,14 @@ TEST(DynamoStoreRequests, UpdateItemShapePerMode) {
 
   const json known_runner = json::parse(s.http->requests[1].body);
   EXPECT_EQ(known_runner["ConditionExpression"],
-            "attribute_exists(#pk) AND #runner = :true AND #order < :order AND #state <> :terminated");
+            "attribute_exists(#pk) AND #runner = :true AND "
+            "((#order < :order AND #state <> :terminated) OR #order > :order_bound)");
   EXPECT_NE(known_runner["UpdateExpression"].get<std::string>().find("#active = #rkey"), std::string::npos);
 
   const json known_non_runner = json::parse(s.http->requests[2].body);
   EXPECT_EQ(known_non_runner["ConditionExpression"],
-            "attribute_exists(#pk) AND #runner = :false AND #order < :order AND #state <> :terminated");
+            "attribute_exists(#pk) AND #runner = :false AND "
+            "((#order < :order AND #state <> :terminated) OR #order > :order_bound)");
   EXPECT_NE(known_non_runner["UpdateExpression"].get<std::string>().find("#ttl = :ttl"), std::string::npos);
   EXPECT_NE(known_non_runner["UpdateExpression"].get<std::string>().find("REMOVE #active"), std::string::npos);
 }

@@ -1,4 +1,5 @@
 // rcc replay: a JSON-lines file of EventBridge events through apply_event on a store, then the counts.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -7,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rcc/env.h"
 #include "cli/aws_options.h"
 #include "cli/commands.h"
 #include "core/counter.h"
@@ -43,7 +45,7 @@ struct ReplayTally {
 
 // Applies every line of `in` to `store`; reports bad lines on stderr as "<name>:<line>: <reason>".
 ReplayTally replay_lines(std::istream& in, const std::string& name, Store& store, TagSource& tags,
-                         const CounterOptions& options) {
+                         const CounterOptions& options, Env* env) {
   ReplayTally tally;
   std::string line;
   while (std::getline(in, line)) {
@@ -61,8 +63,12 @@ ReplayTally replay_lines(std::istream& in, const std::string& name, Store& store
       continue;
     }
     ++tally.events;
-    // The event's own time stands for "now", so a replay is deterministic.
-    auto report = apply_event(store, tags, *instance_event, options, instance_event->time_s * 1000);
+    // "Now" is the wall clock, moved up to the event's own time for a trace dated ahead of it: never
+    // behind the event (a replay may be of any period), and never behind what an earlier replay into the
+    // same table wrote (an item ordered far ahead of "now" would be taken for a clock error and
+    // overwritten; see Transition::order_bound). The counts do not depend on it.
+    const std::int64_t now_ms = std::max(env->wall_ms(), instance_event->time_s * 1000);
+    auto report = apply_event(store, tags, *instance_event, options, now_ms);
     if (!report.ok()) {
       ++tally.failed;
       std::cerr << name << ':' << tally.lines << ": failed: " << report.status().to_string() << '\n';
@@ -149,7 +155,8 @@ int run_replay(const ReplayFlags& flags) {
     return 2;
   }
   const CounterOptions options{std::move(*environments), flags.ttl_seconds};
-  const ReplayTally tally = replay_lines(*in, flags.events == "-" ? "stdin" : flags.events, store, *inventory, options);
+  const ReplayTally tally = replay_lines(*in, flags.events == "-" ? "stdin" : flags.events, store, *inventory, options,
+                                           Env::Default());
   if (in->bad()) {
     std::cerr << "rcc replay: read error on " << flags.events << '\n';
     return 1;
@@ -191,7 +198,8 @@ void add_replay_command(CLI::App& app, int& exit_code) {
       "Apply a JSON-lines file of EventBridge events (one event per line, in file order) through the\n"
       "counter on the embedded store, with an inventory file as the tag source, and print the active\n"
       "count of every key. Malformed or foreign lines are reported on stderr with their line number and\n"
-      "skipped. Each event's own time is used as the processing time, so a replay is deterministic.");
+      "skipped. The processing time is the wall clock, or the event's own time when that is later (a\n"
+      "trace dated ahead of the clock); the counts depend only on the events and the inventory.");
   cmd->add_option("--environment", flags->environment,
                   "Count runners tagged ghr:environment=ENV, or any of ENV1,ENV2,... (ENVIRONMENT_FILTER)")
       ->required()

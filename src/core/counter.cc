@@ -31,10 +31,12 @@ Result<ApplyReport> apply_event(Store& store, TagSource& tags, const InstanceEve
   for (int pass = 0; pass < kMaxPasses; ++pass) {
     // The common case: a runner the table already knows. One conditional write, no read.
     ++report.store_round_trips;
-    auto written = store.apply(transition(WriteMode::kKnownRunner));
+    std::string key;
+    auto written = store.apply(transition(WriteMode::kKnownRunner), &key);
     if (!written.ok()) return written.status();
     if (*written == WriteOutcome::kApplied) {
       report.outcome = EventOutcome::kApplied;
+      report.key = std::move(key);
       return report;
     }
 

@@ -206,6 +206,22 @@ TEST_F(CounterTest, RunnerOfAnotherEnvironmentIsANonRunner) {
   EXPECT_EQ(count("staging#Org#acme"), 0);
 }
 
+// Regression: an item ordered in 2100 (an event so dated, accepted before event times were bounded) made
+// the runner's real terminated event "duplicate_or_late", and the cache counted it forever.
+TEST_F(CounterTest, AnItemPinnedInTheFutureYieldsToTheRealEvent) {
+  const std::int64_t year_2100_s = 4'102'444'800;
+  ASSERT_TRUE(store_.apply(make_transition(WriteMode::kUpsert, "i-0000000000000000a", InstanceState::kRunning,
+                                           year_2100_s, now_ms_, 86400, InstanceIdentity{true, *RunnerKey::parse(kKey)}))
+                  .ok());
+  ASSERT_EQ(count(), 1);
+  EXPECT_EQ(must_deliver("i-0000000000000000a", InstanceState::kTerminated, now_ms_ / 1000).outcome,
+            EventOutcome::kApplied);
+  EXPECT_EQ(count(), 0);
+  // An event dated 2100 itself is refused, so it cannot pin the item again.
+  auto refused = deliver("i-0000000000000000a", InstanceState::kRunning, year_2100_s);
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+}
+
 TEST_F(CounterTest, KnownRunnerCostsOneRoundTripAndNewOneThree) {
   auto first = must_deliver("i-0000000000000000a", InstanceState::kPending, 100);
   EXPECT_TRUE(first.tag_lookup);
@@ -214,6 +230,7 @@ TEST_F(CounterTest, KnownRunnerCostsOneRoundTripAndNewOneThree) {
   auto second = must_deliver("i-0000000000000000a", InstanceState::kRunning, 101);
   EXPECT_FALSE(second.tag_lookup);
   EXPECT_EQ(second.store_round_trips, 1);
+  EXPECT_EQ(second.key, std::optional<std::string>(kKey)) << "the key is known on the usual path too";
   auto duplicate = must_deliver("i-0000000000000000a", InstanceState::kRunning, 101);
   EXPECT_EQ(duplicate.store_round_trips, 2);
   EXPECT_EQ(duplicate.key, std::optional<std::string>(kKey));
@@ -223,10 +240,11 @@ TEST_F(CounterTest, KnownRunnerCostsOneRoundTripAndNewOneThree) {
 // (after the write that read follows) and `before_apply` before every write, each on the current table.
 class InterleavingStore : public Store {
  public:
-  Result<WriteOutcome> apply(const Transition& t) override {
+  using Store::apply;
+  Result<WriteOutcome> apply(const Transition& t, std::string* key) override {
     ++writes;
     if (before_apply) before_apply(*table);
-    return table->apply(t);
+    return table->apply(t, key);
   }
   Result<std::optional<InstanceItem>> get(std::string_view id) override {
     ++reads;

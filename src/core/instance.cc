@@ -12,6 +12,7 @@ Transition make_transition(WriteMode mode, std::string instance_id, InstanceStat
   t.updated_ms = now_ms;
   t.ttl_s = now_ms / 1000 + ttl_seconds;
   t.identity = std::move(identity);
+  t.order_bound = event_order((now_ms + kMaxEventSkewMs) / 1000, InstanceState::kTerminated);
   return t;
 }
 
@@ -20,6 +21,7 @@ bool transition_applies(const InstanceItem* stored, const Transition& t) {
   if (t.mode == WriteMode::kCreateOnly) return false;
   if (t.mode == WriteMode::kKnownRunner && !stored->identity.runner) return false;
   if (t.mode == WriteMode::kKnownNonRunner && stored->identity.runner) return false;
+  if (t.order_bound > 0 && stored->order > t.order_bound) return true;
   return stored->order < t.order && stored->state != InstanceState::kTerminated;
 }
 

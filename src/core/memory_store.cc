@@ -4,13 +4,14 @@
 
 namespace rcc {
 
-Result<WriteOutcome> MemoryStore::apply(const Transition& t) {
+Result<WriteOutcome> MemoryStore::apply(const Transition& t, std::string* key) {
   ++writes_;
   const auto it = items_.find(t.instance_id);
   const InstanceItem* stored = it == items_.end() ? nullptr : &it->second;
   if (!transition_applies(stored, t)) return WriteOutcome::kSuperseded;
 
   InstanceItem item = apply_transition(stored, t);
+  if (key) *key = item.identity.runner ? item.identity.tagged.str() : "";
   if (stored && stored->active_key != item.active_key) {
     if (stored->active_key) {
       auto index_entry = active_index_.find(*stored->active_key);
@@ -69,7 +70,8 @@ Status MemoryStore::stamp_heartbeat(std::int64_t now_ms, std::span<const std::st
   if (environments.empty()) return Status::InvalidArgument("stamp_heartbeat: no environment");
   ++writes_;
   if (!meta_) meta_.emplace();
-  if (meta_->heartbeat_ms && *meta_->heartbeat_ms >= now_ms) return Status();
+  const auto& hb = meta_->heartbeat_ms;
+  if (hb && *hb >= now_ms && *hb <= now_ms + kMaxEventSkewMs) return Status();
   meta_->heartbeat_ms = now_ms;
   meta_->environments.assign(environments.begin(), environments.end());
   std::sort(meta_->environments.begin(), meta_->environments.end());
@@ -80,7 +82,8 @@ Status MemoryStore::record_reconcile(const ReconcileReport& report) {
   ++writes_;
   if (!meta_) meta_.emplace();
   // A slow reconcile finishing after a newer one leaves the newer record in place.
-  if (meta_->reconciled_ms && *meta_->reconciled_ms >= report.finished_ms) return Status();
+  const auto& done = meta_->reconciled_ms;
+  if (done && *done >= report.finished_ms && *done <= report.finished_ms + kMaxEventSkewMs) return Status();
   meta_->reconciled_ms = report.finished_ms;
   meta_->last_reconcile = report;
   return Status();

@@ -14,7 +14,8 @@ namespace rcc {
 // Thread-compatible: one thread at a time.
 class MemoryStore : public Store {
  public:
-  Result<WriteOutcome> apply(const Transition& t) override;
+  using Store::apply;
+  Result<WriteOutcome> apply(const Transition& t, std::string* key) override;
   Result<std::optional<InstanceItem>> get(std::string_view instance_id) override;
   Result<std::int64_t> count_active(std::string_view key) override;
   Result<std::vector<ActiveEntry>> list_active(std::string_view key_prefix) override;

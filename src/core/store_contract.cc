@@ -110,6 +110,28 @@ TEST_P(StoreContract, KnownRunnerWriteMovesForwardOnlyAndKeepsKey) {
   EXPECT_EQ(got->ttl_s, std::nullopt);
 }
 
+// The key a write leaves on the item is reported by the write itself, on every mode that applies.
+TEST_P(StoreContract, AnAppliedWriteReportsTheItemsKey) {
+  const std::string id = "i-00000000000000024", other = "i-00000000000000025";
+  std::string key = "unset";
+  EXPECT_EQ(*store().apply(upsert(id, InstanceState::kPending, 100, runner("acme")), &key), WriteOutcome::kApplied);
+  EXPECT_EQ(key, "prod#Org#acme");
+  key = "unset";
+  EXPECT_EQ(*store().apply(known(WriteMode::kKnownRunner, id, InstanceState::kRunning, 101), &key),
+            WriteOutcome::kApplied);
+  EXPECT_EQ(key, "prod#Org#acme") << "the known-runner write does not carry the key; the store's answer does";
+  key = "unset";
+  EXPECT_EQ(*store().apply(known(WriteMode::kKnownRunner, id, InstanceState::kTerminated, 102), &key),
+            WriteOutcome::kApplied);
+  EXPECT_EQ(key, "prod#Org#acme") << "an inactive runner keeps its key";
+  key = "unset";
+  EXPECT_EQ(*store().apply(known(WriteMode::kKnownRunner, id, InstanceState::kTerminated, 103), &key),
+            WriteOutcome::kSuperseded);
+  EXPECT_EQ(key, "unset") << "a write that did not apply reports nothing";
+  EXPECT_EQ(*store().apply(upsert(other, InstanceState::kRunning, 100, non_runner()), &key), WriteOutcome::kApplied);
+  EXPECT_EQ(key, "");
+}
+
 TEST_P(StoreContract, TerminatedIsFinal) {
   const std::string id = "i-0000000000000000e";
   must_apply(store(), upsert(id, InstanceState::kTerminated, 100, runner("acme")));
@@ -119,6 +141,45 @@ TEST_P(StoreContract, TerminatedIsFinal) {
             WriteOutcome::kSuperseded);
   EXPECT_EQ(count(store(), "prod#Org#acme"), 0);
   EXPECT_EQ(field_of(store(), id, [](const InstanceItem& i) { return i.state; }), InstanceState::kTerminated);
+}
+
+// An order beyond the clock skew bound cannot come from an honest observation (Transition::order_bound):
+// such an item is overwritten by any honest write but a registration, whatever its state.
+TEST_P(StoreContract, AnOrderBeyondTheClockSkewBoundIsOverwritten) {
+  const std::int64_t now_s = kNowMs / 1000;
+  const std::int64_t year_2100_s = 4'102'444'800;
+  const std::string live = "i-00000000000000020", dead = "i-00000000000000021", near = "i-00000000000000022",
+                    other = "i-00000000000000023";
+  must_apply(store(), upsert(live, InstanceState::kRunning, year_2100_s, runner("acme")));
+  must_apply(store(), upsert(dead, InstanceState::kTerminated, year_2100_s, runner("acme")));
+  must_apply(store(), upsert(near, InstanceState::kRunning, now_s + 240, runner("acme")));
+  must_apply(store(), upsert(other, InstanceState::kRunning, year_2100_s, non_runner()));
+  ASSERT_EQ(count(store(), "prod#Org#acme"), 2);
+
+  EXPECT_EQ(must_apply(store(), make_transition(WriteMode::kCreateOnly, live, InstanceState::kPending, now_s, kNowMs,
+                                                kTtlSeconds, runner("acme"))),
+            WriteOutcome::kSuperseded)
+      << "a registration never overrides an existing item";
+  EXPECT_EQ(must_apply(store(), known(WriteMode::kKnownRunner, live, InstanceState::kTerminated, now_s)),
+            WriteOutcome::kApplied);
+  EXPECT_EQ(must_apply(store(), upsert(dead, InstanceState::kRunning, now_s, runner("acme"))), WriteOutcome::kApplied)
+      << "a terminated item dated 2100 is no proof of termination";
+  EXPECT_EQ(must_apply(store(), known(WriteMode::kKnownRunner, near, InstanceState::kTerminated, now_s)),
+            WriteOutcome::kSuperseded)
+      << "within the skew bound the order rule holds";
+  EXPECT_EQ(must_apply(store(), known(WriteMode::kKnownNonRunner, other, InstanceState::kTerminated, now_s)),
+            WriteOutcome::kApplied);
+
+  EXPECT_EQ(field_of(store(), live, [](const InstanceItem& i) { return i.state; }), InstanceState::kTerminated);
+  EXPECT_EQ(field_of(store(), dead, [](const InstanceItem& i) { return i.order; }),
+            event_order(now_s, InstanceState::kRunning));
+  EXPECT_EQ(count(store(), "prod#Org#acme"), 2) << "dead is active again, live is gone, near is unchanged";
+
+  // With the bound turned off the plain order rule applies.
+  Transition plain = known(WriteMode::kKnownRunner, dead, InstanceState::kTerminated, now_s + 1);
+  must_apply(store(), upsert(dead, InstanceState::kRunning, year_2100_s, runner("acme")));
+  plain.order_bound = 0;
+  EXPECT_EQ(must_apply(store(), plain), WriteOutcome::kSuperseded);
 }
 
 TEST_P(StoreContract, RankOrdersObservationsInTheSameSecond) {
@@ -234,6 +295,33 @@ TEST_P(StoreContract, HeartbeatRecordsTheEnvironmentsCountedWithIt) {
   const Status empty = store().stamp_heartbeat(4000, std::vector<std::string>{});
   EXPECT_EQ(empty.code(), Code::kInvalidArgument);
   EXPECT_EQ((*store().get_meta())->heartbeat_ms, std::optional<std::int64_t>(3000));
+}
+
+// Regression: a stamp written by a clock a day ahead could never be lowered, and a reader took it as fresh.
+TEST_P(StoreContract, MetaStampsFromAClockFarAheadAreReplaced) {
+  const std::int64_t day_ms = 86'400'000;
+  ASSERT_TRUE(store().stamp_heartbeat(kNowMs + day_ms, kProdOnly).ok());
+  ASSERT_TRUE(store().stamp_heartbeat(kNowMs, kProdOnly).ok());
+  EXPECT_EQ((*store().get_meta())->heartbeat_ms, std::optional<std::int64_t>(kNowMs));
+  // Within the skew bound the stamp still never moves backward.
+  ASSERT_TRUE(store().stamp_heartbeat(kNowMs + 60'000, kProdOnly).ok());
+  ASSERT_TRUE(store().stamp_heartbeat(kNowMs + 1'000, kProdOnly).ok());
+  EXPECT_EQ((*store().get_meta())->heartbeat_ms, std::optional<std::int64_t>(kNowMs + 60'000));
+
+  ReconcileReport ahead;
+  ahead.started_ms = kNowMs + day_ms - 5'000;
+  ahead.finished_ms = kNowMs + day_ms;
+  ahead.added = 9;
+  ReconcileReport honest;
+  honest.started_ms = kNowMs - 5'000;
+  honest.finished_ms = kNowMs;
+  honest.removed = 1;
+  ASSERT_TRUE(store().record_reconcile(ahead).ok());
+  ASSERT_TRUE(store().record_reconcile(honest).ok());
+  auto meta = store().get_meta();
+  ASSERT_TRUE(meta.ok() && meta->has_value());
+  EXPECT_EQ((*meta)->reconciled_ms, std::optional<std::int64_t>(kNowMs));
+  EXPECT_EQ((*meta)->last_reconcile, std::optional<ReconcileReport>(honest));
 }
 
 TEST_P(StoreContract, MetaItemRecordsReconcile) {

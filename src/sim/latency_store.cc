@@ -7,9 +7,9 @@ void LatencyStore::charge() {
   timeline_.advance(static_cast<std::int64_t>(random_.uniform(min_ms_, max_ms_)));
 }
 
-Result<WriteOutcome> LatencyStore::apply(const Transition& t) {
+Result<WriteOutcome> LatencyStore::apply(const Transition& t, std::string* key) {
   charge();
-  return inner_.apply(t);
+  return inner_.apply(t, key);
 }
 
 Result<std::optional<InstanceItem>> LatencyStore::get(std::string_view instance_id) {

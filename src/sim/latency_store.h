@@ -21,7 +21,8 @@ class LatencyStore : public Store {
   LatencyStore(Store& inner, Timeline& timeline, double min_ms, double max_ms, SimRandom random)
       : inner_(inner), timeline_(timeline), min_ms_(min_ms), max_ms_(max_ms), random_(random) {}
 
-  Result<WriteOutcome> apply(const Transition& t) override;
+  using Store::apply;
+  Result<WriteOutcome> apply(const Transition& t, std::string* key) override;
   Result<std::optional<InstanceItem>> get(std::string_view instance_id) override;
   Result<std::int64_t> count_active(std::string_view key) override;
   Result<std::vector<ActiveEntry>> list_active(std::string_view key_prefix) override;

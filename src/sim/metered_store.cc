@@ -14,8 +14,8 @@ double eventual_units(double bytes) { return 0.5 * std::max(1.0, std::ceil(bytes
 
 }  // namespace
 
-Result<WriteOutcome> MeteredStore::apply(const Transition& t) {
-  auto outcome = inner_.apply(t);
+Result<WriteOutcome> MeteredStore::apply(const Transition& t, std::string* key) {
+  auto outcome = inner_.apply(t, key);
   if (!outcome.ok()) return outcome;
   double units = 1;
   if (*outcome == WriteOutcome::kApplied) {

@@ -21,7 +21,8 @@ class MeteredStore : public Store {
   // `inner` must outlive this object.
   explicit MeteredStore(Store& inner) : inner_(inner) {}
 
-  Result<WriteOutcome> apply(const Transition& t) override;
+  using Store::apply;
+  Result<WriteOutcome> apply(const Transition& t, std::string* key) override;
   Result<std::optional<InstanceItem>> get(std::string_view instance_id) override;
   Result<std::int64_t> count_active(std::string_view key) override;
   Result<std::vector<ActiveEntry>> list_active(std::string_view key_prefix) override;

@@ -95,13 +95,14 @@ class FakeTagSource : public TagSource {
 // A MemoryStore (`inner`) that fails on demand and counts calls.
 class FaultyStore : public Store {
  public:
-  Result<WriteOutcome> apply(const Transition& t) override {
+  using Store::apply;
+  Result<WriteOutcome> apply(const Transition& t, std::string* key) override {
     ++writes;
     if (fail_writes > 0) {
       --fail_writes;
       return Status::Unavailable("injected: request lost");
     }
-    auto outcome = inner.apply(t);
+    auto outcome = inner.apply(t, key);
     if (lose_response_of > 0 && --lose_response_of == 0) return Status::Unavailable("injected: response lost");
     return outcome;
   }
@@ -180,7 +181,10 @@ class LockedStore : public Store {
   }
 
  public:
-  Result<WriteOutcome> apply(const Transition& t) override { return locked([&] { return table_.apply(t); }); }
+  using Store::apply;
+  Result<WriteOutcome> apply(const Transition& t, std::string* key) override {
+    return locked([&] { return table_.apply(t, key); });
+  }
   Result<std::optional<InstanceItem>> get(std::string_view id) override {
     return locked([&] { return table_.get(id); });
   }

@@ -34,17 +34,16 @@ AwsClient AwsClient::for_service(std::shared_ptr<HttpClient> http, const AwsConf
 
 Result<HttpResponse> AwsClient::post(const HttpHeaders& headers, std::string body, const ErrorParser& parse_error,
                                      ServiceError* last_error) {
-  HttpRequest request;
-  request.method = "POST";
-  request.url = "/";
-  request.headers = headers;
-  request.body = std::move(body);
+  HttpRequest request{.method = "POST", .url = "/", .headers = headers, .body = std::move(body)};
   return call(std::move(request), parse_error, last_error);
 }
 
 Result<HttpResponse> AwsClient::call(HttpRequest request, const ErrorParser& parse_error, ServiceError* last_error) {
-  if (!request.url.starts_with('/')) request.url.insert(0, "/");
-  request.url.insert(0, endpoint_);
+  // Built by appending, not by inserting in front: GCC 12 at -O3 reports a false -Wrestrict for the insert.
+  std::string url = endpoint_;
+  if (!request.url.starts_with('/')) url += '/';
+  url += request.url;
+  request.url = std::move(url);
   if (last_error != nullptr) *last_error = ServiceError{};
 
   RetryBudget budget(options_.retry, options_.env, options_.deadline);

@@ -1,7 +1,8 @@
 # The Lambda package targets: `lambda-package` (x86_64) and `lambda-package-arm64` write
 # <build>/lambda-package/runner-count-cache-<arch>.zip; nothing is written into the source tree.
-# Each runs cmake/lambda/package.cmake, which builds `rcc` in a nested, statically linked build and zips it
-# as `bootstrap`. The nested builds are incremental; the targets always run and are quick when up to date.
+# Each runs cmake/lambda/package.cmake, which builds the `bootstrap` target (src/lambda) in a nested,
+# statically linked build and zips it. The nested builds are incremental; the targets always run and are
+# quick when up to date.
 # The nested build runs as many jobs as the outer one (CMAKE_BUILD_PARALLEL_LEVEL, or make's -j).
 set(RCC_LAMBDA_PACKAGE_DIR "${PROJECT_BINARY_DIR}/lambda-package")
 set(RCC_LAMBDA_ZIP_X86_64 "${RCC_LAMBDA_PACKAGE_DIR}/runner-count-cache-x86_64.zip")

@@ -5,8 +5,9 @@
 #    tests and benchmarks off, RCC_LAMBDA_PACKAGE_BUILD=ON, -Os with per-function sections, static
 #    libstdc++/OpenSSL/pugixml through the Find modules in cmake/lambda/, libgcc_s left dynamic, stripped.
 #    arm64 adds the toolchain file and a directory of symlinks to the arch-independent headers.
-# 2. Builds only the `rcc` target there, with JOBS jobs; without JOBS, as many as the build that runs this
-#    script: $CMAKE_BUILD_PARALLEL_LEVEL (what `cmake --build` itself reads), else make's -jN from
+# 2. Builds only the `bootstrap` target there (src/lambda: the function and its Runtime API loop, without
+#    the rcc command line or the simulator), with JOBS jobs; without JOBS, as many as the build that runs
+#    this script: $CMAKE_BUILD_PARALLEL_LEVEL (what `cmake --build` itself reads), else make's -jN from
 #    MAKEFLAGS, else the number of logical cores (Ninja's own default is more).
 # 3. Stages it as `bootstrap` (mode 755, fixed mtime) and zips it deterministically (zip -X, no directory
 #    entries) to ZIP.
@@ -74,15 +75,15 @@ if(NOT EXISTS "${build_dir}/CMakeCache.txt" OR "${CMAKE_CURRENT_LIST_FILE}" IS_N
     message(FATAL_ERROR "package.cmake: configuring the ${ARCH} package build failed")
   endif()
 endif()
-execute_process(COMMAND "${CMAKE_COMMAND}" --build "${build_dir}" --target rcc -j "${JOBS}" RESULT_VARIABLE rc)
+execute_process(COMMAND "${CMAKE_COMMAND}" --build "${build_dir}" --target bootstrap -j "${JOBS}" RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "package.cmake: building rcc for ${ARCH} failed")
+  message(FATAL_ERROR "package.cmake: building bootstrap for ${ARCH} failed")
 endif()
 
 set(stage "${WORK_DIR}/stage")
 file(REMOVE_RECURSE "${stage}")
 file(MAKE_DIRECTORY "${stage}")
-file(COPY_FILE "${build_dir}/rcc" "${stage}/bootstrap")
+file(COPY_FILE "${build_dir}/bootstrap" "${stage}/bootstrap")
 file(CHMOD "${stage}/bootstrap" PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
      WORLD_READ WORLD_EXECUTE)
 # A fixed mtime and no extra fields (-X) make the zip a function of the binary alone.

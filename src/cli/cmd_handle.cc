@@ -9,11 +9,9 @@
 #include "cli/cmd_cache_flags.h"
 #include "cli/commands.h"
 #include "app/counter_function.h"
-#include "rcc/env.h"
+#include "lambda/function.h"
 #include "lambda/lambda_runtime.h"
-#include "app/log.h"
-#include "app/metrics.h"
-#include "core/tag_source.h"
+#include "rcc/env.h"
 
 namespace rcc::cli {
 namespace {
@@ -26,10 +24,8 @@ struct HandleFlags {
   std::string event = "-";
 };
 
-// The function's configuration from the flags, validated by the same parser the Lambda function uses
-// (given the flags as the function's variables).
-Result<CounterFunctionConfig> function_config(const HandleFlags& flags) {
-  VirtualEnv variables;
+// The flags as the function's variables, so that the Lambda function's own parser validates them.
+void set_function_variables(const HandleFlags& flags, VirtualEnv& variables) {
   variables.set_env("RUNNER_COUNT_CACHE_TABLE_NAME", flags.cache.table);
   variables.set_env("RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS", std::to_string(flags.cache.stale_threshold_ms));
   variables.set_env("ENVIRONMENT_FILTER", flags.cache.environment);
@@ -37,15 +33,22 @@ Result<CounterFunctionConfig> function_config(const HandleFlags& flags) {
   variables.set_env("TTL_SECONDS", std::to_string(flags.ttl_seconds));
   variables.set_env("LOG_LEVEL", flags.log_level);
   variables.set_env("METRICS_NAMESPACE", flags.metrics_namespace);
-  return config_from_env(variables);
 }
 
 int run_handle(const HandleFlags& flags) {
-  auto config = function_config(flags);
-  if (!config.ok()) {
-    std::cerr << "rcc handle: " << config.status().message() << '\n';
-    return 2;
+  VirtualEnv variables;
+  set_function_variables(flags, variables);
+  FunctionOptions options;
+  options.variables = &variables;
+  options.aws = flags.cache.aws;
+  // Logs and metrics go to stderr, so stdout carries only the handler's response.
+  options.sink = [](std::string_view line) { std::cerr << line << '\n'; };
+  auto instance = make_counter_function(*Env::Default(), options);
+  if (!instance.ok()) {
+    std::cerr << "rcc handle: " << instance.status().message() << '\n';
+    return exit_code_for(instance.status());
   }
+
   std::string payload;
   if (flags.event == "-") {
     payload.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
@@ -57,20 +60,7 @@ int run_handle(const HandleFlags& flags) {
     }
     payload.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
-
-  auto aws = connect_aws(flags.cache);
-  if (!aws.ok()) {
-    std::cerr << "rcc handle: " << aws.status().message() << '\n';
-    return exit_code_for(aws.status());
-  }
-  AwsHandles& handles = **aws;
-  Ec2TagSource tags(*handles.ec2, Ec2TagSource::Options{});
-  // Logs and metrics go to stderr, so stdout carries only the handler's response.
-  const LogSink to_stderr = [](std::string_view line) { std::cerr << line << '\n'; };
-  Logger log(config->log_level, to_stderr);
-  Metrics metrics(config->metrics_namespace, {{"Environment", join_environment_list(config->environments)}}, to_stderr);
-  CounterFunction function(*config, *handles.store, *handles.ec2, tags, log, metrics);
-
+  CounterFunction& function = (*instance)->function();
   auto response = function.handle("rcc-handle", payload);
   if (!response.ok()) {
     const FunctionError error = function_error(response.status());
@@ -92,8 +82,7 @@ void add_handle_command(CLI::App& app, int& exit_code) {
       "(tags looked up in EC2 for an instance the table does not know), a Scheduled Event stamps the\n"
       "heartbeat and reconciles when due, anything else is acknowledged as ignored. Prints the handler's\n"
       "JSON response on stdout; logs and metrics go to stderr. Exit 0 when handled, 1 when the handler\n"
-      "failed (the Lambda function would fail the invocation so that it is retried), 2 on usage errors.\n"
-      "--environment is ENV or ENV1,ENV2,... as in ENVIRONMENT_FILTER.");
+      "failed (the Lambda function would fail the invocation so that it is retried), 2 on usage errors.");
   add_cache_flags(cmd, flags->cache, /*environment_required=*/true, CacheFlagSet::kWithFreshness);
   cmd->add_option("--ttl-seconds", flags->ttl_seconds, "TTL of inactive and non-runner items (TTL_SECONDS)")
       ->envname("TTL_SECONDS")

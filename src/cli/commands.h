@@ -16,10 +16,6 @@ int exit_code_for(const Status& status);
 void add_replay_command(CLI::App& app, int& exit_code);
 void add_table_command(CLI::App& app, int& exit_code);
 void add_lambda_command(CLI::App& app, int& exit_code);
-// The Lambda runtime loop (`rcc lambda`, and the packaged `bootstrap` started with no arguments); exit status.
-int run_lambda_loop();
-// True when started as `bootstrap` (argv[0]'s basename) with no arguments: Lambda's custom-runtime entry.
-bool invoked_as_bootstrap(int argc, char** argv);
 void add_simulate_command(CLI::App& app, int& exit_code);
 void add_count_command(CLI::App& app, int& exit_code);
 void add_inspect_command(CLI::App& app, int& exit_code);

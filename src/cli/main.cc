@@ -23,7 +23,7 @@ const std::map<std::string, std::string, std::less<>> kSummaries = {
     {"register", "Record runners the scale-up just launched (launch registration)"},
     {"slots", "Take and release a key's slots: a hard per-key maximum for concurrent scale-ups"},
     {"table", "Create the cache table as the Terraform module does (local endpoints, tests)"},
-    {"lambda", "Run the counter function's Lambda runtime loop (the packaged bootstrap runs it)"},
+    {"lambda", "Run the counter function's Lambda runtime loop (the packaged bootstrap runs the same loop)"},
 };
 
 class SummaryFormatter : public CLI::Formatter {
@@ -41,7 +41,6 @@ class SummaryFormatter : public CLI::Formatter {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (rcc::cli::invoked_as_bootstrap(argc, argv)) return rcc::cli::run_lambda_loop();
   CLI::App app{
       "rcc: an event-driven count of active GitHub Actions runners on EC2, kept in DynamoDB.\n"
       "Run `rcc <command> --help` for the flags of each command."};

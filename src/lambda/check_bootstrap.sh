@@ -3,16 +3,23 @@
 # Amazon Linux 2023 (glibc 2.34) for the given architecture:
 #   - an ELF executable of that machine, stripped, with the standard dynamic loader;
 #   - needs only libc.so.6, libm.so.6, libgcc_s.so.1 and the loader;
-#   - no GLIBC_ symbol version newer than 2.34, no GLIBCXX_/CXXABI_ version (libstdc++ linked statically).
-# Usage: check_bootstrap.sh x86_64|arm64 <zip or binary>. Exits 1 and names every violation.
+#   - no GLIBC_ symbol version newer than 2.34, no GLIBCXX_/CXXABI_ version (libstdc++ linked statically);
+#   - the function only: none of the simulator (its SVG report), the rcc command list or CLI11 is linked in.
+# Usage: check_bootstrap.sh [--contents-only] x86_64|arm64 <zip or binary>. Exits 1 and names every violation.
+# --contents-only checks the last point only (for the development build's dynamically linked bootstrap).
 set -euo pipefail
 
-arch=$1
-input=$2
+contents_only=0
+if [ "${1:-}" = "--contents-only" ]; then
+  contents_only=1
+  shift
+fi
+arch=${1:-}
+input=${2:-}
 case "$arch" in
   x86_64) machine="Advanced Micro Devices X86-64"; loader="ld-linux-x86-64.so.2"; interp="/lib64/ld-linux-x86-64.so.2" ;;
   arm64) machine="AArch64"; loader="ld-linux-aarch64.so.1"; interp="/lib/ld-linux-aarch64.so.1" ;;
-  *) echo "usage: $0 x86_64|arm64 <zip or binary>" >&2; exit 2 ;;
+  *) echo "usage: $0 [--contents-only] x86_64|arm64 <zip or binary>" >&2; exit 2 ;;
 esac
 
 tmp=$(mktemp -d)
@@ -28,6 +35,20 @@ if [[ "$input" == *.zip ]]; then
   [[ "$mode" == -rwx* ]] || fail "bootstrap is not executable in the zip (mode $mode)"
   unzip -q "$input" bootstrap -d "$tmp"
   binary="$tmp/bootstrap"
+fi
+
+# String constants survive stripping: one marker each of the simulator's SVG template and report, rcc's
+# command list and CLI11's help.
+strings -a "$binary" >"$tmp/strings"
+for marker in '<svg' 'stroke-dasharray' 'Simulate a fleet day' 'Print this help message and exit'; do
+  if grep -qF -- "$marker" "$tmp/strings"; then
+    fail "carries '$marker': the simulator or the rcc command line is linked in"
+  fi
+done
+if [ "$contents_only" -eq 1 ]; then
+  [ "$failures" -eq 0 ] || exit 1
+  echo "ok: $input: the function only"
+  exit 0
 fi
 
 header=$(readelf -h "$binary")

@@ -6,8 +6,8 @@
 // - the process serves the next invocation, or exits 1 with a clear /init/error or log line;
 // - no invocation runs past its deadline with nothing posted;
 // - no log line carries a secret (secret key, session token, request signature).
-// The bootstrap is the x86_64 package's when RCC_LAMBDA_ZIP names one, else the built rcc under the name
-// `bootstrap` (the same code: rcc runs the runtime loop when invoked as bootstrap).
+// The bootstrap is the x86_64 package's when RCC_LAMBDA_ZIP names one, else this build's `bootstrap` target
+// (the same code, dynamically linked).
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -86,7 +86,7 @@ class FunctionFaults : public ::testing::Test {
     if (const char* zip = std::getenv("RCC_LAMBDA_ZIP"); zip != nullptr && *zip != '\0') {
       ASSERT_EQ(std::system(("unzip -q '" + std::string(zip) + "' -d '" + dir_.string() + "'").c_str()), 0);
     } else {
-      fs::create_symlink(RCC_BINARY, dir_ / "bootstrap");
+      fs::create_symlink(RCC_BOOTSTRAP, dir_ / "bootstrap");
     }
 
     auto dynalite = testing::Dynalite::shared();

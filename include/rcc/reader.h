@@ -50,7 +50,7 @@ struct ReaderOptions {
   std::int64_t reconcile_interval_ms = 300000;    // RECONCILE_INTERVAL_S * 1000
   std::int64_t memo_ttl_ms = 0;                   // 0: off. Repeated reads of a key within this age are
                                                   // served from memory, without any request.
-  std::string application_tag = "github-action-runner";
+  std::string application_tag = std::string(kRunnerApplication);
 };
 
 // Returns InvalidArgument naming the field unless stale_threshold_ms >= 0, reconcile_interval_ms > 0,

@@ -44,8 +44,9 @@ Status validate_runner_key(const RunnerKey& key);
 
 // What the tags say about an instance.
 struct InstanceIdentity {
-  // True when the instance is a runner of the environment being counted (ghr:Application is
-  // github-action-runner, ghr:environment equals the filter, and ghr:Type/ghr:Owner are valid).
+  // True when the instance is a runner of the environment being counted (ghr:Application is the
+  // application asked for, github-action-runner by default; ghr:environment equals the filter; and
+  // ghr:Type/ghr:Owner are valid).
   bool runner = false;
   // The ghr:environment, ghr:Type and ghr:Owner tags as found ("" when absent); the runner's key when
   // `runner` is true.
@@ -54,10 +55,13 @@ struct InstanceIdentity {
   friend bool operator==(const InstanceIdentity&, const InstanceIdentity&) = default;
 };
 
-// Classifies an instance by its tags for the environment `environment_filter`.
-InstanceIdentity identify(const Tags& tags, std::string_view environment_filter);
+// Classifies an instance by its tags for the environment `environment_filter`. `application` is the
+// ghr:Application value that marks a runner; a deployment that tags its runners differently passes its own.
+InstanceIdentity identify(const Tags& tags, std::string_view environment_filter,
+                          std::string_view application = kRunnerApplication);
 // The same for a deployment that counts several environments: a runner of any of `environments`.
-InstanceIdentity identify(const Tags& tags, std::span<const std::string> environments);
+InstanceIdentity identify(const Tags& tags, std::span<const std::string> environments,
+                          std::string_view application = kRunnerApplication);
 
 // Most environments one deployment counts: the reconcile scan sends them as the values of one EC2 filter,
 // and DescribeInstances accepts up to 200 values per filter.

@@ -114,12 +114,7 @@ std::int64_t count_matching_runners(const std::vector<Ec2Instance>& instances, c
   std::int64_t n = 0;
   for (const Ec2Instance& instance : instances) {
     if (!is_active(instance.state)) continue;
-    const auto app = instance.tags.find(kTagApplication);
-    if (app == instance.tags.end() || app->second != application_tag) continue;
-    // identify() knows the upstream application tag only; the application was checked above.
-    Tags tags = instance.tags;
-    tags[std::string(kTagApplication)] = std::string(kRunnerApplication);
-    const InstanceIdentity identity = identify(tags, key.environment);
+    const InstanceIdentity identity = identify(instance.tags, key.environment, application_tag);
     if (identity.runner && identity.tagged == key) ++n;
   }
   return n;

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "rcc/store.h"
+#include "core/string_hash.h"
 
 namespace rcc {
 
@@ -37,11 +38,7 @@ class MemoryStore : public Store {
   std::map<std::string, std::int64_t> active_counts() const;
 
  private:
-  struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-  };
-  std::unordered_map<std::string, InstanceItem, StringHash, std::equal_to<>> items_;
+  StringMap<InstanceItem> items_;
   std::map<std::string, std::set<std::string>, std::less<>> active_index_;  // key -> instance ids
   std::optional<MetaItem> meta_;
   std::map<std::string, SlotLease, std::less<>> leases_;  // key string -> lease

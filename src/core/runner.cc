@@ -81,20 +81,21 @@ Status validate_runner_key(const RunnerKey& key) {
   return Status();
 }
 
-InstanceIdentity identify(const Tags& tags, std::span<const std::string> environments) {
+InstanceIdentity identify(const Tags& tags, std::span<const std::string> environments,
+                          std::string_view application) {
   InstanceIdentity identity;
   identity.tagged = RunnerKey{std::string(tag(tags, kTagEnvironment)), std::string(tag(tags, kTagType)),
                               std::string(tag(tags, kTagOwner))};
-  identity.runner = tag(tags, kTagApplication) == kRunnerApplication &&
+  identity.runner = tag(tags, kTagApplication) == application &&
                     std::find(environments.begin(), environments.end(), identity.tagged.environment) !=
                         environments.end() &&
                     validate_runner_key(identity.tagged).ok();
   return identity;
 }
 
-InstanceIdentity identify(const Tags& tags, std::string_view environment_filter) {
+InstanceIdentity identify(const Tags& tags, std::string_view environment_filter, std::string_view application) {
   const std::string environments[] = {std::string(environment_filter)};
-  return identify(tags, environments);
+  return identify(tags, environments, application);
 }
 
 Result<std::vector<std::string>> parse_environment_list(std::string_view text) {

@@ -114,5 +114,15 @@ TEST(EnvironmentList, RejectsWhatWouldNeverMatchATagAndSaysWhy) {
   EXPECT_EQ(parse_environment_list(many)->size(), kMaxEnvironments);
 }
 
+TEST(Identify, AnotherApplicationTagMarksTheRunnersWhenAsked) {
+  Tags tags = runner_tags("prod", "Org", "acme");
+  tags["ghr:Application"] = "my-runners";
+  const auto id = identify(tags, "prod", "my-runners");
+  EXPECT_TRUE(id.runner);
+  EXPECT_EQ(id.tagged, (RunnerKey{"prod", "Org", "acme"}));
+  EXPECT_FALSE(identify(runner_tags("prod", "Org", "acme"), "prod", "my-runners").runner);
+  EXPECT_FALSE(identify(tags, "staging", "my-runners").runner);
+}
+
 }  // namespace
 }  // namespace rcc

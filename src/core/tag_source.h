@@ -14,6 +14,7 @@
 #include "rcc/env.h"
 #include "rcc/runner.h"
 #include "rcc/status.h"
+#include "core/string_hash.h"
 
 namespace rcc {
 
@@ -45,11 +46,7 @@ class InventoryTagSource : public TagSource {
   std::int64_t lookups() const { return lookups_; }
 
  private:
-  struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-  };
-  std::unordered_map<std::string, Tags, StringHash, std::equal_to<>> tags_;
+  StringMap<Tags> tags_;
   std::int64_t lookups_ = 0;
 };
 

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "core/ec2_filter.h"
+
 namespace rcc::sim {
 namespace {
 
@@ -21,8 +23,11 @@ const Ec2Filter* find_filter(const std::vector<Ec2Filter>& filters, std::string_
   return nullptr;
 }
 
-bool contains(const std::vector<std::string>& values, std::string_view v) {
-  return std::find(values.begin(), values.end(), v) != values.end();
+// The filter named `name` when none of its values has a wildcard, else null.
+const Ec2Filter* exact_filter(const std::vector<Ec2Filter>& filters, std::string_view name) {
+  const Ec2Filter* f = find_filter(filters, name);
+  if (f == nullptr || std::any_of(f->values.begin(), f->values.end(), has_ec2_wildcard)) return nullptr;
+  return f;
 }
 
 }  // namespace
@@ -156,22 +161,7 @@ bool SimEc2::matches(const SimInstance& instance, const std::vector<Ec2Filter>& 
   if (instance.state == InstanceState::kTerminated && instance.terminated_ms < clock_ms - kTerminatedListedMs) {
     return false;
   }
-  for (const auto& f : filters) {
-    if (f.name == "instance-id") {
-      if (!contains(f.values, instance.id)) return false;
-    } else if (f.name == "instance-state-name") {
-      if (!contains(f.values, state_name(instance.state))) return false;
-    } else if (f.name == "tag-key") {
-      if (std::none_of(f.values.begin(), f.values.end(),
-                       [&](const std::string& k) { return instance.tags.contains(k); })) {
-        return false;
-      }
-    } else {  // tag:<key>, checked by the caller
-      const auto tag = instance.tags.find(std::string_view(f.name).substr(4));
-      if (tag == instance.tags.end() || !contains(f.values, tag->second)) return false;
-    }
-  }
-  return true;
+  return ec2_filters_match(filters, Ec2FilterSubject{instance.id, instance.state, instance.tags});
 }
 
 void SimEc2::charge(std::int64_t ms) {
@@ -197,19 +187,19 @@ Result<Ec2Instance> SimEc2::describe_instance(std::string_view instance_id) {
 }
 
 Result<std::vector<Ec2Instance>> SimEc2::describe_instances(const std::vector<Ec2Filter>& filters) {
-  for (const auto& f : filters) {
-    const bool known = f.name == "instance-id" || f.name == "instance-state-name" || f.name == "tag-key" ||
-                       (f.name.starts_with("tag:") && f.name.size() > 4);
-    if (!known) return Status::InvalidArgument("InvalidParameterValue: The filter '" + f.name + "' is invalid");
-  }
+  if (Status s = check_ec2_filters(filters); !s.ok()) return s;
   // The answer reflects the fleet when the call starts.
   const std::int64_t clock_ms = timeline_.now_ms();
   const std::int64_t listed = fleet_.listed(clock_ms);
   std::vector<std::int64_t> hits;
-  const Ec2Filter* ids = find_filter(filters, "instance-id");
+  // The indexes below hold exact ids and owner tags: a filter with a wildcard value scans instead.
+  const Ec2Filter* ids = exact_filter(filters, "instance-id");
   const Ec2Filter* states = find_filter(filters, "instance-state-name");
-  const bool live_only = states != nullptr && !contains(states->values, "terminated");
-  const Ec2Filter* owner = find_filter(filters, "tag:" + std::string(kTagOwner));
+  const bool live_only =
+      states != nullptr && std::none_of(states->values.begin(), states->values.end(), [](const std::string& v) {
+        return ec2_wildcard_match(v, state_name(InstanceState::kTerminated));
+      });
+  const Ec2Filter* owner = exact_filter(filters, "tag:" + std::string(kTagOwner));
   auto consider = [&](std::int64_t index) {
     if (matches(fleet_.instance(index), filters, clock_ms)) hits.push_back(index);
   };

@@ -19,6 +19,7 @@
 #include <set>
 #include <thread>
 
+#include "core/ec2_filter.h"
 #include "core/token_bucket.h"
 
 namespace rcc {
@@ -143,51 +144,6 @@ std::string ec2_time(std::int64_t ms) {
 std::string request_id(std::int64_t sequence) {
   std::string digits = std::to_string(sequence);
   return "5e2c0d2a-0000-4000-8000-" + std::string(digits.size() < 12 ? 12 - digits.size() : 0, '0') + digits;
-}
-
-// EC2 filter values: '*' matches any run, '?' one character, '\' escapes the next one.
-bool wildcard_match(std::string_view pattern, std::string_view text) {
-  std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (p < pattern.size() && pattern[p] == '\\' && p + 1 < pattern.size() && pattern[p + 1] == text[t]) {
-      p += 2;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] != '\\' && (pattern[p] == '?' || pattern[p] == text[t])) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
-bool any_match(const std::vector<std::string>& patterns, std::string_view text) {
-  return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) { return wildcard_match(p, text); });
-}
-
-bool filter_matches(const Ec2Filter& filter, const Ec2Instance& instance) {
-  if (filter.name == "instance-id") return any_match(filter.values, instance.instance_id);
-  if (filter.name == "instance-state-name") return any_match(filter.values, state_name(instance.state));
-  if (filter.name == "tag-key") {
-    return std::any_of(instance.tags.begin(), instance.tags.end(),
-                       [&](const auto& tag) { return any_match(filter.values, tag.first); });
-  }
-  // tag:<key>
-  auto tag = instance.tags.find(std::string_view(filter.name).substr(4));
-  return tag != instance.tags.end() && any_match(filter.values, tag->second);
-}
-
-bool known_filter(std::string_view name) {
-  return name == "instance-id" || name == "instance-state-name" || name == "tag-key" ||
-         (name.starts_with("tag:") && name.size() > 4);
 }
 
 const std::regex& authorization_shape() {
@@ -435,13 +391,13 @@ Answer Ec2TestServer::State::describe(const Params& params, const std::string& i
     return ec2_error(400, "InvalidParameterCombination",
                      "The parameter instancesSet cannot be used with the parameter maxResults", id);
   }
-  for (const auto& [n, filter] : filters) {
-    if (!known_filter(filter.name)) {
-      return ec2_error(400, "InvalidParameterValue", "The filter '" + filter.name + "' is invalid", id);
-    }
-    if (filter.values.empty()) {
-      return ec2_error(400, "InvalidParameterValue", "The filter '" + filter.name + "' has no values", id);
-    }
+  std::vector<Ec2Filter> filter_list;
+  for (auto& [n, filter] : filters) filter_list.push_back(std::move(filter));
+  if (const Status invalid = check_ec2_filters(filter_list); !invalid.ok()) {
+    // The message is "<EC2 code>: <EC2 message>".
+    const std::string& text = invalid.message();
+    const std::size_t colon = text.find(": ");
+    return ec2_error(400, text.substr(0, colon), text.substr(colon + 2), id);
   }
 
   std::vector<const Ec2Instance*> matches;
@@ -480,10 +436,7 @@ Answer Ec2TestServer::State::describe(const Params& params, const std::string& i
     }
     begin = inventory.upper_bound(std::string_view(next_token).substr(kTokenPrefix.size()));
   }
-  auto passes = [&](const Ec2Instance& instance) {
-    return std::all_of(filters.begin(), filters.end(),
-                       [&](const auto& f) { return filter_matches(f.second, instance); });
-  };
+  auto passes = [&](const Ec2Instance& instance) { return ec2_filters_match(filter_list, instance); };
 
   std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                      "<DescribeInstancesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>";

@@ -2,7 +2,6 @@
 // call counts tests assert on. Header-only; link the CMake target rcc_testing_fakes.
 #pragma once
 
-#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "rcc/ec2.h"
+#include "core/ec2_filter.h"
 #include "core/memory_store.h"
 #include "core/tag_source.h"
 #include "rcc/env.h"
@@ -219,8 +219,8 @@ class LockedStore : public Store {
   std::mutex& mu_;
 };
 
-// EC2 over a map of instances, applying the filters the project sends (instance-id, instance-state-name,
-// tag:<key>, tag-key) as EC2 does. The next `fail_next` calls fail with `failure`.
+// EC2 over a map of instances, applying filters as EC2 does (core/ec2_filter.h; an unknown filter is
+// InvalidArgument). The next `fail_next` calls fail with `failure`.
 class FakeEc2 : public Ec2 {
  public:
   Result<Ec2Instance> describe_instance(std::string_view instance_id) override {
@@ -241,9 +241,10 @@ class FakeEc2 : public Ec2 {
       --fail_next;
       return failure;
     }
+    if (Status s = check_ec2_filters(filters); !s.ok()) return s;
     std::vector<Ec2Instance> out;
     for (const auto& [id, instance] : instances) {
-      if (matches(instance, filters)) out.push_back(instance);
+      if (ec2_filters_match(filters, instance)) out.push_back(instance);
     }
     return out;
   }
@@ -260,28 +261,6 @@ class FakeEc2 : public Ec2 {
   Status failure = Status::Throttled("RequestLimitExceeded: Request limit exceeded.");
 
  private:
-  static bool matches(const Ec2Instance& instance, const std::vector<Ec2Filter>& filters) {
-    const auto any_of = [](const std::vector<std::string>& values, auto&& pred) {
-      return std::any_of(values.begin(), values.end(), pred);
-    };
-    for (const auto& filter : filters) {
-      bool match = false;
-      if (filter.name == "instance-id") {
-        match = any_of(filter.values, [&](const std::string& v) { return v == instance.instance_id; });
-      } else if (filter.name == "instance-state-name") {
-        match = any_of(filter.values, [&](const std::string& v) { return v == state_name(instance.state); });
-      } else if (filter.name == "tag-key") {
-        match = any_of(filter.values, [&](const std::string& v) { return instance.tags.contains(v); });
-      } else if (filter.name.starts_with("tag:")) {
-        const auto tag = instance.tags.find(std::string_view(filter.name).substr(4));
-        match = tag != instance.tags.end() &&
-                any_of(filter.values, [&](const std::string& v) { return v == tag->second; });
-      }
-      if (!match) return false;
-    }
-    return true;
-  }
-
   std::int64_t requests_ = 0;
 };
 

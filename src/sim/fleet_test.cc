@@ -96,6 +96,36 @@ TEST_F(SimEc2Test, FiltersMatchTheScaleUpQuery) {
   EXPECT_EQ(ec2.requests_sent(), 3);  // the rejected filter sends nothing
 }
 
+TEST_F(SimEc2Test, WildcardValuesScanInsteadOfUsingTheExactIndexes) {
+  SimEc2 ec2(fleet_, options_, 1, timeline_, nullptr);
+  for (int i = 0; i < 3; ++i) fleet_.launch(runner_tags(owner("a")), 0, 0);
+  fleet_.launch(runner_tags(owner("b")), 1, 0);
+  fleet_.transition(0, InstanceState::kShuttingDown, 10);
+  fleet_.transition(0, InstanceState::kTerminated, 20);
+  timeline_.begin(1000);
+  // The owner index holds exact names: "?" must still match both owners.
+  auto owners = ec2.describe_instances({{"instance-state-name", {"pending", "running"}}, {"tag:ghr:Owner", {"?"}}});
+  ASSERT_TRUE(owners.ok()) << owners.status().to_string();
+  EXPECT_EQ(owners->size(), 3u);
+  // A state pattern that matches "terminated" lists the terminated instance too (not only the live ones).
+  auto ended = ec2.describe_instances({{"instance-state-name", {"term*"}}, {"tag:ghr:Owner", {"a"}}});
+  ASSERT_TRUE(ended.ok());
+  ASSERT_EQ(ended->size(), 1u);
+  EXPECT_EQ((*ended)[0].instance_id, instance_id_of(0));
+  // The id index holds exact ids: a pattern is a filtered listing, not a lookup by id. The ids differ in
+  // their last digit only: "*" there lists all four, an escaped digit the one.
+  const std::string id = instance_id_of(1);
+  const std::string stem = id.substr(0, id.size() - 1);
+  auto by_pattern = ec2.describe_instances({{"instance-id", {stem + "*"}}});
+  ASSERT_TRUE(by_pattern.ok());
+  EXPECT_EQ(by_pattern->size(), 4u);
+  auto escaped = ec2.describe_instances({{"instance-id", {stem + "\\" + id.back()}}});
+  ASSERT_TRUE(escaped.ok());
+  ASSERT_EQ(escaped->size(), 1u);
+  EXPECT_EQ((*escaped)[0].instance_id, id);
+  EXPECT_EQ(ec2.tally().by_id_requests, 0);
+}
+
 TEST_F(SimEc2Test, NewInstancesAreInvisibleUntilConsistent) {
   SimFleet fleet({owner("a").key_str}, 1000000, 7);  // mean visibility delay: 1000 s
   SimEc2 ec2(fleet, options_, 1, timeline_, nullptr);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs Terraform itself on the module: `terraform test` (the plan-level tests in ../tests, mocked AWS
-# provider) or `terraform validate` of every example. Offline: the AWS provider comes from a local
+# provider, then the text of the missing-zip error), `terraform validate` of every example, or the
+# policy test generated from the code (requests_from_code.mjs). Offline: the AWS provider comes from a local
 # mirror (RCC_TF_PLUGIN_DIR, default /opt/tf-plugins). Works on a copy in a temporary directory, so
 # nothing is written into the source tree.
 #
@@ -33,8 +34,46 @@ init() {
 
 case "$mode" in
   test)
-    init "$work/modules/runner-count-cache"
-    (cd "$work/modules/runner-count-cache" && "$terraform_bin" test -no-color)
+    module="$work/modules/runner-count-cache"
+    init "$module"
+    (cd "$module" && "$terraform_bin" test -no-color)
+    # A plan without a zip must fail with a message that says what to do. expect_failures in tests/
+    # cannot read the message, so plan here once per architecture, expecting the failure, and check
+    # its text (Terraform's line wrapping undone).
+    # One file per architecture: a failed run skips the later runs of its file.
+    mkdir "$module/zip_message_tests"
+    for architecture in arm64 x86_64; do
+      cat >"$module/zip_message_tests/$architecture.tftest.hcl" <<HCL
+mock_provider "aws" {}
+run "plan_without_zip_$architecture" {
+  command = plan
+  variables {
+    prefix              = "ghr"
+    environment_filter  = "prod"
+    lambda_architecture = "$architecture"
+  }
+}
+HCL
+    done
+    if output=$(cd "$module" && "$terraform_bin" test -no-color -test-directory=zip_message_tests 2>&1); then
+      echo "FAIL: a plan without the function zip succeeded"
+      exit 1
+    fi
+    text=$(tr -s ' \n' '  ' <<<"$output")
+    for want in \
+      'runner-count-cache-arm64.zip does not exist' \
+      'cmake --build build --target lambda-package-arm64`' \
+      'runner-count-cache-x86_64.zip does not exist' \
+      'cmake --build build --target lambda-package`' \
+      'set lambda_zip to that file' \
+      'set lambda_s3_bucket and lambda_s3_key'; do
+      if [[ "$text" != *"$want"* ]]; then
+        echo "FAIL: the message for a missing zip does not say: $want"
+        echo "$output"
+        exit 1
+      fi
+    done
+    echo "ok: a plan without the zip fails saying how to build it (arm64, x86_64) or where else to get it"
     ;;
   policy)
     # The module's policies against the requests the code sends (requests_from_code.mjs).

@@ -178,6 +178,9 @@ run "cmk_is_granted_through_dynamodb_only" {
   }
 }
 
+# Here only that the plan fails: terraform test cannot read the message. test/terraform_test.sh
+# (terraform_module_test) plans without a zip again and checks that the message names the build command
+# for each architecture and the alternatives (lambda_zip, S3).
 run "missing_default_zip_says_how_to_build_it" {
   command = plan
   variables {

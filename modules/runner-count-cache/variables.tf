@@ -1,5 +1,5 @@
-# The six published inputs come first, exactly as issue 6 publishes them; the rest follow the
-# conventions of terraform-aws-github-runner (description, type, default, validation).
+# The module's six original inputs come first, with their published names, descriptions and defaults;
+# the rest follow the conventions of terraform-aws-github-runner (description, type, default, validation).
 
 variable "prefix" {
   description = "The prefix used for naming resources"

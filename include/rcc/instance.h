@@ -37,13 +37,24 @@ enum class WriteMode {
   kKnownNonRunner,
   // Creates the item, or overwrites an existing one, with the identity carried by the transition.
   kUpsert,
-  // Creates the item with the identity carried by the transition only when the table has no item for the
-  // instance at all (launch registration): never overrides what the counter or reconcile wrote.
+  // Creates the item with the identity carried by the transition when the table has no item for the
+  // instance, or claims an unresolved item that is still active (launch registration): never overrides
+  // what the counter or reconcile learnt from EC2, and never revives a finished instance.
   kCreateOnly,
+  // Creates an unresolved item (identity.unresolved) only when the table has no item for the instance:
+  // the counter's record of an instance nobody registered, when lookups are off.
+  kCreateUnresolved,
 };
 
-// True for the modes that write the identity carried by the transition (kUpsert, kCreateOnly).
-inline bool writes_identity(WriteMode mode) { return mode == WriteMode::kUpsert || mode == WriteMode::kCreateOnly; }
+// True for the modes that write the identity carried by the transition.
+inline bool writes_identity(WriteMode mode) {
+  return mode == WriteMode::kUpsert || mode == WriteMode::kCreateOnly || mode == WriteMode::kCreateUnresolved;
+}
+
+// True for the modes that never overwrite an observation by its order (kCreateOnly, kCreateUnresolved).
+inline bool is_create_mode(WriteMode mode) {
+  return mode == WriteMode::kCreateOnly || mode == WriteMode::kCreateUnresolved;
+}
 
 // One observation of an instance to be written conditionally.
 struct Transition {
@@ -53,11 +64,11 @@ struct Transition {
   std::int64_t order = 0;
   std::int64_t updated_ms = 0;
   std::int64_t ttl_s = 0;          // expiry written when the new item is inactive or a non-runner
-  InstanceIdentity identity;       // used by kUpsert and kCreateOnly only
+  InstanceIdentity identity;       // used by the modes that write it (writes_identity)
   // A stored order above this bound cannot come from an honest observation: events more than
   // kMaxEventSkewMs ahead of the writer's clock are refused, and repairs are stamped with the clock. Such an
   // item was written by a clock running ahead (or before events were bounded), would pin the instance
-  // forever, and is overwritten whatever its state (kCreateOnly excepted). make_transition sets it to the
+  // forever, and is overwritten whatever its state (the create modes excepted). make_transition sets it to the
   // order of the last second within kMaxEventSkewMs of now_ms; 0 turns the exception off.
   std::int64_t order_bound = 0;
 };
@@ -69,15 +80,17 @@ Transition make_transition(WriteMode mode, std::string instance_id, InstanceStat
 
 // The condition of DESIGN 4: for kUpsert `attribute_not_exists(pk) OR (order < :order AND state <>
 // terminated) OR order > :order_bound`; the known modes additionally require the item to exist with the
-// matching runner flag; kCreateOnly is `attribute_not_exists(pk)` alone. The order_bound clause is present
-// only when t.order_bound > 0.
+// matching runner flag; kCreateOnly is `attribute_not_exists(pk) OR (unresolved AND state is pending or
+// running)`; kCreateUnresolved is `attribute_not_exists(pk)` alone. The order_bound clause is present only
+// when t.order_bound > 0, and never in the create modes.
 bool transition_applies(const InstanceItem* stored, const Transition& t);
 inline bool transition_applies(const std::optional<InstanceItem>& stored, const Transition& t) {
   return transition_applies(stored ? &*stored : nullptr, t);
 }
 
 // The item after `t` is applied to `stored` (call only when transition_applies()). active_key is set
-// exactly when the result is an active runner; ttl_s exactly when it is inactive or a non-runner.
+// exactly when the result is an active runner; ttl_s exactly when it is inactive or a non-runner. A
+// kCreateOnly write over an (unresolved) item keeps the item's state and order.
 InstanceItem apply_transition(const InstanceItem* stored, const Transition& t);
 inline InstanceItem apply_transition(const std::optional<InstanceItem>& stored, const Transition& t) {
   return apply_transition(stored ? &*stored : nullptr, t);

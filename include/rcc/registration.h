@@ -60,9 +60,12 @@ Status validate_launch(const LaunchedRunner& launch, const RegistrationOptions& 
 // Registers every launch, one conditional write each (Store::apply with WriteMode::kCreateOnly, written
 // at `now_ms`), in order, and returns one result per launch in the same order. A launch that fails
 // validate_launch gets its InvalidArgument and no write; a store error is that launch's status (the
-// others are still attempted); a failed condition is kAlreadyKnown. Nothing is swallowed: the caller
-// decides what a failure means (the runners exist either way, and the counter still finds them through
-// their events and a tag lookup). Uses `store` from the calling thread only.
+// others are still attempted); a failed condition is kAlreadyKnown. The write creates the runner item,
+// or claims an item the counter recorded unresolved (LOOKUP_UNREGISTERED=false) while it is pending or
+// running, keeping the counter's state and order; anything else the table holds is left alone. Nothing is
+// swallowed: the caller decides what a failure means (the runners exist either way, and the counter still
+// finds them through their events and a tag lookup, or reconcile). Uses `store` from the calling thread
+// only.
 std::vector<RegistrationResult> register_launches(Store& store, const std::vector<LaunchedRunner>& launches,
                                                   const RegistrationOptions& options, std::int64_t now_ms);
 

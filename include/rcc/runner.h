@@ -51,6 +51,11 @@ struct InstanceIdentity {
   // The ghr:environment, ghr:Type and ghr:Owner tags as found ("" when absent); the runner's key when
   // `runner` is true.
   RunnerKey tagged;
+  // True when the tags were never looked up: the counter records an instance nobody registered without
+  // asking EC2 when told to (CounterOptions::lookup_unregistered = false). Such an item is not a runner
+  // (`runner` is false) until a registration claims it while it is active, or reconcile finds the
+  // instance among EC2's runners.
+  bool unresolved = false;
 
   friend bool operator==(const InstanceIdentity&, const InstanceIdentity&) = default;
 };

@@ -113,6 +113,7 @@ resource "aws_lambda_function" "counter" {
       TTL_SECONDS                           = tostring(var.ttl_seconds)
       LOG_LEVEL                             = local.function_log_level
       METRICS_NAMESPACE                     = var.metrics_namespace
+      LOOKUP_UNREGISTERED                   = tostring(var.lookup_unregistered_instances)
     }
   }
 

@@ -83,6 +83,13 @@ variable "ttl_seconds" {
   }
 }
 
+variable "lookup_unregistered_instances" {
+  description = "Whether the counter looks up in EC2 (DescribeInstances by id) an instance nobody registered, on its first event. Set false when every scale-up of the environments registers its launches (scale_up_write_policy_json): instances of the account that are not runners then cost no EC2 request, and reconcile counts any runner that was not registered."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "lambda_zip" {
   description = "Path to the counter function's zip. Null means the zip packaged in the repository's build tree, build/lambda-package/runner-count-cache-<lambda_architecture>.zip, relative to this module. Mutually exclusive with lambda_s3_bucket."
   type        = string

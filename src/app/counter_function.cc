@@ -19,8 +19,9 @@ constexpr std::string_view kReconcileInterval = "RECONCILE_INTERVAL_S";
 constexpr std::string_view kTtlSeconds = "TTL_SECONDS";
 constexpr std::string_view kLogLevel = "LOG_LEVEL";
 constexpr std::string_view kMetricsNamespace = "METRICS_NAMESPACE";
+constexpr std::string_view kLookupUnregistered = "LOOKUP_UNREGISTERED";
 
-constexpr std::array<FunctionVariable, 7> kVariables = {{
+constexpr std::array<FunctionVariable, 8> kVariables = {{
     {kTableName, "", true, "Name of the DynamoDB table that holds the counts."},
     {kStaleThreshold, "60000", false,
      "Milliseconds after the last heartbeat past which readers treat the cache as stale."},
@@ -30,6 +31,10 @@ constexpr std::array<FunctionVariable, 7> kVariables = {{
     {kTtlSeconds, "86400", false, "Seconds to keep items of inactive and non-runner instances."},
     {kLogLevel, "info", false, "Minimum log level: debug, info, warn or error."},
     {kMetricsNamespace, "RunnerCountCache", false, "CloudWatch namespace of the embedded metrics."},
+    {kLookupUnregistered, "true", false,
+     "true: an instance nobody registered is looked up in EC2 (DescribeInstances by id) on its first event. "
+     "false: it is recorded as unresolved without a request, and reconcile counts it if it is a runner; set "
+     "it when every scale-up registers its launches."},
 }};
 
 std::string_view default_of(std::string_view name) {
@@ -109,6 +114,13 @@ Result<CounterFunctionConfig> config_from_env(Env& env) {
   if (!ttl.ok()) return ttl.status();
   config.ttl_seconds = *ttl;
 
+  const std::string lookup = read(kLookupUnregistered);
+  if (lookup != "true" && lookup != "false") {
+    return Status::InvalidArgument(std::string(kLookupUnregistered) + ": expected true or false, got \"" +
+                                   utf8_excerpt(lookup, 64) + "\"");
+  }
+  config.lookup_unregistered = lookup == "true";
+
   const std::string level = read(kLogLevel);
   auto parsed_level = parse_log_level(level);
   if (!parsed_level) {
@@ -183,7 +195,7 @@ Result<std::string> CounterFunction::handle(std::string_view request_id, std::st
 
 Result<std::string> CounterFunction::handle_instance_event(const InstanceEvent& event, std::int64_t now_ms) {
   ++stats_.instance_events;
-  const CounterOptions options{config_.environments, config_.ttl_seconds};
+  const CounterOptions options{config_.environments, config_.ttl_seconds, config_.lookup_unregistered};
   auto report = apply_event(store_, tags_, event, options, now_ms);
   if (!report.ok()) {
     log_.error("event failed",
@@ -201,6 +213,7 @@ Result<std::string> CounterFunction::handle_instance_event(const InstanceEvent& 
     case EventOutcome::kApplied: metrics_.add(metric::kTransitionsApplied); break;
     case EventOutcome::kDuplicateOrLate: metrics_.add(metric::kDuplicateOrLate); break;
     case EventOutcome::kNonRunner: metrics_.add(metric::kNonRunnerEvents); break;
+    case EventOutcome::kUnregistered: metrics_.add(metric::kUnregisteredEvents); break;
   }
   const std::string_view outcome = outcome_name(report->outcome);
   const std::string key = report->key.value_or("");

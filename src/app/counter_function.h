@@ -33,7 +33,7 @@ struct FunctionVariable {
 
 // Exactly the function's own variables, in the order documented: RUNNER_COUNT_CACHE_TABLE_NAME,
 // RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS, ENVIRONMENT_FILTER, RECONCILE_INTERVAL_S, TTL_SECONDS, LOG_LEVEL,
-// METRICS_NAMESPACE. The AWS variables (AWS_REGION, credentials, AWS_ENDPOINT_URL*) are not in it.
+// METRICS_NAMESPACE, LOOKUP_UNREGISTERED. The AWS variables (AWS_REGION, credentials, AWS_ENDPOINT_URL*) are not in it.
 std::span<const FunctionVariable> function_variables();
 
 struct CounterFunctionConfig {
@@ -44,6 +44,7 @@ struct CounterFunctionConfig {
   std::int64_t ttl_seconds = 86400;            // TTL_SECONDS
   LogLevel log_level = LogLevel::kInfo;        // LOG_LEVEL
   std::string metrics_namespace = "RunnerCountCache";  // METRICS_NAMESPACE
+  bool lookup_unregistered = true;             // LOOKUP_UNREGISTERED (true or false)
 };
 
 // Upper bounds of the numeric variables: a year for the intervals and ten years for the TTL, so that
@@ -55,7 +56,8 @@ inline constexpr std::int64_t kMaxTtlSeconds = 10LL * 365 * 86400;
 // Reads the configuration from `env`'s variables (an empty one is unset), using the defaults of
 // function_variables(). Returns InvalidArgument naming the variable when a required one is
 // missing, a number is not a decimal integer from 1 to its kMax* bound above, ENVIRONMENT_FILTER is not a
-// valid list (parse_environment_list), or LOG_LEVEL is not debug/info/warn/error.
+// valid list (parse_environment_list), LOG_LEVEL is not debug/info/warn/error, or LOOKUP_UNREGISTERED is
+// not true/false.
 Result<CounterFunctionConfig> config_from_env(Env& env);
 
 // The heartbeat is stamped by an invocation at most this often per process...

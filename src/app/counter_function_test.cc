@@ -408,12 +408,24 @@ TEST_F(CounterFunctionTest, ReconcileFailureFailsTheTick) {
   EXPECT_EQ(store_.get_meta().value()->heartbeat_ms, kNowMs);  // the stamp landed before
 }
 
-TEST(CounterFunctionConfig, HasExactlyTheSevenVariables) {
+TEST(CounterFunctionConfig, HasExactlyTheEightVariables) {
   std::vector<std::string> names;
   for (const FunctionVariable& v : function_variables()) names.emplace_back(v.name);
   EXPECT_EQ(names, (std::vector<std::string>{"RUNNER_COUNT_CACHE_TABLE_NAME", "RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS",
                                              "ENVIRONMENT_FILTER", "RECONCILE_INTERVAL_S", "TTL_SECONDS", "LOG_LEVEL",
-                                             "METRICS_NAMESPACE"}));
+                                             "METRICS_NAMESPACE", "LOOKUP_UNREGISTERED"}));
+}
+
+TEST(CounterFunctionConfig, LookupUnregisteredIsTrueOrFalse) {
+  auto base = [](std::string value) {
+    return testing::env_with(
+        {{"RUNNER_COUNT_CACHE_TABLE_NAME", "tbl"}, {"ENVIRONMENT_FILTER", "prod"}, {"LOOKUP_UNREGISTERED", value}});
+  };
+  EXPECT_TRUE(config_from_env(*base("true"))->lookup_unregistered);
+  EXPECT_FALSE(config_from_env(*base("false"))->lookup_unregistered);
+  const auto bad = config_from_env(*base("no"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("LOOKUP_UNREGISTERED"), std::string::npos) << bad.status().message();
 }
 
 TEST(CounterFunctionConfig, AppliesDefaults) {
@@ -426,6 +438,7 @@ TEST(CounterFunctionConfig, AppliesDefaults) {
   EXPECT_EQ(config->ttl_seconds, 86400);
   EXPECT_EQ(config->log_level, LogLevel::kInfo);
   EXPECT_EQ(config->metrics_namespace, "RunnerCountCache");
+  EXPECT_TRUE(config->lookup_unregistered);
 }
 
 TEST(CounterFunctionConfig, ReadsEveryVariable) {

@@ -20,6 +20,7 @@ inline constexpr std::string_view kTransitionsApplied = "TransitionsApplied";  /
 inline constexpr std::string_view kDuplicateOrLate = "DuplicateOrLate";        // events that changed nothing
 inline constexpr std::string_view kTagLookups = "TagLookups";                  // EC2 lookups of new instances
 inline constexpr std::string_view kNonRunnerEvents = "NonRunnerEvents";        // events of non-runners
+inline constexpr std::string_view kUnregisteredEvents = "UnregisteredEvents";  // recorded unresolved, no lookup
 inline constexpr std::string_view kMalformedEvents = "MalformedEvents";        // acknowledged, not applied
 inline constexpr std::string_view kFailures = "Failures";                      // invocations failed
 inline constexpr std::string_view kReconciles = "Reconciles";                  // reconciles finished

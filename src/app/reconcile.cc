@@ -92,7 +92,9 @@ Result<ReconcileResult> reconcile(Store& store, Ec2& ec2, const ReconcileOptions
     if (!item.ok()) return item.status().with_context("reconcile read of " + id);
     // An item "updated" further ahead than the clock skew bound was written by a clock running ahead: it
     // is not recent, it is wrong, and the repair's order bound lets the write through (see Transition).
-    const bool recent_item = item->has_value() && (*item)->updated_ms >= grace_start_ms &&
+    // An unresolved item (its tags never looked up) is claimed at once: no event will tell its tags.
+    const bool recent_item = item->has_value() && !(*item)->identity.unresolved &&
+                             (*item)->updated_ms >= grace_start_ms &&
                              (*item)->updated_ms <= report.started_ms + kMaxEventSkewMs;
     const bool recent_launch = !item->has_value() && view.launch_time_ms >= grace_start_ms;
     if (recent_item || recent_launch) {

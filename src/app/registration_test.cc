@@ -141,6 +141,95 @@ TEST(RegisterLaunchesProperty, RegistrationAndEventsInAnyOrderOnMemoryStore) {
   }
 }
 
+TEST(RegisterLaunchesProperty, RegistrationAndEventsInAnyOrderWithLookupsOff) {
+  for (std::uint64_t seed = 1; seed <= 400; ++seed) {
+    MemoryStore store;
+    testing::check_registration_against_events(store, seed, 6, /*lookup_unregistered=*/false);
+    if (::testing::Test::HasFailure()) return;
+  }
+}
+
+// ---- LOOKUP_UNREGISTERED=false: the counter records an unregistered instance without asking EC2 ----
+
+const CounterOptions kLookupsOff{{"prod"}, 86400, /*lookup_unregistered=*/false};
+
+Result<ApplyReport> deliver(Store& store, TagSource& tags, unsigned n, InstanceState state, std::int64_t time_s) {
+  return apply_event(store, tags, InstanceEvent{instance_id(n), state, time_s, "e"}, kLookupsOff, kNowMs);
+}
+
+TEST(LookupsOff, AnInstanceNobodyRegisteredCostsNoLookupAndIsNotCounted) {
+  MemoryStore store;
+  FakeTagSource tags;  // knows nothing: a lookup would fail the event
+  for (auto state : {InstanceState::kPending, InstanceState::kRunning}) {
+    auto report = deliver(store, tags, 1, state, state == InstanceState::kPending ? 1000 : 1020);
+    ASSERT_TRUE(report.ok()) << report.status().to_string();
+    EXPECT_EQ(report->outcome, EventOutcome::kUnregistered);
+    EXPECT_FALSE(report->tag_lookup);
+  }
+  EXPECT_TRUE(tags.lookups.empty());
+  const auto item = *store.get(instance_id(1));
+  ASSERT_TRUE(item.has_value());
+  EXPECT_TRUE(item->identity.unresolved);
+  EXPECT_FALSE(item->identity.runner);
+  EXPECT_EQ(item->state, InstanceState::kRunning);
+  EXPECT_TRUE(item->ttl_s.has_value()) << "an unresolved item expires like a non-runner";
+  EXPECT_TRUE((*store.list_active("")).empty());
+}
+
+TEST(LookupsOff, ARegistrationClaimsAnUnresolvedActiveItemAndKeepsItsObservation) {
+  MemoryStore store;
+  FakeTagSource tags;
+  ASSERT_TRUE(deliver(store, tags, 1, InstanceState::kPending, 1000).ok());
+  ASSERT_TRUE(deliver(store, tags, 1, InstanceState::kRunning, 1020).ok());
+  auto results = register_launches(store, {launch(1, 999)}, kProd, kNowMs + 5);
+  ASSERT_TRUE(results[0].status.ok()) << results[0].status.to_string();
+  EXPECT_EQ(results[0].outcome, RegistrationOutcome::kRegistered);
+  const auto item = *store.get(instance_id(1));
+  EXPECT_TRUE(item->identity.runner);
+  EXPECT_FALSE(item->identity.unresolved);
+  EXPECT_EQ(item->state, InstanceState::kRunning) << "the counter's newer observation stays";
+  EXPECT_EQ(item->order, event_order(1020, InstanceState::kRunning));
+  EXPECT_EQ(*store.count_active("prod#Org#acme"), 1);
+  // Its next event is a known runner's: one write, no lookup.
+  auto ending = deliver(store, tags, 1, InstanceState::kShuttingDown, 1400);
+  ASSERT_TRUE(ending.ok());
+  EXPECT_EQ(ending->outcome, EventOutcome::kApplied);
+  EXPECT_EQ(ending->store_round_trips, 1);
+  EXPECT_EQ(*store.count_active("prod#Org#acme"), 0);
+  EXPECT_TRUE(tags.lookups.empty());
+}
+
+TEST(LookupsOff, ARegistrationNeverClaimsAFinishedUnresolvedItem) {
+  MemoryStore store;
+  FakeTagSource tags;
+  for (auto state : {InstanceState::kPending, InstanceState::kShuttingDown, InstanceState::kTerminated}) {
+    ASSERT_TRUE(deliver(store, tags, 1, state, 1001).ok());
+  }
+  auto results = register_launches(store, {launch(1)}, kProd, kNowMs + 5);
+  ASSERT_TRUE(results[0].status.ok());
+  EXPECT_EQ(results[0].outcome, RegistrationOutcome::kAlreadyKnown);
+  EXPECT_EQ((*store.get(instance_id(1)))->state, InstanceState::kTerminated);
+  EXPECT_EQ(*store.count_active("prod#Org#acme"), 0);
+}
+
+TEST(LookupsOff, ReconcileCountsAnUnregisteredRunnerWithoutWaitingForGrace) {
+  MemoryStore store;
+  FakeTagSource tags;
+  ASSERT_TRUE(deliver(store, tags, 1, InstanceState::kRunning, kNowMs / 1000).ok());
+  FakeEc2 ec2;
+  ec2.instances[instance_id(1)] =
+      Ec2Instance{instance_id(1), InstanceState::kRunning, testing::runner_tags("prod", "Org", "acme"), kNowMs};
+  VirtualEnv clock(kNowMs + 1000);  // well inside the grace window of the event just recorded
+  ReconcileOptions options;
+  options.environments = {"prod"};
+  options.grace_ms = 120'000;
+  auto result = reconcile(store, ec2, options, &clock);
+  ASSERT_TRUE(result.ok()) << result.status().to_string();
+  EXPECT_EQ(result->report.added, 1);
+  EXPECT_EQ(*store.count_active("prod#Org#acme"), 1);
+  EXPECT_FALSE((*store.get(instance_id(1)))->identity.unresolved);
+}
+
 // Every order of one short life (boot, run, fail, terminate) and its registration, each delivered once.
 TEST(RegisterLaunchesProperty, EveryOrderOfOneLifeAndItsRegistration) {
   const std::string id = instance_id(7);

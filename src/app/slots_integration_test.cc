@@ -62,6 +62,16 @@ TEST(RegistrationOnDynalite, RegistrationAndEventsInAnyOrder) {
   }
 }
 
+TEST(RegistrationOnDynalite, RegistrationAndEventsInAnyOrderWithLookupsOff) {
+  std::string table;
+  auto store = new_table(&table);
+  ASSERT_NE(store, nullptr);
+  for (std::uint64_t seed = 101; seed <= 125; ++seed) {
+    testing::check_registration_against_events(*store, seed, 4, /*lookup_unregistered=*/false);
+    if (::testing::Test::HasFailure()) return;
+  }
+}
+
 TEST(RegistrationOnDynalite, OneConditionalWritePerInstanceAndErrorsPerInstance) {
   std::string table;
   auto store = new_table(&table);
@@ -233,7 +243,7 @@ TEST(SlotsOnDynalite, SendsExactlyTheContractRequests) {
   ASSERT_EQ(requests->size(), 14u);
   // Take, registration, release by grant, release by holder id (GetItem then the same write).
   EXPECT_EQ((*requests)[0].second, "{\"ConditionExpression\":\"attribute_not_exists(#pk) OR attribute_not_exists(#holder) OR #expires <= :now OR #holder = :holder\",\"ExpressionAttributeNames\":{\"#expires\":\"expires_ms\",\"#holder\":\"holder\",\"#pk\":\"pk\",\"#ttl\":\"ttl\"},\"ExpressionAttributeValues\":{\":expires\":{\"N\":\"1764260430000\"},\":holder\":{\"S\":\"3f2a9c0d7e1b4a56\"},\":now\":{\"N\":\"1764260400000\"},\":ttl\":{\"N\":\"1764346830\"}},\"Key\":{\"pk\":{\"S\":\"#lease#prod#Org#acme\"}},\"ReturnValues\":\"ALL_NEW\",\"TableName\":\"ghr-runner-count-cache\",\"UpdateExpression\":\"SET #holder = :holder, #expires = :expires, #ttl = :ttl\"}");
-  EXPECT_EQ((*requests)[3].second, "{\"ConditionExpression\":\"attribute_not_exists(#pk)\",\"ExpressionAttributeNames\":{\"#active\":\"active_key\",\"#env\":\"env\",\"#order\":\"order\",\"#owner\":\"owner\",\"#pk\":\"pk\",\"#rkey\":\"rkey\",\"#runner\":\"runner\",\"#state\":\"state\",\"#ttl\":\"ttl\",\"#type\":\"type\",\"#updated\":\"updated_ms\"},\"ExpressionAttributeValues\":{\":env\":{\"S\":\"prod\"},\":order\":{\"N\":\"14114083192\"},\":owner\":{\"S\":\"acme\"},\":rkey\":{\"S\":\"prod#Org#acme\"},\":runner\":{\"BOOL\":true},\":state\":{\"S\":\"pending\"},\":type\":{\"S\":\"Org\"},\":updated\":{\"N\":\"1764260401500\"}},\"Key\":{\"pk\":{\"S\":\"i-0a1b2c3d4e5f60718\"}},\"TableName\":\"ghr-runner-count-cache\",\"UpdateExpression\":\"SET #state = :state, #order = :order, #updated = :updated, #runner = :runner, #env = :env, #type = :type, #owner = :owner, #rkey = :rkey, #active = :rkey REMOVE #ttl\"}");
+  EXPECT_EQ((*requests)[3].second, "{\"ConditionExpression\":\"attribute_not_exists(#pk) OR (#unresolved = :true AND #state IN (:pending, :running))\",\"ExpressionAttributeNames\":{\"#active\":\"active_key\",\"#env\":\"env\",\"#order\":\"order\",\"#owner\":\"owner\",\"#pk\":\"pk\",\"#rkey\":\"rkey\",\"#runner\":\"runner\",\"#state\":\"state\",\"#ttl\":\"ttl\",\"#type\":\"type\",\"#unresolved\":\"unresolved\",\"#updated\":\"updated_ms\"},\"ExpressionAttributeValues\":{\":env\":{\"S\":\"prod\"},\":order\":{\"N\":\"14114083192\"},\":owner\":{\"S\":\"acme\"},\":pending\":{\"S\":\"pending\"},\":rkey\":{\"S\":\"prod#Org#acme\"},\":runner\":{\"BOOL\":true},\":running\":{\"S\":\"running\"},\":state\":{\"S\":\"pending\"},\":true\":{\"BOOL\":true},\":type\":{\"S\":\"Org\"},\":updated\":{\"N\":\"1764260401500\"}},\"Key\":{\"pk\":{\"S\":\"i-0a1b2c3d4e5f60718\"}},\"TableName\":\"ghr-runner-count-cache\",\"UpdateExpression\":\"SET #state = if_not_exists(#state, :state), #order = if_not_exists(#order, :order), #updated = :updated, #runner = :runner, #env = :env, #type = :type, #owner = :owner, #rkey = :rkey, #active = :rkey REMOVE #unresolved, #ttl\"}");
   EXPECT_EQ((*requests)[4].second, "{\"ConditionExpression\":\"#holder = :holder\",\"ExpressionAttributeNames\":{\"#expires\":\"expires_ms\",\"#holder\":\"holder\",\"#recent\":\"recent\",\"#ttl\":\"ttl\"},\"ExpressionAttributeValues\":{\":holder\":{\"S\":\"3f2a9c0d7e1b4a56\"},\":recent\":{\"L\":[{\"M\":{\"count\":{\"N\":\"1\"},\"until_ms\":{\"N\":\"1764260403500\"}}}]},\":ttl\":{\"N\":\"1764346803\"}},\"Key\":{\"pk\":{\"S\":\"#lease#prod#Org#acme\"}},\"TableName\":\"ghr-runner-count-cache\",\"UpdateExpression\":\"SET #recent = :recent, #ttl = :ttl REMOVE #holder, #expires\"}");
   EXPECT_EQ((*requests)[8].first, "DynamoDB_20120810.GetItem");
   EXPECT_EQ((*requests)[8].second, "{\"ConsistentRead\":true,\"Key\":{\"pk\":{\"S\":\"#lease#prod#Org#acme\"}},\"TableName\":\"ghr-runner-count-cache\"}");

@@ -27,7 +27,7 @@ constexpr int kMaxPages = 10000;
 json attribute_names() {
   return {{"#pk", "pk"},           {"#state", "state"},     {"#order", "order"},  {"#env", "env"},
           {"#type", "type"},       {"#owner", "owner"},     {"#rkey", "rkey"},    {"#runner", "runner"},
-          {"#updated", "updated_ms"}, {"#active", "active_key"}, {"#ttl", "ttl"}};
+          {"#updated", "updated_ms"}, {"#active", "active_key"}, {"#ttl", "ttl"}, {"#unresolved", "unresolved"}};
 }
 
 json S(std::string_view value) { return {{"S", std::string(value)}}; }
@@ -104,6 +104,12 @@ Result<InstanceItem> parse_instance_item(const json& item) {
     return Status::ProtocolError("item " + out.instance_id + ": missing runner flag");
   }
   out.identity.runner = (*runner)["BOOL"].get<bool>();
+  if (auto unresolved = item.find("unresolved"); unresolved != item.end()) {
+    if (!unresolved->is_object() || !unresolved->contains("BOOL") || !(*unresolved)["BOOL"].is_boolean()) {
+      return Status::ProtocolError("item " + out.instance_id + ": unresolved is not a BOOL");
+    }
+    out.identity.unresolved = (*unresolved)["BOOL"].get<bool>();
+  }
   for (auto [name, field] : {std::pair{"env", &out.identity.tagged.environment},
                              std::pair{"type", &out.identity.tagged.type},
                              std::pair{"owner", &out.identity.tagged.owner}}) {
@@ -294,7 +300,7 @@ Result<WriteOutcome> DynamoStore::apply(const Transition& t, std::string* key) {
   const std::string newer = "#order < :order AND #state <> :terminated";
   std::string moves = "(" + newer + ")";
   std::string moves_in_and = newer;
-  if (t.order_bound > 0 && t.mode != WriteMode::kCreateOnly) {
+  if (t.order_bound > 0 && !is_create_mode(t.mode)) {
     moves += " OR #order > :order_bound";
     moves_in_and = "(" + moves + ")";
     values[":order_bound"] = N(t.order_bound);
@@ -302,16 +308,33 @@ Result<WriteOutcome> DynamoStore::apply(const Transition& t, std::string* key) {
   const bool active = is_active(t.state);
   switch (t.mode) {
     case WriteMode::kUpsert:
-    case WriteMode::kCreateOnly: {
+    case WriteMode::kCreateOnly:
+    case WriteMode::kCreateUnresolved: {
       if (t.mode == WriteMode::kUpsert) {
         condition = "attribute_not_exists(#pk) OR " + moves;
       } else {
         condition = "attribute_not_exists(#pk)";
         values.erase(":terminated");
       }
+      if (t.mode == WriteMode::kCreateOnly) {
+        // A registration also claims an unresolved item that is still active, keeping the state and order
+        // the counter recorded (if_not_exists: they exist only on such an item).
+        condition += " OR (#unresolved = :true AND #state IN (:pending, :running))";
+        set[0] = "#state = if_not_exists(#state, :state)";
+        set[1] = "#order = if_not_exists(#order, :order)";
+        values[":true"] = B(true);
+        values[":pending"] = S(state_name(InstanceState::kPending));
+        values[":running"] = S(state_name(InstanceState::kRunning));
+      }
       const RunnerKey& tagged = t.identity.tagged;
       set.push_back("#runner = :runner");
       values[":runner"] = B(t.identity.runner);
+      if (t.identity.unresolved) {
+        set.push_back("#unresolved = :true");
+        values[":true"] = B(true);
+      } else {
+        remove.push_back("#unresolved");
+      }
       // Empty tag values are left out (REMOVEd): not every DynamoDB implementation accepts empty strings.
       for (auto [placeholder, name, value] : {std::tuple{":env", "#env", &tagged.environment},
                                               std::tuple{":type", "#type", &tagged.type},

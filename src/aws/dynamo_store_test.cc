@@ -369,7 +369,7 @@ TEST(DynamoStoreRequests, UpdateItemShapePerMode) {
   EXPECT_EQ(upsert["ExpressionAttributeValues"][":order"]["N"], std::to_string(event_order(100, InstanceState::kRunning)));
   EXPECT_EQ(upsert["ExpressionAttributeValues"][":terminated"]["S"], "terminated");
   EXPECT_NE(upsert["UpdateExpression"].get<std::string>().find("#active = :rkey"), std::string::npos);
-  EXPECT_NE(upsert["UpdateExpression"].get<std::string>().find("REMOVE #ttl"), std::string::npos);
+  EXPECT_NE(upsert["UpdateExpression"].get<std::string>().find("REMOVE #unresolved, #ttl"), std::string::npos);
 
   const json known_runner = json::parse(s.http->requests[1].body);
   EXPECT_EQ(known_runner["ConditionExpression"],

@@ -21,6 +21,7 @@ struct HandleFlags {
   std::int64_t ttl_seconds = 86400;
   std::string log_level = "info";
   std::string metrics_namespace = "RunnerCountCache";
+  std::string lookup_unregistered = "true";
   std::string event = "-";
 };
 
@@ -33,6 +34,7 @@ void set_function_variables(const HandleFlags& flags, VirtualEnv& variables) {
   variables.set_env("TTL_SECONDS", std::to_string(flags.ttl_seconds));
   variables.set_env("LOG_LEVEL", flags.log_level);
   variables.set_env("METRICS_NAMESPACE", flags.metrics_namespace);
+  variables.set_env("LOOKUP_UNREGISTERED", flags.lookup_unregistered);
 }
 
 int run_handle(const HandleFlags& flags) {
@@ -94,6 +96,12 @@ void add_handle_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--metrics-namespace", flags->metrics_namespace, "CloudWatch EMF namespace (METRICS_NAMESPACE)")
       ->envname("METRICS_NAMESPACE")
+      ->capture_default_str();
+  cmd->add_option("--lookup-unregistered", flags->lookup_unregistered,
+                  "true: look up in EC2 an instance nobody registered; false: record it unresolved without a "
+                  "request (LOOKUP_UNREGISTERED)")
+      ->envname("LOOKUP_UNREGISTERED")
+      ->check(CLI::IsMember({"true", "false"}))
       ->capture_default_str();
   cmd->add_option("--event", flags->event, "File holding the event JSON, or - for stdin")->capture_default_str();
   cmd->callback([flags, &exit_code] { exit_code = run_handle(*flags); });

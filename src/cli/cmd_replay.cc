@@ -79,6 +79,7 @@ ReplayTally replay_lines(std::istream& in, const std::string& name, Store& store
       case EventOutcome::kApplied: ++tally.applied; break;
       case EventOutcome::kDuplicateOrLate: ++tally.duplicate_or_late; break;
       case EventOutcome::kNonRunner: ++tally.non_runner; break;
+      case EventOutcome::kUnregistered: ++tally.non_runner; break;  // not reached: replay looks every instance up
     }
   }
   return tally;

@@ -341,6 +341,10 @@ void add_simulate_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1, 86400))->capture_default_str()->group(delivery);
   cmd->add_option("--stale-threshold-ms", o.stale_threshold_ms, "RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS")
       ->check(CLI::Range(0, 86400000))->capture_default_str()->group(delivery);
+  cmd->add_option("--register-lookup-unregistered", o.register_lookup_unregistered,
+                  "LOOKUP_UNREGISTERED of the register run's counter: false records an instance nobody registered "
+                  "without an EC2 lookup (reconcile counts it if it is a runner); true looks it up as the cache run does")
+      ->capture_default_str()->group(delivery);
 
   auto* cost = "DynamoDB model";
   cmd->add_option("--dynamo-min-ms", o.dynamo_min_ms, "Every DynamoDB request: latency, uniform from ...")

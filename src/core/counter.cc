@@ -15,6 +15,7 @@ std::string_view outcome_name(EventOutcome outcome) {
     case EventOutcome::kApplied: return "applied";
     case EventOutcome::kDuplicateOrLate: return "duplicate_or_late";
     case EventOutcome::kNonRunner: return "non_runner";
+    case EventOutcome::kUnregistered: return "unregistered";
   }
   return "unknown";
 }
@@ -55,11 +56,25 @@ Result<ApplyReport> apply_event(Store& store, TagSource& tags, const InstanceEve
         report.outcome = EventOutcome::kDuplicateOrLate;
         return report;
       }
-      // A known non-runner: record the state (and renew its TTL) without asking EC2 again.
+      // A known non-runner (or an unresolved instance): record the state (and renew its TTL) without
+      // asking EC2 again.
       ++report.store_round_trips;
       auto refreshed = store.apply(transition(WriteMode::kKnownNonRunner));
       if (!refreshed.ok()) return refreshed.status();
-      report.outcome = EventOutcome::kNonRunner;
+      report.outcome = item.identity.unresolved ? EventOutcome::kUnregistered : EventOutcome::kNonRunner;
+      return report;
+    }
+
+    if (!options.lookup_unregistered) {
+      // Nobody registered the instance: record what the event says without asking EC2. Only where no item
+      // exists: a registration written since the read wins, and the next pass finds it.
+      ++report.store_round_trips;
+      InstanceIdentity unresolved;
+      unresolved.unresolved = true;
+      auto recorded = store.apply(transition(WriteMode::kCreateUnresolved, std::move(unresolved)));
+      if (!recorded.ok()) return recorded.status();
+      if (*recorded != WriteOutcome::kApplied) continue;
+      report.outcome = EventOutcome::kUnregistered;
       return report;
     }
 

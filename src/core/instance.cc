@@ -18,7 +18,8 @@ Transition make_transition(WriteMode mode, std::string instance_id, InstanceStat
 
 bool transition_applies(const InstanceItem* stored, const Transition& t) {
   if (!stored) return writes_identity(t.mode);
-  if (t.mode == WriteMode::kCreateOnly) return false;
+  if (t.mode == WriteMode::kCreateOnly) return stored->identity.unresolved && is_active(stored->state);
+  if (t.mode == WriteMode::kCreateUnresolved) return false;
   if (t.mode == WriteMode::kKnownRunner && !stored->identity.runner) return false;
   if (t.mode == WriteMode::kKnownNonRunner && stored->identity.runner) return false;
   if (t.order_bound > 0 && stored->order > t.order_bound) return true;
@@ -31,6 +32,11 @@ InstanceItem apply_transition(const InstanceItem* stored, const Transition& t) {
   item.state = t.state;
   item.order = t.order;
   item.identity = (writes_identity(t.mode) || !stored) ? t.identity : stored->identity;
+  if (stored && t.mode == WriteMode::kCreateOnly) {
+    // A registration claiming an unresolved item keeps the observation the counter recorded.
+    item.state = stored->state;
+    item.order = stored->order;
+  }
   item.updated_ms = t.updated_ms;
   const bool active_runner = item.identity.runner && is_active(item.state);
   if (active_runner) {

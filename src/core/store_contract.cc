@@ -427,6 +427,83 @@ TEST_P(StoreContract, CreateOnlyNeverOverridesAnExistingItem) {
   EXPECT_EQ(count(store(), "prod#Org#other"), 1);
 }
 
+// ---- Unresolved items (LOOKUP_UNREGISTERED=false) ----
+
+Transition unresolved_record(const std::string& id, InstanceState state, std::int64_t time_s) {
+  InstanceIdentity identity;
+  identity.unresolved = true;
+  return make_transition(WriteMode::kCreateUnresolved, id, state, time_s, kNowMs, kTtlSeconds, identity);
+}
+
+TEST_P(StoreContract, CreateUnresolvedWritesAnUncountedItemOnlyWhereNoneExists) {
+  const std::string id = "i-00000000000000040";
+  EXPECT_EQ(must_apply(store(), unresolved_record(id, InstanceState::kRunning, 100)), WriteOutcome::kApplied);
+  auto got = item(store(), id);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_TRUE(got->identity.unresolved);
+  EXPECT_FALSE(got->identity.runner);
+  EXPECT_EQ(got->state, InstanceState::kRunning);
+  EXPECT_EQ(got->active_key, std::nullopt);
+  EXPECT_EQ(got->ttl_s, std::optional<std::int64_t>(kNowMs / 1000 + kTtlSeconds));
+  // Never over an existing item, even with a newer observation.
+  EXPECT_EQ(must_apply(store(), unresolved_record(id, InstanceState::kShuttingDown, 200)), WriteOutcome::kSuperseded);
+  const std::string registered = "i-00000000000000041";
+  ASSERT_EQ(must_apply(store(), registration(registered, 100, runner("acme"))), WriteOutcome::kApplied);
+  EXPECT_EQ(must_apply(store(), unresolved_record(registered, InstanceState::kRunning, 110)), WriteOutcome::kSuperseded);
+  EXPECT_TRUE(item(store(), registered)->identity.runner);
+  // The known non-runner write refreshes an unresolved item and keeps it unresolved.
+  EXPECT_EQ(must_apply(store(), make_transition(WriteMode::kKnownNonRunner, id, InstanceState::kStopping, 150, kNowMs,
+                                                kTtlSeconds)),
+            WriteOutcome::kApplied);
+  got = item(store(), id);
+  EXPECT_TRUE(got->identity.unresolved);
+  EXPECT_EQ(got->state, InstanceState::kStopping);
+  EXPECT_EQ(count(store(), "prod#Org#acme"), 1);
+}
+
+TEST_P(StoreContract, CreateOnlyClaimsAnActiveUnresolvedItemAndKeepsItsObservation) {
+  for (const InstanceState state : {InstanceState::kPending, InstanceState::kRunning}) {
+    const std::string id = state == InstanceState::kPending ? "i-00000000000000042" : "i-00000000000000043";
+    SCOPED_TRACE(id);
+    ASSERT_EQ(must_apply(store(), unresolved_record(id, state, 120)), WriteOutcome::kApplied);
+    EXPECT_EQ(must_apply(store(), registration(id, 100, runner("acme"))), WriteOutcome::kApplied);
+    const auto got = item(store(), id);
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->identity, runner("acme"));
+    EXPECT_EQ(got->state, state);
+    EXPECT_EQ(got->order, event_order(120, state)) << "the counter's observation is kept";
+    EXPECT_EQ(got->active_key, std::optional<std::string>("prod#Org#acme"));
+    EXPECT_EQ(got->ttl_s, std::nullopt);
+    // Claimed once: a retried registration changes nothing.
+    EXPECT_EQ(must_apply(store(), registration(id, 100, runner("acme"))), WriteOutcome::kSuperseded);
+  }
+  EXPECT_EQ(count(store(), "prod#Org#acme"), 2);
+}
+
+TEST_P(StoreContract, CreateOnlyLeavesAnUnresolvedItemThatIsNotActive) {
+  const std::vector<InstanceState> states = {InstanceState::kStopping, InstanceState::kStopped,
+                                             InstanceState::kShuttingDown, InstanceState::kTerminated};
+  for (std::size_t i = 0; i < states.size(); ++i) {
+    const std::string id = "i-0000000000000005" + std::to_string(i);
+    SCOPED_TRACE(id);
+    ASSERT_EQ(must_apply(store(), unresolved_record(id, states[i], 120)), WriteOutcome::kApplied);
+    const auto before = item(store(), id);
+    EXPECT_EQ(must_apply(store(), registration(id, 100, runner("acme"))), WriteOutcome::kSuperseded);
+    EXPECT_EQ(item(store(), id), before);
+  }
+  EXPECT_EQ(count(store(), "prod#Org#acme"), 0);
+}
+
+TEST_P(StoreContract, AnUpsertResolvesAnUnresolvedItem) {
+  const std::string id = "i-00000000000000060";
+  ASSERT_EQ(must_apply(store(), unresolved_record(id, InstanceState::kRunning, 100)), WriteOutcome::kApplied);
+  EXPECT_EQ(must_apply(store(), upsert(id, InstanceState::kRunning, 130, runner("acme"))), WriteOutcome::kApplied);
+  const auto got = item(store(), id);
+  EXPECT_FALSE(got->identity.unresolved);
+  EXPECT_EQ(got->identity, runner("acme"));
+  EXPECT_EQ(count(store(), "prod#Org#acme"), 1);
+}
+
 // ---- Slot leases ----
 
 constexpr std::string_view kLeaseKey = "prod#Org#acme";

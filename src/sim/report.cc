@@ -88,6 +88,7 @@ nlohmann::json options_json(const SimulationOptions& o) {
           {"tick_interval_ms", o.tick_interval_ms},
           {"reconcile_interval_s", o.reconcile_interval_s},
           {"stale_threshold_ms", o.stale_threshold_ms},
+          {"register_lookup_unregistered", o.register_lookup_unregistered},
           {"reconcile_grace_ms", simulation_grace_ms()},
           {"dynamo_min_ms", o.dynamo_min_ms},
           {"dynamo_max_ms", o.dynamo_max_ms},

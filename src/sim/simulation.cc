@@ -216,6 +216,7 @@ class Run {
       config.stale_threshold_ms = options.stale_threshold_ms;
       config.reconcile_interval_s = options.reconcile_interval_s;
       config.log_level = LogLevel::kError;
+      config.lookup_unregistered = strategy_ != Strategy::kRegister || options.register_lookup_unregistered;
       function_ = std::make_unique<CounterFunction>(config, *store_, ec2_, *tags_, log_, metrics_, &timeline_);
       // The reader as a scale-up wires it: one table handle, the account's EC2 for the fallback.
       ReaderOptions reader_options;

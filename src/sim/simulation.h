@@ -101,6 +101,9 @@ struct SimulationOptions {
   std::int64_t tick_interval_ms = 60000;        // the schedule rule
   std::int64_t reconcile_interval_s = 300;      // RECONCILE_INTERVAL_S
   std::int64_t stale_threshold_ms = 60000;      // RUNNER_COUNT_CACHE_STALE_THRESHOLD_MS
+  // LOOKUP_UNREGISTERED of the register run's counter: false (its scale-up registers every runner, so an
+  // unregistered instance is recorded without a lookup); the cache run always looks up (nobody registers).
+  bool register_lookup_unregistered = false;
 
   // DynamoDB model: every request's latency, and on-demand prices (us-east-1 since 2024-11-01).
   double dynamo_min_ms = 5;

@@ -54,7 +54,9 @@ export function registrationRequest(
   nowMs: number,
 ): UpdateItemCommandInput {
   return {
-    ConditionExpression: 'attribute_not_exists(#pk)',
+    // Creates the item, or claims one the counter recorded unresolved while it is still active, keeping the
+    // state and order the counter recorded (docs/table-contract.md section 7).
+    ConditionExpression: 'attribute_not_exists(#pk) OR (#unresolved = :true AND #state IN (:pending, :running))',
     ExpressionAttributeNames: {
       '#active': 'active_key',
       '#env': 'env',
@@ -66,23 +68,28 @@ export function registrationRequest(
       '#state': 'state',
       '#ttl': 'ttl',
       '#type': 'type',
+      '#unresolved': 'unresolved',
       '#updated': 'updated_ms',
     },
     ExpressionAttributeValues: {
       ':env': { S: launch.key.environment },
       ':order': { N: String(launch.launchTimeS * 8) },
       ':owner': { S: launch.key.owner },
+      ':pending': { S: 'pending' },
       ':rkey': { S: runnerKey(launch.key) },
       ':runner': { BOOL: true },
+      ':running': { S: 'running' },
       ':state': { S: 'pending' },
+      ':true': { BOOL: true },
       ':type': { S: launch.key.type },
       ':updated': { N: String(nowMs) },
     },
     Key: { pk: { S: launch.instanceId } },
     TableName: config.tableName,
     UpdateExpression:
-      'SET #state = :state, #order = :order, #updated = :updated, #runner = :runner, #env = :env, ' +
-      '#type = :type, #owner = :owner, #rkey = :rkey, #active = :rkey REMOVE #ttl',
+      'SET #state = if_not_exists(#state, :state), #order = if_not_exists(#order, :order), #updated = :updated, ' +
+      '#runner = :runner, #env = :env, #type = :type, #owner = :owner, #rkey = :rkey, #active = :rkey ' +
+      'REMOVE #unresolved, #ttl',
   };
 }
 

@@ -25,25 +25,32 @@ const { rcc, ec2Binary, skip } = rccPrograms();
 
 const acme = { environment: 'prod', type: 'Org', owner: 'acme' };
 
-test('registrationRequest: create-only, pending at launch_time_s * 8, active under its key, no ttl', () => {
+test('registrationRequest: create-only (or claims an active unresolved item), pending at launch_time_s * 8, active under its key, no ttl', () => {
   const request = registrationRequest(
     { tableName: 't' },
     { instanceId: 'i-0123456789abcdef0', key: { environment: 'prod', type: 'Repo', owner: 'acme/app' }, launchTimeS: 1764260400 },
     1764260401234,
   );
-  assert.equal(request.ConditionExpression, 'attribute_not_exists(#pk)');
+  assert.equal(
+    request.ConditionExpression,
+    'attribute_not_exists(#pk) OR (#unresolved = :true AND #state IN (:pending, :running))',
+  );
   assert.equal(
     request.UpdateExpression,
-    'SET #state = :state, #order = :order, #updated = :updated, #runner = :runner, #env = :env, ' +
-      '#type = :type, #owner = :owner, #rkey = :rkey, #active = :rkey REMOVE #ttl',
+    'SET #state = if_not_exists(#state, :state), #order = if_not_exists(#order, :order), #updated = :updated, ' +
+      '#runner = :runner, #env = :env, #type = :type, #owner = :owner, #rkey = :rkey, #active = :rkey ' +
+      'REMOVE #unresolved, #ttl',
   );
   assert.deepEqual(request.ExpressionAttributeValues, {
     ':env': { S: 'prod' },
     ':order': { N: String(1764260400 * 8) },
     ':owner': { S: 'acme/app' },
+    ':pending': { S: 'pending' },
     ':rkey': { S: 'prod#Repo#acme/app' },
     ':runner': { BOOL: true },
+    ':running': { S: 'running' },
     ':state': { S: 'pending' },
+    ':true': { BOOL: true },
     ':type': { S: 'Repo' },
     ':updated': { N: '1764260401234' },
   });

@@ -43,6 +43,7 @@ run "single_environment" {
       TTL_SECONDS                           = "86400"
       LOG_LEVEL                             = "info"
       METRICS_NAMESPACE                     = "RunnerCountCache"
+      LOOKUP_UNREGISTERED                   = "true"
     })
     error_message = "The function's environment is not the one its code reads."
   }

@@ -23,7 +23,9 @@ struct ScriptedStore {
                      rcc::fuzz::http_response(status, std::string(body))};
   }
   std::shared_ptr<rcc::fuzz::ScriptedHttpClient> http;
-  rcc::DynamoStore store{rcc::fuzz::scripted_aws_client(http, "dynamodb"), rcc::DynamoStoreOptions{"fuzz-table", 0}};
+  rcc::VirtualEnv env{1700000000000};
+  rcc::DynamoStore store{rcc::fuzz::scripted_aws_client(http, "dynamodb", env),
+                         rcc::DynamoStoreOptions{"fuzz-table", 0}};
 };
 
 template <typename T>

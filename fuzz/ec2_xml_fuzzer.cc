@@ -50,7 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // must end the loop instead of asking again.
   auto http = std::make_shared<rcc::fuzz::ScriptedHttpClient>();
   http->answers = {rcc::fuzz::http_response(200, std::string(xml)), rcc::fuzz::http_response(200, std::string(xml))};
-  rcc::Ec2QueryClient client(rcc::fuzz::scripted_aws_client(http, "ec2"));
+  rcc::VirtualEnv env{1700000000000};
+  rcc::Ec2QueryClient client(rcc::fuzz::scripted_aws_client(http, "ec2", env));
   auto listed = client.describe_instances({{"instance-state-name", {"pending", "running"}}});
   require(http->requests.size() <= 2, "the page loop stops at a repeated nextToken");
   if (!listed.ok()) rcc::fuzz::require_explained(listed.status());

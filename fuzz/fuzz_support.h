@@ -5,7 +5,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -14,8 +13,8 @@
 #include <vector>
 
 #include "rcc/aws_request.h"
+#include "rcc/env.h"
 #include "rcc/http.h"
-#include "rcc/retry.h"
 #include "rcc/status.h"
 
 namespace rcc::fuzz {
@@ -63,13 +62,14 @@ inline HttpResponse http_response(int status, std::string body, HttpHeaders head
   return response;
 }
 
-// An AwsClient for `service` over `http` whose retries do not sleep: a retryable answer is retried at
-// once, up to the default number of attempts, so a fuzz run stays fast and bounded.
-inline AwsClient scripted_aws_client(std::shared_ptr<HttpClient> http, std::string service) {
-  RetryEnv no_sleep{[] { return std::chrono::steady_clock::now(); }, [](std::chrono::milliseconds) {},
-                    [] { return 0.5; }};
+// An AwsClient for `service` over `http` on `env` (a VirtualEnv: a retryable answer is retried after a
+// virtual sleep, up to the default number of attempts, so a fuzz run stays fast, bounded and the same for
+// the same input). `env` must outlive the client.
+inline AwsClient scripted_aws_client(std::shared_ptr<HttpClient> http, std::string service, Env& env) {
+  AwsClientOptions options;
+  options.env = &env;
   return AwsClient(std::move(http), "http://127.0.0.1:1", std::move(service), "us-east-1",
-                   AwsCredentials{"AKIDFUZZ", "fuzz-secret", ""}, AwsClientOptions{}, std::move(no_sleep));
+                   AwsCredentials{"AKIDFUZZ", "fuzz-secret", ""}, options);
 }
 
 }  // namespace rcc::fuzz

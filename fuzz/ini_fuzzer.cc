@@ -12,6 +12,7 @@
 #include "fuzz_support.h"
 #include "rcc/aws_config.h"
 #include "rcc/credentials.h"
+#include "rcc/env.h"
 
 namespace {
 
@@ -57,8 +58,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string& path = scratch_file();
   write_file(path, text);
   for (const char* profile : {"default", "ci"}) {
-    const auto env = rcc::map_env({{"AWS_SHARED_CREDENTIALS_FILE", path}, {"AWS_CONFIG_FILE", path},
-                                   {"AWS_PROFILE", profile}, {"HOME", "/nonexistent"}});
+    rcc::VirtualEnv env;
+    env.set_env("AWS_SHARED_CREDENTIALS_FILE", path);
+    env.set_env("AWS_CONFIG_FILE", path);
+    env.set_env("AWS_PROFILE", profile);
+    env.set_env("HOME", "/nonexistent");
     auto credentials = rcc::resolve_credentials(env);
     if (credentials.ok()) {
       require(!credentials->access_key_id.empty() && !credentials->secret_access_key.empty(),

@@ -75,8 +75,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   rcc::Metrics metrics("RunnerCountCache", {{"Environment", "prod"}}, require_json_line);
   rcc::CounterFunctionConfig config;
   config.table_name = "fuzz-table";
-  config.environment = "prod";
-  rcc::CounterFunction function(config, store, ec2, tags, log, metrics, [] { return kNowMs; });
+  config.environments = {"prod"};
+  rcc::VirtualEnv env(kNowMs);
+  rcc::CounterFunction function(config, store, ec2, tags, log, metrics, &env);
 
   rcc::RuntimeClient client(http, "127.0.0.1:9001");
   const rcc::Status ended = rcc::run_runtime_loop(client, [&](const rcc::Invocation& invocation) {

@@ -82,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   rcc::RuntimeClient client(http, "127.0.0.1:9001");
   const rcc::Status ended = rcc::run_runtime_loop(client, [&](const rcc::Invocation& invocation) {
     try {
-      return function.handle(invocation.request_id, invocation.payload);
+      return function.handle(invocation.request_id, invocation.payload, invocation.deadline_ms);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "the handler threw: %s\n", e.what());
       require(false, "the handler never throws");

@@ -149,8 +149,12 @@ Result<std::string> CounterFunction::handle(std::string_view request_id, std::st
   metrics_.add(metric::kEvents);
   const std::int64_t now_ms = env_->wall_ms();
   if (deadline_ms != 0) {
-    // Lambda gives the deadline on the wall clock; the budgets run on the monotonic one.
-    deadline_->set(env_->monotonic_ms() + (deadline_ms - now_ms) - kDeadlineMarginMs);
+    // Lambda gives the deadline on the wall clock; the budgets run on the monotonic one. Lambda's deadline
+    // is at most 15 minutes away: one further off in either direction (a garbled header) is taken as a
+    // day, so the arithmetic cannot overflow.
+    constexpr std::int64_t kFarMs = 86400LL * 1000;
+    const std::int64_t left_ms = std::clamp(deadline_ms, now_ms - kFarMs, now_ms + kFarMs) - now_ms;
+    deadline_->set(env_->monotonic_ms() + left_ms - kDeadlineMarginMs);
   } else {
     deadline_->clear();
   }

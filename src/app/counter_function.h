@@ -97,7 +97,7 @@ class CounterFunction {
   // Handles one EventBridge event (`payload`, the invocation's JSON) for `request_id`. When `deadline_ms`
   // (wall-clock epoch ms, Lambda-Runtime-Deadline-Ms) is not 0, the work is cut kDeadlineMarginMs before
   // it: a call that would outlast it fails with Timeout (retryable), which fails the invocation in time
-  // for Lambda to retry it.
+  // for Lambda to retry it. A deadline more than a day before or after now counts as a day away.
   //
   // - EC2 state change: apply_event. Returns a summary body {"outcome":..,"instance_id":..,"key":..}; or the
   //   lookup or write failure that survived the clients' retries, which must fail the invocation.

@@ -1,5 +1,6 @@
 #include "app/counter_function.h"
 
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -93,6 +94,27 @@ TEST_F(CounterFunctionTest, ReconcileStopsAtTheInvocationDeadlineMinusTheMargin)
   ASSERT_TRUE(in_time.ok()) << in_time.status().to_string();
   EXPECT_EQ(nlohmann::json::parse(*in_time)["reconciled"], 1);
   EXPECT_EQ(store_.count_active("prod#Org#acme").value(), 1);
+}
+
+TEST_F(CounterFunctionTest, ADeadlineFarOffEitherWayIsClampedNotOverflowed) {
+  ec2_.add("i-0000000000000000a", InstanceState::kRunning, runner_tags("prod", "Org", "acme"));
+  CounterFunction fn = make(store_);
+  // The oldest deadline a header can give has passed: the tick fails in time (an overflow of
+  // deadline - now would have wrapped it into the far future).
+  auto past = fn.handle("t1", scheduled_json(kNowMs / 1000), std::numeric_limits<std::int64_t>::min());
+  ASSERT_FALSE(past.ok());
+  EXPECT_EQ(past.status().code(), Code::kTimeout);
+  EXPECT_EQ(ec2_.requests_sent(), 0);
+
+  // The latest one is far ahead, with a monotonic clock that does not start at the wall clock's value.
+  struct Ahead : ClockEnv {
+    using ClockEnv::ClockEnv;
+    std::int64_t monotonic_ms() override { return std::numeric_limits<std::int64_t>::max() / 2; }
+  } ahead{[this] { return now_ms_; }};
+  CounterFunction far(config_, store_, ec2_, tags_, log_, metrics_, &ahead, &deadline_);
+  auto future = far.handle("t2", scheduled_json(kNowMs / 1000), std::numeric_limits<std::int64_t>::max());
+  ASSERT_TRUE(future.ok()) << future.status().to_string();
+  EXPECT_EQ(nlohmann::json::parse(*future)["reconciled"], 1);
 }
 
 TEST_F(CounterFunctionTest, TagLookupBackoffStopsAtTheInvocationDeadline) {

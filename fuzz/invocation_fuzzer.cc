@@ -88,7 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       require(false, "the handler never throws");
     }
     return rcc::Result<std::string>(rcc::Status::Internal("unreachable"));
-  });
+  }, nullptr, &env);
   rcc::fuzz::require_explained(ended);
 
   require(!http.requests.empty() && http.requests.size() <= 3, "one /next, at most one post, one more /next");

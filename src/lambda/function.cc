@@ -96,7 +96,8 @@ int run_lambda_function(Env& env, std::string_view program) {
       [&](const Invocation& invocation) {
         return function.handle(invocation.request_id, invocation.payload, invocation.deadline_ms);
       },
-      [&](const Status& failure) { log.warn("runtime /next failed, asking again", {{"error", failure.to_string()}}); });
+      [&](const Status& failure) { log.warn("runtime /next failed, asking again", {{"error", failure.to_string()}}); },
+      &env);
   log.error("runtime loop ended", {{"error", ended.to_string()}});
   return 1;
 }

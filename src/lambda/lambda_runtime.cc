@@ -3,7 +3,6 @@
 #include <charconv>
 #include <cstdlib>
 #include <exception>
-#include <thread>
 #include <utility>
 
 #include "app/log.h"
@@ -141,7 +140,7 @@ Status RuntimeClient::post_init_error(const FunctionError& error) {
 }
 
 Status run_runtime_loop(RuntimeClient& client, const InvocationHandler& handler,
-                        const NextFailureObserver& on_next_failure) {
+                        const NextFailureObserver& on_next_failure, Env* env) {
   const std::string trace_env(kTraceIdEnv);
   int failed_in_a_row = 0;
   for (;;) {
@@ -149,7 +148,7 @@ Status run_runtime_loop(RuntimeClient& client, const InvocationHandler& handler,
     if (!invocation.ok()) {
       if (++failed_in_a_row >= kNextAttempts) return invocation.status();
       if (on_next_failure) on_next_failure(invocation.status());
-      std::this_thread::sleep_for(kNextRetryDelay);
+      env->sleep_ms(kNextRetryDelay.count());
       continue;
     }
     failed_in_a_row = 0;

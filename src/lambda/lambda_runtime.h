@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "rcc/env.h"
 #include "rcc/http.h"
 #include "rcc/status.h"
 
@@ -94,12 +95,12 @@ inline constexpr std::chrono::milliseconds kNextRetryDelay{100};
 using NextFailureObserver = std::function<void(const Status& failure)>;
 
 // Runs the runtime loop until the Runtime API fails: next() (retried as above, each retried failure passed
-// to `on_next_failure` when set); set _X_AMZN_TRACE_ID to the invocation's trace id (unset it when absent);
+// to `on_next_failure` when set, the pause between attempts slept on `env`); set _X_AMZN_TRACE_ID to the invocation's trace id (unset it when absent);
 // run `handler`; post its body to /response, or function_error() of its failure to /error. An exception
 // thrown by `handler` (std::bad_alloc, a JSON error, anything) is caught and posted to /error as errorType
 // "Internal" with its what() as errorMessage; the loop goes on. kNextAttempts failed /next in a row, or a
 // failed post, end the loop. Returns the Status that ended it (never ok).
 Status run_runtime_loop(RuntimeClient& client, const InvocationHandler& handler,
-                        const NextFailureObserver& on_next_failure = nullptr);
+                        const NextFailureObserver& on_next_failure = nullptr, Env* env = Env::Default());
 
 }  // namespace rcc

@@ -155,13 +155,17 @@ TEST(RuntimeLoop, AnswersEveryInvocationAndSetsTheTraceId) {
   http.answer_status(202);
   // Then /next fails kNextAttempts times in a row: the loop ends.
   RuntimeClient client(http, "127.0.0.1:9001");
+  VirtualEnv env;
   std::vector<std::string> traces;
-  const Status ended = run_runtime_loop(client, [&](const Invocation& inv) -> Result<std::string> {
-    const char* trace = std::getenv("_X_AMZN_TRACE_ID");
-    traces.emplace_back(trace ? trace : "<unset>");
-    if (inv.payload == "fail-payload") return Status::Throttled("RequestLimitExceeded");
-    return std::string("{\"done\":\"") + inv.request_id + "\"}";
-  });
+  const Status ended = run_runtime_loop(
+      client,
+      [&](const Invocation& inv) -> Result<std::string> {
+        const char* trace = std::getenv("_X_AMZN_TRACE_ID");
+        traces.emplace_back(trace ? trace : "<unset>");
+        if (inv.payload == "fail-payload") return Status::Throttled("RequestLimitExceeded");
+        return std::string("{\"done\":\"") + inv.request_id + "\"}";
+      },
+      nullptr, &env);
   EXPECT_EQ(ended.code(), Code::kUnavailable);
   EXPECT_EQ(traces, (std::vector<std::string>{"Root=1-aaa", "<unset>"}));
   ASSERT_EQ(http.sent.size(), 4u + kNextAttempts);
@@ -187,6 +191,7 @@ TEST(RuntimeLoop, AFailedNextIsAskedAgainBeforeTheLoopEnds) {
   http.answer_next("b", "{}");
   http.answer_status(202);
   RuntimeClient client(http, "127.0.0.1:9001");
+  VirtualEnv env;
   std::vector<std::string> handled;
   std::vector<Code> observed;
   const Status ended = run_runtime_loop(
@@ -195,10 +200,13 @@ TEST(RuntimeLoop, AFailedNextIsAskedAgainBeforeTheLoopEnds) {
         handled.push_back(inv.request_id);
         return std::string("{}");
       },
-      [&](const Status& failure) { observed.push_back(failure.code()); });
+      [&](const Status& failure) { observed.push_back(failure.code()); }, &env);
   EXPECT_EQ(handled, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(observed, (std::vector<Code>{Code::kUnavailable, Code::kProtocolError, Code::kProtocolError,
                                          Code::kUnavailable, Code::kUnavailable}));
+  // One pause on the Env before each /next asked again, none after the last failure.
+  EXPECT_EQ(env.sleeps(), 5);
+  EXPECT_EQ(env.slept_ms(), 5 * kNextRetryDelay.count());
   EXPECT_EQ(ended.code(), Code::kUnavailable);
   ASSERT_EQ(http.sent.size(), 7u + kNextAttempts);
   EXPECT_EQ(http.sent[3].url, "http://127.0.0.1:9001/2018-06-01/runtime/invocation/a/response");
@@ -232,15 +240,19 @@ TEST(RuntimeLoop, AHandlerExceptionIsPostedAsAnInternalErrorAndTheLoopGoesOn) {
   http.answer_next("d", "ok");
   http.answer_status(202);
   RuntimeClient client(http, "127.0.0.1:9001");
+  VirtualEnv env;
   std::vector<std::string> handled;
   Status ended;
-  EXPECT_NO_THROW(ended = run_runtime_loop(client, [&](const Invocation& inv) -> Result<std::string> {
-    handled.push_back(inv.request_id);
-    if (inv.payload == "bad-alloc") throw std::bad_alloc();
-    if (inv.payload == "throw-int") throw 42;
-    if (inv.payload == "not json") return nlohmann::json::parse(inv.payload).dump();
-    return std::string("{}");
-  }));
+  EXPECT_NO_THROW(ended = run_runtime_loop(
+                      client,
+                      [&](const Invocation& inv) -> Result<std::string> {
+                        handled.push_back(inv.request_id);
+                        if (inv.payload == "bad-alloc") throw std::bad_alloc();
+                        if (inv.payload == "throw-int") throw 42;
+                        if (inv.payload == "not json") return nlohmann::json::parse(inv.payload).dump();
+                        return std::string("{}");
+                      },
+                      nullptr, &env));
   EXPECT_EQ(ended.code(), Code::kUnavailable);
   EXPECT_EQ(handled, (std::vector<std::string>{"a", "b", "c", "d"}));
   ASSERT_EQ(http.sent.size(), 8u + kNextAttempts);

@@ -26,10 +26,19 @@ Transition known(WriteMode mode, const std::string& id, InstanceState state, std
   return make_transition(mode, id, state, time_s, kNowMs, kTtlSeconds);
 }
 
-WriteOutcome must_apply(Store& store, const Transition& t) {
-  auto outcome = store.apply(t);
+// The outcome of a write that must not fail (a failure is recorded and reads as kSuperseded); `key`, when
+// given, receives the item's key.
+WriteOutcome must_apply(Store& store, const Transition& t, std::string* key = nullptr) {
+  auto outcome = store.apply(t, key);
   EXPECT_TRUE(outcome.ok()) << outcome.status().to_string();
   return outcome.ok() ? *outcome : WriteOutcome::kSuperseded;
+}
+
+// The meta item, which must exist; a failed read or a missing item is recorded and reads as an empty one.
+MetaItem meta_of(Store& store) {
+  auto meta = store.get_meta();
+  EXPECT_TRUE(meta.ok() && meta->has_value()) << (meta.ok() ? "no meta item" : meta.status().to_string());
+  return meta.ok() && meta->has_value() ? **meta : MetaItem{};
 }
 
 std::int64_t count(Store& store, const std::string& key) {
@@ -114,21 +123,23 @@ TEST_P(StoreContract, KnownRunnerWriteMovesForwardOnlyAndKeepsKey) {
 TEST_P(StoreContract, AnAppliedWriteReportsTheItemsKey) {
   const std::string id = "i-00000000000000024", other = "i-00000000000000025";
   std::string key = "unset";
-  EXPECT_EQ(*store().apply(upsert(id, InstanceState::kPending, 100, runner("acme")), &key), WriteOutcome::kApplied);
+  EXPECT_EQ(must_apply(store(), upsert(id, InstanceState::kPending, 100, runner("acme")), &key),
+            WriteOutcome::kApplied);
   EXPECT_EQ(key, "prod#Org#acme");
   key = "unset";
-  EXPECT_EQ(*store().apply(known(WriteMode::kKnownRunner, id, InstanceState::kRunning, 101), &key),
+  EXPECT_EQ(must_apply(store(), known(WriteMode::kKnownRunner, id, InstanceState::kRunning, 101), &key),
             WriteOutcome::kApplied);
   EXPECT_EQ(key, "prod#Org#acme") << "the known-runner write does not carry the key; the store's answer does";
   key = "unset";
-  EXPECT_EQ(*store().apply(known(WriteMode::kKnownRunner, id, InstanceState::kTerminated, 102), &key),
+  EXPECT_EQ(must_apply(store(), known(WriteMode::kKnownRunner, id, InstanceState::kTerminated, 102), &key),
             WriteOutcome::kApplied);
   EXPECT_EQ(key, "prod#Org#acme") << "an inactive runner keeps its key";
   key = "unset";
-  EXPECT_EQ(*store().apply(known(WriteMode::kKnownRunner, id, InstanceState::kTerminated, 103), &key),
+  EXPECT_EQ(must_apply(store(), known(WriteMode::kKnownRunner, id, InstanceState::kTerminated, 103), &key),
             WriteOutcome::kSuperseded);
   EXPECT_EQ(key, "unset") << "a write that did not apply reports nothing";
-  EXPECT_EQ(*store().apply(upsert(other, InstanceState::kRunning, 100, non_runner()), &key), WriteOutcome::kApplied);
+  EXPECT_EQ(must_apply(store(), upsert(other, InstanceState::kRunning, 100, non_runner()), &key),
+            WriteOutcome::kApplied);
   EXPECT_EQ(key, "");
 }
 
@@ -273,7 +284,7 @@ TEST_P(StoreContract, MetaItemHeartbeatMovesForwardOnly) {
   EXPECT_EQ((*meta)->heartbeat_ms, std::optional<std::int64_t>(2000));
   EXPECT_EQ((*meta)->reconciled_ms, std::nullopt);
   ASSERT_TRUE(store().stamp_heartbeat(3000, kProdOnly).ok());
-  EXPECT_EQ((*store().get_meta())->heartbeat_ms, std::optional<std::int64_t>(3000));
+  EXPECT_EQ(meta_of(store()).heartbeat_ms, std::optional<std::int64_t>(3000));
 }
 
 TEST_P(StoreContract, HeartbeatRecordsTheEnvironmentsCountedWithIt) {
@@ -284,17 +295,17 @@ TEST_P(StoreContract, HeartbeatRecordsTheEnvironmentsCountedWithIt) {
   EXPECT_EQ((*meta)->environments, (std::vector<std::string>{"prod", "staging"}));  // sorted: a set
   // An older stamp writes nothing: the environments stay those of the newest heartbeat.
   ASSERT_TRUE(store().stamp_heartbeat(1000, kProdOnly).ok());
-  EXPECT_EQ((*store().get_meta())->environments, (std::vector<std::string>{"prod", "staging"}));
+  EXPECT_EQ(meta_of(store()).environments, (std::vector<std::string>{"prod", "staging"}));
   ASSERT_TRUE(store().stamp_heartbeat(3000, kProdOnly).ok());
-  EXPECT_EQ((*store().get_meta())->environments, kProdOnly);
+  EXPECT_EQ(meta_of(store()).environments, kProdOnly);
   // A record of a reconcile keeps them.
   ReconcileReport report;
   report.finished_ms = 3500;
   ASSERT_TRUE(store().record_reconcile(report).ok());
-  EXPECT_EQ((*store().get_meta())->environments, kProdOnly);
+  EXPECT_EQ(meta_of(store()).environments, kProdOnly);
   const Status empty = store().stamp_heartbeat(4000, std::vector<std::string>{});
   EXPECT_EQ(empty.code(), Code::kInvalidArgument);
-  EXPECT_EQ((*store().get_meta())->heartbeat_ms, std::optional<std::int64_t>(3000));
+  EXPECT_EQ(meta_of(store()).heartbeat_ms, std::optional<std::int64_t>(3000));
 }
 
 // Regression: a stamp written by a clock a day ahead could never be lowered, and a reader took it as fresh.
@@ -302,11 +313,11 @@ TEST_P(StoreContract, MetaStampsFromAClockFarAheadAreReplaced) {
   const std::int64_t day_ms = 86'400'000;
   ASSERT_TRUE(store().stamp_heartbeat(kNowMs + day_ms, kProdOnly).ok());
   ASSERT_TRUE(store().stamp_heartbeat(kNowMs, kProdOnly).ok());
-  EXPECT_EQ((*store().get_meta())->heartbeat_ms, std::optional<std::int64_t>(kNowMs));
+  EXPECT_EQ(meta_of(store()).heartbeat_ms, std::optional<std::int64_t>(kNowMs));
   // Within the skew bound the stamp still never moves backward.
   ASSERT_TRUE(store().stamp_heartbeat(kNowMs + 60'000, kProdOnly).ok());
   ASSERT_TRUE(store().stamp_heartbeat(kNowMs + 1'000, kProdOnly).ok());
-  EXPECT_EQ((*store().get_meta())->heartbeat_ms, std::optional<std::int64_t>(kNowMs + 60'000));
+  EXPECT_EQ(meta_of(store()).heartbeat_ms, std::optional<std::int64_t>(kNowMs + 60'000));
 
   ReconcileReport ahead;
   ahead.started_ms = kNowMs + day_ms - 5'000;

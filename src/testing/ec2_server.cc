@@ -258,6 +258,7 @@ struct Ec2TestServer::State {
   // ---- Everything below is guarded by mu. ----
   mutable std::mutex mu;
   std::condition_variable stop_cv;
+  std::condition_variable request_cv;  // notified when an EC2 request is counted, and on stop
   bool stopping = false;
 
   std::map<std::string, Ec2Instance, std::less<>> inventory;
@@ -480,6 +481,7 @@ Answer Ec2TestServer::State::handle_ec2(const http::request<http::string_body>& 
   Ec2ServerRequest entry;
   entry.sequence = ++sequence;
   ++stats.requests;
+  request_cv.notify_all();
   std::string id = request_id(entry.sequence);
 
   Answer answer;
@@ -752,6 +754,7 @@ void Ec2TestServer::State::shutdown() {
     stopping = true;
   }
   stop_cv.notify_all();
+  request_cv.notify_all();
   // shutdown(2) on the listening socket wakes a blocking accept on Linux; close() from another thread
   // would not.
   ::shutdown(acceptor.native_handle(), SHUT_RDWR);
@@ -891,6 +894,11 @@ void Ec2TestServer::set_bucket(int burst, double refill_per_s) {
 Ec2ServerStats Ec2TestServer::stats() const {
   std::lock_guard lock(state_->mu);
   return state_->stats;
+}
+
+void Ec2TestServer::wait_for_requests(std::int64_t count) const {
+  std::unique_lock lock(state_->mu);
+  state_->request_cv.wait(lock, [&] { return state_->stats.requests >= count || state_->stopping; });
 }
 
 std::vector<Ec2ServerRequest> Ec2TestServer::request_log() const {

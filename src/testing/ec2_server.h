@@ -132,6 +132,9 @@ class Ec2TestServer {
 
   Ec2ServerStats stats() const;
   std::int64_t requests() const { return stats().requests; }
+  // Blocks until at least `count` EC2 requests have been counted (an answer may still be on its way, e.g.
+  // waiting on the latency), or until the server stops.
+  void wait_for_requests(std::int64_t count) const;
   // The most recent requests, oldest first.
   std::vector<Ec2ServerRequest> request_log() const;
   void reset_counters();

@@ -399,10 +399,17 @@ TEST_F(Ec2TestServerTest, StopCutsShortAnAnswerWaitingOnLatency) {
     Connection connection(port);
     EXPECT_THROW(connection.ec2(""), boost::system::system_error);
   });
-  while (server_->requests() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  server_->wait_for_requests(1);  // the request is counted, its answer waits on the latency
   server_->stop();
   client.join();
   server_->stop();  // idempotent
+}
+
+TEST_F(Ec2TestServerTest, StopReleasesAWaitForRequests) {
+  std::thread waiter([this] { server_->wait_for_requests(1); });
+  server_->stop();
+  waiter.join();
+  EXPECT_EQ(server_->requests(), 0);
 }
 
 TEST(Ec2TestServerStart, ReportsABusyPort) {

@@ -1,5 +1,5 @@
 // sim_bench: wall time of `rcc simulate`'s default day (and of larger fleets) on the embedded store.
-// Prints one line per size; the budget for the default day is 10 s on the 2-core build machine.
+// Prints one line per size; the budget for the default day is 10 s on a 2-core machine.
 #include <chrono>
 #include <cstdio>
 

@@ -253,7 +253,7 @@ TEST_F(ReaderTest, EachStalenessCauseFallsBackAndSaysWhich) {
   EXPECT_EQ(r.stats().fallbacks.at(FallbackReason::kReconcileOverdue), 1);
 }
 
-// The issue this pins: one staging runner, a table that counts prod, used to answer "fresh, 0".
+// The bug this pins: one staging runner, a table that counts prod, used to answer "fresh, 0".
 TEST_F(ReaderTest, AnotherEnvironmentsKeyFallsBackWithoutReadingTheIndex) {
   stamp(1000, 1000);
   ec2_.add("i-00000001", InstanceState::kRunning, runner_tags("staging", "Org", "acme"));

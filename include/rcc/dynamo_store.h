@@ -1,4 +1,4 @@
-// DynamoStore: the Store of DESIGN 3 on a DynamoDB table, over the DynamoDB JSON protocol (1.0).
+// DynamoStore: the Store on a DynamoDB table (docs/table-contract.md), over the DynamoDB JSON protocol (1.0).
 //
 // Item layout (pk is the hash key): pk (S), state (S, EC2's spelling), order (N), env, type, owner (S, the
 // ghr tags as found), rkey (S, the runner's key string, on runner items only, so a known-runner write can

@@ -16,7 +16,7 @@
 
 namespace rcc {
 
-// EC2 instance lifecycle states, in the order of DESIGN 4's rank.
+// EC2 instance lifecycle states, in the order of their rank (docs/counting.md).
 enum class InstanceState : std::uint8_t {
   kPending = 0,
   kRunning = 1,

@@ -1,5 +1,5 @@
 // The reader: how many active runners a key has, from the cache when it can vouch for itself, else from
-// EC2 (DESIGN 5). This is the API a C++ scale-up links against; docs/table-contract.md gives the same
+// EC2. This is the API a C++ scale-up links against; docs/table-contract.md gives the same
 // contract for scale-ups in other languages.
 #pragma once
 
@@ -57,7 +57,7 @@ struct ReaderOptions {
 // memo_ttl_ms >= 0 and application_tag is non-empty.
 Status validate_reader_options(const ReaderOptions& options);
 
-// The freshness verdict of DESIGN 5 for a meta item read at `now_ms`.
+// The freshness verdict (docs/table-contract.md, section 3) for a meta item read at `now_ms`.
 struct Freshness {
   FallbackReason reason = FallbackReason::kNone;  // kNone when the cache may answer; never kCacheReadFailed
   std::optional<std::int64_t> age_ms;             // now_ms - heartbeat_ms, when there is a heartbeat

@@ -1,4 +1,4 @@
-# Every state the counter orders (DESIGN 4): pending/running make a runner active, the others end
+# Every state the counter orders (docs/counting.md): pending/running make a runner active, the others end
 # it; stopping/stopped are needed so a stop/start cycle is followed.
 resource "aws_cloudwatch_event_rule" "ec2_state_change" {
   name        = local.limited_names.rule_ec2
@@ -13,7 +13,8 @@ resource "aws_cloudwatch_event_rule" "ec2_state_change" {
   tags = merge(var.tags, { Name = local.limited_names.rule_ec2 })
 }
 
-# Heartbeat and reconcile tick (DESIGN 5): the function reconciles when reconcile_interval has passed.
+# Heartbeat and reconcile tick (docs/counting.md, Reconcile): the function reconciles when
+# reconcile_interval has passed.
 resource "aws_cloudwatch_event_rule" "schedule" {
   name                = local.limited_names.rule_tick
   description         = "Heartbeat and reconcile tick for the runner count cache."

@@ -25,7 +25,7 @@ locals {
 
   role_path = var.role_path == null ? "/${var.prefix}/" : var.role_path
 
-  # The reader and the counter query this index by name (DESIGN 3); it is fixed, not an input.
+  # The reader and the counter query this index by name (docs/table-contract.md, section 2); it is fixed, not an input.
   active_index_name = "active"
 
   # Null lambda_zip means the zip packaged in this repository's build/ tree by

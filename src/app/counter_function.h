@@ -1,4 +1,4 @@
-// CounterFunction: the Lambda handler of the counter (DESIGN 4-5). One invocation is one EventBridge
+// CounterFunction: the Lambda handler of the counter (docs/counting.md). One invocation is one EventBridge
 // event: an EC2 state change is applied to the store, a schedule tick stamps the heartbeat and, when due,
 // reconciles. Its configuration comes from the function's environment variables.
 #pragma once

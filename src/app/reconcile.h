@@ -1,4 +1,4 @@
-// Reconcile: compare the table with EC2 and repair every difference (DESIGN 5).
+// Reconcile: compare the table with EC2 and repair every difference (docs/counting.md, Reconcile).
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 // Flags and connections shared by the commands that read or repair a cache table: count, inspect,
-// reconcile. Flags mirror the environment variables of DESIGN 7 and fall back to them.
+// reconcile. Flags mirror the function's environment variables (README) and fall back to them.
 #pragma once
 
 #include <cstdint>

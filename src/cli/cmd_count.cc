@@ -1,4 +1,4 @@
-// rcc count: the active runners of one key, from the cache when fresh, else from EC2 (DESIGN 5).
+// rcc count: the active runners of one key, from the cache when fresh, else from EC2 (docs/table-contract.md).
 #include <chrono>
 #include <iostream>
 #include <memory>

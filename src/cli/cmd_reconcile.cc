@@ -1,4 +1,4 @@
-// rcc reconcile: one reconcile of a cache table against EC2 now (DESIGN 5).
+// rcc reconcile: one reconcile of a cache table against EC2 now.
 #include <iostream>
 #include <memory>
 #include <string>

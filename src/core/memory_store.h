@@ -1,4 +1,4 @@
-// MemoryStore: the embedded store, with the semantics DESIGN 3-4 gives the DynamoDB table: conditional
+// MemoryStore: the embedded store, with the semantics docs/counting.md gives the DynamoDB table: conditional
 // writes, a sparse active index, TTL attributes (kept, not enforced, as DynamoDB deletes lazily).
 #pragma once
 

@@ -5,9 +5,9 @@
 //   INSTANTIATE_TEST_SUITE_P(Memory, StoreContract,
 //       ::testing::Values(rcc::StoreFactory([] { return std::make_unique<rcc::MemoryStore>(); })));
 //
-// The cases pin DESIGN 3-4: the conditional write, the sparse active index, TTL placement and the meta
-// item. They are defined in store_contract.cc, which the instantiating test links (target
-// rcc_store_contract).
+// The cases pin docs/table-contract.md and docs/counting.md: the conditional write, the sparse active
+// index, TTL placement and the meta item. They are defined in store_contract.cc, which the instantiating
+// test links (target rcc_store_contract).
 #pragma once
 
 #include <functional>

@@ -1,5 +1,5 @@
 // MeteredStore: a Store that forwards to another and bills each call in DynamoDB on-demand request units,
-// as the table of DESIGN 3 would be billed.
+// as the table of docs/table-contract.md would be billed.
 //
 // Units: a conditional UpdateItem is 1 write unit whether it applies or not (a failed condition is billed),
 // plus 1 when the write adds the item to or removes it from the `active` index (GSI writes are billed);

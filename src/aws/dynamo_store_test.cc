@@ -14,6 +14,7 @@
 #include "rcc/env.h"
 #include "testing/dynalite.h"
 #include "rcc/http_client.h"
+#include "core/counter_property.h"
 #include "core/store_contract.h"
 
 namespace rcc {
@@ -53,6 +54,22 @@ std::string instance_id(int i) {
   char id[32];
   std::snprintf(id, sizeof id, "i-%017x", 0x1000 + i);
   return id;
+}
+
+// The counter's convergence property (core/counter_property.h, thousands of seeds on MemoryStore in
+// core_counter_property_test) on DynamoStore: fewer seeds, a fresh table each, so the conditional write as
+// DynamoDB evaluates it meets the same duplicates, reordering and lost requests and responses.
+TEST(DynamoStoreOnDynalite, CounterPropertyRandomFleetsConvergeToTheTruth) {
+  const char* fleets_env = std::getenv("RCC_PROPERTY_DYNAMO_FLEETS");
+  const int fleets = fleets_env ? std::atoi(fleets_env) : 10;
+  for (int seed = 1; seed <= fleets; ++seed) {
+    auto table = make_dynalite_store();
+    testing::check_fleet_converges(*table, static_cast<std::uint64_t>(seed));
+    if (::testing::Test::HasFailure()) {
+      std::fprintf(stderr, "failing seed: %d\n", seed);
+      return;
+    }
+  }
 }
 
 TEST(DynamoStoreOnDynalite, CountActiveFollowsEveryPage) {

@@ -10,9 +10,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -23,6 +26,7 @@
 #include <gtest/gtest.h>
 
 #include "testing/fakes.h"
+#include "testing/http_test_server.h"
 
 namespace rcc {
 namespace {
@@ -31,95 +35,67 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 
-// Answers by path: /ok (200, keep-alive), /500, /slow (waits 1.5 s), /reset (drops the connection without an
-// answer), /close-after (answers, then closes the connection as an idle-timeout would), /echo (the request
-// body and Host header). Counts accepted connections.
+// Answers by path, on the shared test-server base: /ok (200, keep-alive), /500, /slow (answers once
+// release_slow() is called, or after 1.5 s), /reset (resets the connection without an answer),
+// /close-after (answers, then closes the connection as an idle-timeout would), /echo (the request body and
+// Host header). Counts accepted and closed connections.
 class TestServer {
  public:
-  TestServer() : acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-    port_ = acceptor_.local_endpoint().port();
-    accept_thread_ = std::thread([this] { accept_loop(); });
+  TestServer() {
+    auto started = TestHttpServer::start({}, [this](const HttpRequest& request) { return answer(request); });
+    if (!started.ok()) throw std::runtime_error(started.status().to_string());
+    server_ = std::move(*started);
   }
 
   ~TestServer() {
-    stopping_ = true;
-    boost::system::error_code ec;
-    {
-      // Wake the blocking accept with one last connection.
-      tcp::socket poke(ioc_);
-      poke.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ec);
-    }
-    accept_thread_.join();
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
-    }
-    for (auto& t : connection_threads_) t.join();
+    release_slow();
+    server_->stop();
   }
 
   std::string url(std::string_view path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
+    return "http://127.0.0.1:" + std::to_string(server_->port()) + std::string(path);
   }
-  int connections() const { return connections_.load(); }
+  int connections() const { return static_cast<int>(server_->connections()); }
+  // Blocks until the server has closed `count` connections.
+  void wait_for_closed(int count) const { server_->wait_for_closed(count); }
+  // Lets every waiting and future /slow answer go at once.
+  void release_slow() {
+    {
+      std::lock_guard lock(mu_);
+      slow_released_ = true;
+    }
+    slow_cv_.notify_all();
+  }
 
  private:
-  void accept_loop() {
-    for (;;) {
-      tcp::socket socket(ioc_);
-      boost::system::error_code ec;
-      acceptor_.accept(socket, ec);
-      if (stopping_ || ec) return;
-      ++connections_;
-      std::lock_guard<std::mutex> lock(mutex_);
-      open_fds_.push_back(socket.native_handle());
-      connection_threads_.emplace_back([this, s = std::move(socket)]() mutable { serve(std::move(s)); });
+  TestHttpAnswer answer(const HttpRequest& request) {
+    TestHttpAnswer out;
+    const std::string& target = request.url;
+    if (target == "/reset") {
+      out.kind = TestHttpAnswer::Kind::kReset;
+      return out;
     }
+    if (target == "/slow") {
+      std::unique_lock lock(mu_);
+      slow_cv_.wait_for(lock, std::chrono::milliseconds(1500), [this] { return slow_released_; });
+    }
+    out.response.status = 200;
+    out.response.body = "hello";
+    if (target == "/500") {
+      out.response.status = 500;
+      out.response.body = "boom";
+    } else if (target == "/echo") {
+      out.response.body = std::string(request_header(request, "Host")) + "|" + request.body;
+    }
+    out.response.headers.emplace_back("X-Test", "yes");
+    if (target == "/close-after") out.kind = TestHttpAnswer::Kind::kRespondAndClose;
+    return out;
   }
 
-  void serve(tcp::socket socket) {
-    boost::beast::flat_buffer buffer;
-    for (;;) {
-      http::request<http::string_body> req;
-      boost::system::error_code ec;
-      http::read(socket, buffer, req, ec);
-      if (ec) break;
-      const std::string target(req.target());
-      if (target == "/reset") {
-        socket.set_option(asio::socket_base::linger(true, 0), ec);
-        break;
-      }
-      if (target == "/slow") std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-      http::response<http::string_body> res;
-      res.version(11);
-      res.keep_alive(req.keep_alive());
-      if (target == "/500") {
-        res.result(http::status::internal_server_error);
-        res.body() = "boom";
-      } else if (target == "/echo") {
-        res.result(http::status::ok);
-        res.body() = std::string(req[http::field::host]) + "|" + req.body();
-      } else {
-        res.result(http::status::ok);
-        res.body() = "hello";
-      }
-      res.set("X-Test", "yes");
-      res.prepare_payload();
-      http::write(socket, res, ec);
-      if (ec || !req.keep_alive() || target == "/close-after") break;
-    }
-    boost::system::error_code ignored;
-    socket.close(ignored);
-  }
-
-  asio::io_context ioc_;
-  tcp::acceptor acceptor_;
-  std::uint16_t port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::atomic<int> connections_{0};
-  std::thread accept_thread_;
-  std::mutex mutex_;
-  std::vector<int> open_fds_;
-  std::vector<std::thread> connection_threads_;
+  std::mutex mu_;
+  std::condition_variable slow_cv_;
+  bool slow_released_ = false;  // guarded by mu_
+  std::unique_ptr<TestHttpServer> server_;
 };
 
 HttpTimeouts quick() { return {std::chrono::milliseconds(2000), std::chrono::milliseconds(5000)}; }
@@ -169,8 +145,8 @@ TEST(BeastHttpClient, ReconnectsOnceWhenTheReusedConnectionWasClosed) {
   TestServer server;
   BeastHttpClient client;
   ASSERT_TRUE(client.send({"GET", server.url("/close-after"), {}, ""}, quick()).ok());
-  // Give the server time to close its end, so the next write or read on the reused socket fails.
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // The server has closed its end, so the next write or read on the reused socket fails.
+  server.wait_for_closed(1);
   auto res = client.send({"GET", server.url("/ok"), {}, ""}, quick());
   ASSERT_TRUE(res.ok()) << res.status().to_string();
   EXPECT_EQ(res->body, "hello");
@@ -195,6 +171,7 @@ TEST(BeastHttpClient, RequestDeadlineGivesTimeout) {
                          {std::chrono::milliseconds(2000), std::chrono::milliseconds(200)});
   ASSERT_FALSE(res.ok());
   EXPECT_EQ(res.status().code(), Code::kTimeout) << res.status().to_string();
+  server.release_slow();
   // A timed-out connection is not reused: the next request opens a new one and succeeds.
   EXPECT_TRUE(client.send({"GET", server.url("/ok"), {}, ""}, quick()).ok());
   EXPECT_EQ(server.connections(), 2);

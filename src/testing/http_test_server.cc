@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <list>
 #include <mutex>
 #include <string_view>
@@ -32,9 +33,12 @@ struct TestHttpServer::State {
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;
   };
-  std::mutex mu;
+  mutable std::mutex mu;
+  std::condition_variable closed_cv;  // notified when a connection closes, and on stop
   bool stopping = false;               // guarded by mu
   std::list<Connection> connections;   // guarded by mu
+  std::int64_t accepted = 0;           // guarded by mu
+  std::int64_t closed = 0;             // guarded by mu
 
   void accept_loop();
   void serve(tcp::socket& socket);
@@ -92,6 +96,12 @@ void TestHttpServer::State::serve(tcp::socket& socket) {
     const http::request<http::string_body>& message = parser.get();
     const TestHttpAnswer answer = handler(to_request(message));
     if (answer.kind == TestHttpAnswer::Kind::kDrop) break;
+    if (answer.kind == TestHttpAnswer::Kind::kReset) {
+      socket.set_option(asio::socket_base::linger(true, 0), ec);
+      beast::error_code ignored;
+      socket.close(ignored);
+      return;
+    }
     const bool keep_alive = message.keep_alive() && answer.kind == TestHttpAnswer::Kind::kRespond;
     http::write(socket, to_message(answer.response, message.version(), keep_alive), ec);
     if (ec || !keep_alive) break;
@@ -118,9 +128,15 @@ void TestHttpServer::State::accept_loop() {
         ++it;
       }
     }
+    ++accepted;
     auto done = std::make_shared<std::atomic<bool>>(false);
     connections.push_back({socket, std::thread([this, socket, done] {
                              serve(*socket);
+                             {
+                               std::lock_guard closed_lock(mu);
+                               ++closed;
+                             }
+                             closed_cv.notify_all();
                              done->store(true);
                            }),
                            done});
@@ -162,6 +178,7 @@ void TestHttpServer::stop() {
     ::shutdown(state_->acceptor.native_handle(), SHUT_RDWR);
     for (const State::Connection& c : state_->connections) ::shutdown(c.socket->native_handle(), SHUT_RDWR);
   }
+  state_->closed_cv.notify_all();
   if (state_->accept_thread.joinable()) state_->accept_thread.join();
   std::list<State::Connection> connections;
   {
@@ -174,5 +191,20 @@ void TestHttpServer::stop() {
 }
 
 std::uint16_t TestHttpServer::port() const { return state_->port; }
+
+std::int64_t TestHttpServer::connections() const {
+  std::lock_guard lock(state_->mu);
+  return state_->accepted;
+}
+
+std::int64_t TestHttpServer::closed_connections() const {
+  std::lock_guard lock(state_->mu);
+  return state_->closed;
+}
+
+void TestHttpServer::wait_for_closed(std::int64_t count) const {
+  std::unique_lock lock(state_->mu);
+  state_->closed_cv.wait(lock, [&] { return state_->closed >= count || state_->stopping; });
+}
 
 }  // namespace rcc

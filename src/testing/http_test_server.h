@@ -1,5 +1,5 @@
 // TestHttpServer: the listening and connection handling shared by the in-repo test servers (the Lambda
-// Runtime API server, the DynamoDB fault proxy): an HTTP/1.1 server on a loopback address, one thread per
+// Runtime API server, the DynamoDB fault proxy, the HTTP client's test server): an HTTP/1.1 server on a loopback address, one thread per
 // connection, each request handed to a handler that answers it, answers and closes the connection, or
 // closes it without answering (a peer that died mid-request). Keep-alive follows the request.
 //
@@ -28,6 +28,7 @@ struct TestHttpAnswer {
     kRespond,          // write `response`; keep the connection when the request asked for keep-alive
     kRespondAndClose,  // write `response`, then close the connection
     kDrop,             // close the connection without writing anything
+    kReset,            // reset the connection (RST, SO_LINGER 0) without writing anything
   };
   Kind kind = Kind::kRespond;
   HttpResponse response;  // Content-Length is set by the server; a Content-Length header given here is ignored
@@ -61,6 +62,13 @@ class TestHttpServer {
   void stop();
 
   std::uint16_t port() const;
+
+  // Connections accepted so far, and connections the server has closed so far (after its last answer,
+  // kDrop, kReset, or the peer closing).
+  std::int64_t connections() const;
+  std::int64_t closed_connections() const;
+  // Blocks until closed_connections() >= count, or the server stops.
+  void wait_for_closed(std::int64_t count) const;
 
  private:
   struct State;

@@ -1,33 +1,24 @@
 #include "testing/ec2_server.h"
 
-#include <sys/socket.h>
-
 #include <algorithm>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/beast/core/string.hpp>
 #include <charconv>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
-#include <list>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
 #include <set>
-#include <thread>
 
 #include "core/ec2_filter.h"
 #include "core/token_bucket.h"
+#include "testing/http_test_server.h"
 
 namespace rcc {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
 using Json = nlohmann::json;
 using Params = std::vector<std::pair<std::string, std::string>>;
 
@@ -238,22 +229,11 @@ Result<std::vector<Ec2Instance>> parse_ec2_inventory(std::string_view json, std:
 }
 
 struct Ec2TestServer::State {
-  explicit State(Ec2ServerOptions opts) : options(std::move(opts)), acceptor(io) {}
+  explicit State(Ec2ServerOptions opts) : options(std::move(opts)) {}
 
-  // ---- Listening and connections. ----
+  // ---- Transport: the shared test HTTP server, calling handle() on its connection threads. ----
   Ec2ServerOptions options;
-  asio::io_context io;
-  tcp::acceptor acceptor;
-  std::uint16_t port = 0;
-  std::thread accept_thread;
-
-  struct Connection {
-    std::shared_ptr<tcp::socket> socket;
-    std::thread thread;
-    std::shared_ptr<std::atomic<bool>> done;
-  };
-  std::mutex connections_mu;
-  std::list<Connection> connections;  // guarded by connections_mu
+  std::unique_ptr<TestHttpServer> http;
 
   // ---- Everything below is guarded by mu. ----
   mutable std::mutex mu;
@@ -291,10 +271,9 @@ struct Ec2TestServer::State {
   std::deque<Ec2ServerRequest> log;
 
   // ---- Serving. ----
-  void accept_loop();
-  void serve(const std::shared_ptr<tcp::socket>& socket, const std::shared_ptr<std::atomic<bool>>& done);
-  Answer handle(const http::request<http::string_body>& request);
-  Answer handle_ec2(const http::request<http::string_body>& request, std::string_view query);
+  TestHttpAnswer serve(const HttpRequest& request);
+  Answer handle(const HttpRequest& request);
+  Answer handle_ec2(const HttpRequest& request, std::string_view query);
   Answer handle_control(std::string_view method, std::string_view path, std::string_view body);
   void shutdown();
 
@@ -476,7 +455,7 @@ Answer Ec2TestServer::State::describe(const Params& params, const std::string& i
   return {200, "text/xml;charset=UTF-8", std::move(body)};
 }
 
-Answer Ec2TestServer::State::handle_ec2(const http::request<http::string_body>& request, std::string_view query) {
+Answer Ec2TestServer::State::handle_ec2(const HttpRequest& request, std::string_view query) {
   std::unique_lock lock(mu);
   Ec2ServerRequest entry;
   entry.sequence = ++sequence;
@@ -487,13 +466,15 @@ Answer Ec2TestServer::State::handle_ec2(const http::request<http::string_body>& 
   Answer answer;
   std::int64_t returned = 0;
   bool params_ok = parse_form(query, entry.params);
-  if (params_ok && request.method() == http::verb::post) params_ok = parse_form(request.body(), entry.params);
-  auto auth = request.find(http::field::authorization);
+  if (params_ok && request.method == "POST") params_ok = parse_form(request.body, entry.params);
+  const auto auth = std::find_if(request.headers.begin(), request.headers.end(), [](const auto& header) {
+    return boost::beast::iequals(header.first, "Authorization");
+  });
   auto param = [&](std::string_view name) { return entry.param(name); };
 
-  if (auth == request.end()) {
+  if (auth == request.headers.end()) {
     answer = ec2_error(401, "AuthFailure", "AWS was not able to validate the provided access credentials", id);
-  } else if (!well_formed_authorization(std::string_view(auth->value().data(), auth->value().size()))) {
+  } else if (!well_formed_authorization(auth->second)) {
     answer = ec2_error(401, "AuthFailure", "The Authorization header is not a well-formed AWS4-HMAC-SHA256 "
                        "signature for service ec2", id);
   } else if (failure.count > 0) {
@@ -508,7 +489,7 @@ Answer Ec2TestServer::State::handle_ec2(const http::request<http::string_body>& 
     answer = ec2_error(503, "RequestLimitExceeded", "Request limit exceeded.", id);
   } else if (!take_token()) {
     answer = ec2_error(503, "RequestLimitExceeded", "Request limit exceeded.", id);
-  } else if (request.method() != http::verb::post && request.method() != http::verb::get) {
+  } else if (request.method != "POST" && request.method != "GET") {
     answer = ec2_error(400, "InvalidAction", "The method is not supported; use POST or GET.", id);
   } else if (!params_ok) {
     answer = ec2_error(400, "MalformedQueryString", "The query string contains a malformed escape.", id);
@@ -674,77 +655,35 @@ Answer Ec2TestServer::State::handle_control(std::string_view method, std::string
   return json_error(404, "unknown control endpoint POST /_control/" + std::string(path));
 }
 
-Answer Ec2TestServer::State::handle(const http::request<http::string_body>& request) {
-  std::string_view target(request.target().data(), request.target().size());
+Answer Ec2TestServer::State::handle(const HttpRequest& request) {
+  std::string_view target = request.url;
   std::size_t question = target.find('?');
   std::string_view path = target.substr(0, question);
   std::string_view query = question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
   constexpr std::string_view kControl = "/_control/";
   if (path.starts_with(kControl)) {
     path.remove_prefix(kControl.size());
-    std::string_view method(request.method_string().data(), request.method_string().size());
-    return handle_control(method, path, request.body());
+    return handle_control(request.method, path, request.body);
   }
   if (path != "/") return {404, "text/plain", "Not Found\n"};
   return handle_ec2(request, query);
 }
 
-void Ec2TestServer::State::serve(const std::shared_ptr<tcp::socket>& socket,
-                                 const std::shared_ptr<std::atomic<bool>>& done) {
-  beast::flat_buffer buffer;
-  for (;;) {
-    http::request_parser<http::string_body> parser;
-    parser.body_limit(16 * 1024 * 1024);
-    beast::error_code ec;
-    http::read(*socket, buffer, parser, ec);
-    if (ec) break;
-    const http::request<http::string_body>& request = parser.get();
-    Answer answer = handle(request);
-    {
-      std::lock_guard lock(mu);
-      if (stopping) break;
+TestHttpAnswer Ec2TestServer::State::serve(const HttpRequest& request) {
+  Answer answer = handle(request);
+  TestHttpAnswer out;
+  {
+    std::lock_guard lock(mu);
+    // A stop cut the latency wait short: the connection closes without an answer.
+    if (stopping) {
+      out.kind = TestHttpAnswer::Kind::kDrop;
+      return out;
     }
-    http::response<http::string_body> response(static_cast<http::status>(answer.status), request.version());
-    response.set(http::field::server, "AmazonEC2");
-    response.set(http::field::content_type, answer.content_type);
-    response.keep_alive(request.keep_alive());
-    response.body() = std::move(answer.body);
-    response.prepare_payload();
-    http::write(*socket, response, ec);
-    if (ec || !response.keep_alive()) break;
   }
-  beast::error_code ignored;
-  socket->shutdown(tcp::socket::shutdown_send, ignored);
-  done->store(true);
-}
-
-void Ec2TestServer::State::accept_loop() {
-  for (;;) {
-    auto socket = std::make_shared<tcp::socket>(io);
-    beast::error_code ec;
-    acceptor.accept(*socket, ec);
-    {
-      std::lock_guard lock(mu);
-      if (stopping) return;
-    }
-    if (ec) {
-      // Out of descriptors or a reset before accept: wait a little and go on.
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      continue;
-    }
-    socket->set_option(tcp::no_delay(true), ec);
-    std::lock_guard lock(connections_mu);
-    for (auto it = connections.begin(); it != connections.end();) {
-      if (it->done->load()) {
-        it->thread.join();
-        it = connections.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    auto done = std::make_shared<std::atomic<bool>>(false);
-    connections.push_back({socket, std::thread([this, socket, done] { serve(socket, done); }), done});
-  }
+  out.response.status = answer.status;
+  out.response.headers = {{"Server", "AmazonEC2"}, {"Content-Type", std::move(answer.content_type)}};
+  out.response.body = std::move(answer.body);
+  return out;
 }
 
 void Ec2TestServer::State::shutdown() {
@@ -753,18 +692,10 @@ void Ec2TestServer::State::shutdown() {
     if (stopping) return;
     stopping = true;
   }
+  // Wake the handlers waiting on the latency first: the transport's stop() joins them.
   stop_cv.notify_all();
   request_cv.notify_all();
-  // shutdown(2) on the listening socket wakes a blocking accept on Linux; close() from another thread
-  // would not.
-  ::shutdown(acceptor.native_handle(), SHUT_RDWR);
-  if (accept_thread.joinable()) accept_thread.join();
-  beast::error_code ignored;
-  acceptor.close(ignored);
-  std::lock_guard lock(connections_mu);
-  for (Connection& connection : connections) ::shutdown(connection.socket->native_handle(), SHUT_RDWR);
-  for (Connection& connection : connections) connection.thread.join();
-  connections.clear();
+  if (http) http->stop();
 }
 
 Result<std::unique_ptr<Ec2TestServer>> Ec2TestServer::start(Ec2ServerOptions options) {
@@ -773,20 +704,14 @@ Result<std::unique_ptr<Ec2TestServer>> Ec2TestServer::start(Ec2ServerOptions opt
   state->latency_per_instance = options.latency_per_instance;
   state->reset_bucket(options.burst, options.refill_per_s);
 
-  beast::error_code ec;
-  asio::ip::address address = asio::ip::make_address(options.host, ec);
-  if (ec) return Status::InvalidArgument("ec2 test server: bad host '" + options.host + "': " + ec.message());
-  tcp::endpoint endpoint(address, options.port);
-  state->acceptor.open(endpoint.protocol(), ec);
-  if (!ec) state->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) state->acceptor.bind(endpoint, ec);
-  if (!ec) state->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (!ec) state->port = state->acceptor.local_endpoint(ec).port();
-  if (ec) {
-    return Status::IoError("ec2 test server: cannot listen on " + options.host + ":" +
-                           std::to_string(options.port) + ": " + ec.message());
-  }
-  state->accept_thread = std::thread([raw = state.get()] { raw->accept_loop(); });
+  TestHttpServerOptions transport;
+  transport.host = options.host;
+  transport.port = options.port;
+  auto http = TestHttpServer::start(transport, [raw = state.get()](const HttpRequest& request) {
+    return raw->serve(request);
+  });
+  if (!http.ok()) return http.status();
+  state->http = std::move(*http);
   return std::unique_ptr<Ec2TestServer>(new Ec2TestServer(std::move(state)));
 }
 
@@ -796,10 +721,10 @@ Ec2TestServer::~Ec2TestServer() { stop(); }
 
 void Ec2TestServer::stop() { state_->shutdown(); }
 
-std::uint16_t Ec2TestServer::port() const { return state_->port; }
+std::uint16_t Ec2TestServer::port() const { return state_->http->port(); }
 
 std::string Ec2TestServer::endpoint() const {
-  return "http://" + state_->options.host + ":" + std::to_string(state_->port);
+  return "http://" + state_->options.host + ":" + std::to_string(state_->http->port());
 }
 
 void Ec2TestServer::launch(Ec2Instance instance) {

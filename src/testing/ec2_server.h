@@ -18,6 +18,8 @@
 // methods and as JSON endpoints under /_control/ (see kEc2ControlHelp); control requests need no
 // Authorization, take no token and are not counted as EC2 requests.
 //
+// Transport: the shared TestHttpServer (testing/http_test_server.h), one thread per connection.
+//
 // Thread safety: every public method may be called from any thread while the server runs.
 #pragma once
 

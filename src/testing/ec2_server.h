@@ -18,7 +18,9 @@
 // methods and as JSON endpoints under /_control/ (see kEc2ControlHelp); control requests need no
 // Authorization, take no token and are not counted as EC2 requests.
 //
-// Transport: the shared TestHttpServer (testing/http_test_server.h), one thread per connection.
+// Layout: the transport is the shared TestHttpServer (testing/http_test_server.h), one thread per
+// connection; the filter semantics are core/ec2_filter.h's; form parsing and the XML written are
+// testing/ec2_server_wire.h; ec2_server.cc keeps the inventory, faults, the bucket and the control plane.
 //
 // Thread safety: every public method may be called from any thread while the server runs.
 #pragma once

@@ -1,4 +1,5 @@
-// The instance item of DESIGN 3 and the single conditional write of DESIGN 4, as pure functions.
+// The instance item (docs/table-contract.md) and the single conditional write (docs/counting.md), as pure
+// functions.
 //
 // Every store executes a Transition with exactly these semantics: transition_applies() is the condition,
 // apply_transition() the new item. The in-memory store calls them directly; the DynamoDB store renders
@@ -78,7 +79,7 @@ struct Transition {
 Transition make_transition(WriteMode mode, std::string instance_id, InstanceState state, std::int64_t time_s,
                            std::int64_t now_ms, std::int64_t ttl_seconds, InstanceIdentity identity = {});
 
-// The condition of DESIGN 4: for kUpsert `attribute_not_exists(pk) OR (order < :order AND state <>
+// The condition of the counting rules: for kUpsert `attribute_not_exists(pk) OR (order < :order AND state <>
 // terminated) OR order > :order_bound`; the known modes additionally require the item to exist with the
 // matching runner flag; kCreateOnly is `attribute_not_exists(pk) OR (unresolved AND state is pending or
 // running)`; kCreateUnresolved is `attribute_not_exists(pk)` alone. The order_bound clause is present only

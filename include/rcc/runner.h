@@ -1,4 +1,5 @@
-// Runner identity: which EC2 instances are runners and which key they are counted under (DESIGN 2).
+// Runner identity: which EC2 instances are runners and which key they are counted under
+// (docs/table-contract.md).
 #pragma once
 
 #include <map>

@@ -1,4 +1,4 @@
-// Store: the table of DESIGN 3 behind an interface, so the counter, the reader and the simulator run the
+// Store: the table of docs/table-contract.md behind an interface, so the counter, the reader and the simulator run the
 // same code on the embedded store and on DynamoDB.
 //
 // Implementations: MemoryStore (rcc/memory_store.h) and DynamoStore (rcc/dynamo_store.h). Both pass the

@@ -1,4 +1,4 @@
-// apply_event: one EC2 state-change event into the store (DESIGN 4).
+// apply_event: one EC2 state-change event into the store (the counting rules of docs/counting.md).
 #pragma once
 
 #include <cstdint>

@@ -5,8 +5,7 @@
 // SET active_key = rkey without knowing it), runner (BOOL), updated_ms (N), active_key (S, only while an
 // active runner; the sparse GSI `active`, KEYS_ONLY), ttl (N, only on inactive and non-runner items).
 // The meta item has pk "#meta", heartbeat_ms, reconciled_ms and reconcile_* numbers. A slot lease has pk
-// "#lease#<key>", holder (S, absent once released), expires_ms (N), recent (L of M {count N, until_ms N})
-// and ttl (N).
+// "#lease#<key>", version (N), grants (M: holder id -> M {count N, until_ms N}) and ttl (N).
 //
 // Thread-compatible: one thread at a time (it owns an AwsClient, which is per-thread).
 #pragma once
@@ -76,17 +75,19 @@ class DynamoStore : public Store {
   Status stamp_heartbeat(std::int64_t now_ms, std::span<const std::string> environments) override;
   // UpdateItem SET reconciled_ms = finished_ms and the reconcile_* figures.
   Status record_reconcile(const ReconcileReport& report) override;
-  // UpdateItem on pk "#lease#<key>": SET holder, expires_ms, ttl with the condition
-  // `attribute_not_exists(pk) OR attribute_not_exists(holder) OR expires_ms <= :now OR holder = :holder`,
-  // ReturnValues ALL_NEW; ConditionalCheckFailed gives nullopt.
-  Result<std::optional<SlotLease>> take_lease(std::string_view key, std::string_view holder, std::int64_t now_ms,
-                                              std::int64_t expires_ms, std::int64_t ttl_s) override;
   // GetItem on pk "#lease#<key>" with ConsistentRead.
-  Result<std::optional<SlotLease>> get_lease(std::string_view key) override;
-  // UpdateItem on pk "#lease#<key>": SET recent, ttl REMOVE holder, expires_ms with the condition
-  // `holder = :holder`; ConditionalCheckFailed gives kSuperseded.
-  Result<WriteOutcome> release_lease(std::string_view key, std::string_view holder,
-                                     const std::vector<RecentLaunch>& recent, std::int64_t ttl_s) override;
+  Result<SlotLease> get_lease(std::string_view key) override;
+  // UpdateItem on pk "#lease#<key>": SET version = expected + 1, grants.<holder> = entry, ttl REMOVE
+  // grants.<removal>... with the condition `version = :version`; for expected version 0, SET version = 1,
+  // grants = {holder: entry}, ttl with the condition `attribute_not_exists(version)`.
+  // ConditionalCheckFailed gives kSuperseded.
+  Result<WriteOutcome> grant_slots(std::string_view key, std::int64_t expected_version, std::string_view holder,
+                                   const GrantEntry& entry, const std::vector<std::string>& removals,
+                                   std::int64_t ttl_s) override;
+  // UpdateItem on pk "#lease#<key>": SET grants.<holder> = entry (or REMOVE grants.<holder>) with the
+  // condition `attribute_exists(grants.<holder>)`; ConditionalCheckFailed gives kSuperseded.
+  Result<WriteOutcome> settle_grant(std::string_view key, std::string_view holder,
+                                    const std::optional<GrantEntry>& entry) override;
 
   // Requests sent and bytes received so far (each page and retry counts).
   const AwsCallStats& stats() const { return client_.stats(); }

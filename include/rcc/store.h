@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -33,21 +35,21 @@ struct ActiveEntry {
   friend auto operator<=>(const ActiveEntry&, const ActiveEntry&) = default;
 };
 
-// Runners a decision launched under a slot lease, counted by the next decisions until `until_ms` (they may
-// not be visible in the index or in EC2 before then).
-struct RecentLaunch {
+// One decision's entry in a key's slot lease (see rcc/slots.h): `count` runners reserved or launched,
+// counted by the other decisions for the key while until_ms > now.
+struct GrantEntry {
   std::int64_t count = 0;
   std::int64_t until_ms = 0;
 
-  friend bool operator==(const RecentLaunch&, const RecentLaunch&) = default;
+  friend bool operator==(const GrantEntry&, const GrantEntry&) = default;
 };
 
-// The slot lease of one runner key, stored under pk = "#lease#<key>" (see rcc/slots.h). It has no
-// active_key, so it is never in the active index, and is never an instance item.
+// The slot lease of one runner key, stored under pk = "#lease#<key>" (see rcc/slots.h): a version that
+// every grant moves forward by one, and the decisions' entries by holder id. It has no active_key, so it
+// is never in the active index, and is never an instance item.
 struct SlotLease {
-  std::string holder;               // who holds it; "" once released
-  std::int64_t expires_ms = 0;      // the holder's claim ends at this wall-clock time; 0 once released
-  std::vector<RecentLaunch> recent; // what the last holders launched, oldest first, as they left it
+  std::int64_t version = 0;                                   // 0: never granted (no item, or no version)
+  std::map<std::string, GrantEntry, std::less<>> grants;     // holder id -> entry, expired ones included
 
   friend bool operator==(const SlotLease&, const SlotLease&) = default;
 };
@@ -93,27 +95,42 @@ class Store {
   // report.finished_ms is replaced.
   virtual Status record_reconcile(const ReconcileReport& report) = 0;
 
-  // Takes the slot lease of `key` (a RunnerKey string) for `holder` until `expires_ms`, in one conditional
-  // write, when at `now_ms` it is free: never taken, released, expired (expires_ms <= now_ms), or held by
-  // `holder` already (a renewal). The write sets holder, expires_ms and the item's TTL (`ttl_s`, epoch s)
-  // and keeps `recent`. Returns the lease as stored after the write, or nullopt when another holder has it
-  // (the condition failed: an answer, not an error). InvalidArgument for an empty holder.
-  virtual Result<std::optional<SlotLease>> take_lease(std::string_view key, std::string_view holder,
-                                                      std::int64_t now_ms, std::int64_t expires_ms,
-                                                      std::int64_t ttl_s) = 0;
+  // The slot lease of `key` (a RunnerKey string) as stored, read strongly consistent; version 0 and no
+  // grants when it was never granted.
+  virtual Result<SlotLease> get_lease(std::string_view key) = 0;
 
-  // The lease of `key` as stored (strongly consistent), nullopt when it was never taken.
-  virtual Result<std::optional<SlotLease>> get_lease(std::string_view key) = 0;
+  // Grants in one conditional write, when the lease's version is still `expected_version`: sets the version
+  // to expected_version + 1, the entry of `holder` to `entry` (replacing any entry it had), removes the
+  // entries of `removals` and sets the item's TTL (`ttl_s`, epoch s). When expected_version is 0 the lease
+  // must have no version yet, and its grants become {holder: entry} (`removals` is then ignored).
+  // kSuperseded when the version moved (another decision granted first): nothing is written, an answer,
+  // not an error. InvalidArgument for an empty holder, a negative expected_version or `holder` among
+  // `removals`.
+  virtual Result<WriteOutcome> grant_slots(std::string_view key, std::int64_t expected_version,
+                                           std::string_view holder, const GrantEntry& entry,
+                                           const std::vector<std::string>& removals, std::int64_t ttl_s) = 0;
 
-  // Releases the lease of `key` held by `holder` in one conditional write: removes holder and expires_ms,
-  // replaces `recent` with `recent` and sets the TTL. kSuperseded when `holder` does not hold it (it
-  // expired and another holder took it, or it was released already): nothing is written.
+  // Replaces the entry of `holder` by `entry`, or removes it when `entry` is nullopt, in one conditional
+  // write that requires the entry to exist; the version stays. kSuperseded when there is no such entry
+  // (it ran out and a later grant removed it, or it was settled with nullopt already): nothing is written.
   // InvalidArgument for an empty holder.
-  virtual Result<WriteOutcome> release_lease(std::string_view key, std::string_view holder,
-                                             const std::vector<RecentLaunch>& recent, std::int64_t ttl_s) = 0;
+  virtual Result<WriteOutcome> settle_grant(std::string_view key, std::string_view holder,
+                                            const std::optional<GrantEntry>& entry) = 0;
 };
 
 inline constexpr std::string_view kLeasePkPrefix = "#lease#";
+
+// The argument checks of Store::grant_slots, shared by the implementations.
+inline Status validate_grant_arguments(std::string_view holder, std::int64_t expected_version,
+                                       const std::vector<std::string>& removals) {
+  if (holder.empty()) return Status::InvalidArgument("grant_slots: empty holder");
+  if (expected_version < 0) return Status::InvalidArgument("grant_slots: negative expected version");
+  for (const std::string& r : removals) {
+    if (r == holder) return Status::InvalidArgument("grant_slots: the holder is among the removals");
+    if (r.empty()) return Status::InvalidArgument("grant_slots: empty holder among the removals");
+  }
+  return Status();
+}
 
 // The hash key of the slot lease of `key` (a RunnerKey string): "#lease#" + key.
 inline std::string lease_pk(std::string_view key) { return std::string(kLeasePkPrefix) + std::string(key); }

@@ -53,13 +53,12 @@ class UnreachableStore : public Store {
   Result<std::optional<MetaItem>> get_meta() override { return status_; }
   Status stamp_heartbeat(std::int64_t, std::span<const std::string>) override { return status_; }
   Status record_reconcile(const ReconcileReport&) override { return status_; }
-  Result<std::optional<SlotLease>> take_lease(std::string_view, std::string_view, std::int64_t, std::int64_t,
-                                              std::int64_t) override {
+  Result<SlotLease> get_lease(std::string_view) override { return status_; }
+  Result<WriteOutcome> grant_slots(std::string_view, std::int64_t, std::string_view, const GrantEntry&,
+                                   const std::vector<std::string>&, std::int64_t) override {
     return status_;
   }
-  Result<std::optional<SlotLease>> get_lease(std::string_view) override { return status_; }
-  Result<WriteOutcome> release_lease(std::string_view, std::string_view, const std::vector<RecentLaunch>&,
-                                     std::int64_t) override {
+  Result<WriteOutcome> settle_grant(std::string_view, std::string_view, const std::optional<GrantEntry>&) override {
     return status_;
   }
 

@@ -2,22 +2,16 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <random>
 #include <vector>
 
 namespace rcc {
 namespace {
 
-constexpr std::int64_t kMaxRetryMs = 1000;
-
 std::mt19937_64& thread_engine() {
   thread_local std::mt19937_64 engine{std::random_device{}()};
   return engine;
-}
-
-// The lease item outlives its last use by ttl_seconds (DynamoDB deletes it lazily after that).
-std::int64_t lease_ttl_s(std::int64_t until_ms, const SlotOptions& options) {
-  return until_ms / 1000 + options.ttl_seconds;
 }
 
 }  // namespace
@@ -26,7 +20,6 @@ Status validate_slot_options(const SlotOptions& options) {
   if (options.lease_ms <= 0) return Status::InvalidArgument("lease_ms must be > 0");
   if (options.settle_ms < 0) return Status::InvalidArgument("settle_ms must be >= 0");
   if (options.wait_ms < 0) return Status::InvalidArgument("wait_ms must be >= 0");
-  if (options.retry_ms <= 0) return Status::InvalidArgument("retry_ms must be > 0");
   if (options.ttl_seconds <= 0) return Status::InvalidArgument("ttl_seconds must be > 0");
   return Status();
 }
@@ -37,41 +30,6 @@ std::string new_holder_id() {
   return text;
 }
 
-namespace {
-
-// The entries of `recent` still running at `now_ms`.
-std::vector<RecentLaunch> running_at(const std::vector<RecentLaunch>& recent, std::int64_t now_ms) {
-  std::vector<RecentLaunch> out;
-  for (const RecentLaunch& r : recent) {
-    if (r.until_ms > now_ms) out.push_back(r);
-  }
-  return out;
-}
-
-// The TTL of a lease item: ttl_seconds after the last time anything in it matters.
-std::int64_t lease_ttl(std::int64_t until_ms, const std::vector<RecentLaunch>& recent, const SlotOptions& options) {
-  for (const RecentLaunch& r : recent) until_ms = std::max(until_ms, r.until_ms);
-  return lease_ttl_s(until_ms, options);
-}
-
-Result<ReleaseOutcome> write_release(Store& store, const std::string& key_text, const std::string& holder,
-                                     const std::vector<RecentLaunch>& recent, const SlotOptions& options,
-                                     std::int64_t now_ms) {
-  auto released = store.release_lease(key_text, holder, recent, lease_ttl(now_ms, recent, options));
-  if (!released.ok()) return released.status().with_context("releasing the slot lease of " + key_text);
-  return *released == WriteOutcome::kApplied ? ReleaseOutcome::kReleased : ReleaseOutcome::kLost;
-}
-
-// The lease's entries at release: those still running plus this decision's launches.
-std::vector<RecentLaunch> entries_after(const std::vector<RecentLaunch>& recent, std::int64_t launched,
-                                        const SlotOptions& options, std::int64_t now_ms) {
-  std::vector<RecentLaunch> out = running_at(recent, now_ms);
-  if (launched > 0) out.push_back(RecentLaunch{launched, now_ms + options.settle_ms});
-  return out;
-}
-
-}  // namespace
-
 Result<SlotGrant> take_slots(Store& store, RunnerCountReader& reader, const RunnerKey& key, std::int64_t maximum,
                              std::int64_t wanted, const std::string& holder, const SlotOptions& options,
                              Env* env) {
@@ -80,7 +38,7 @@ Result<SlotGrant> take_slots(Store& store, RunnerCountReader& reader, const Runn
   if (wanted < 0) return Status::InvalidArgument("wanted must be >= 0");
   if (holder.empty()) return Status::InvalidArgument("empty holder id");
   if (Status s = validate_slot_options(options); !s.ok()) return s;
-  // A memoized count may predate the previous holder's launches: the decision must read afresh.
+  // A memoized count may predate the launches of decisions whose entries have settled already.
   if (reader.options().memo_ttl_ms > 0) {
     return Status::InvalidArgument("take_slots needs a reader without memo (memo_ttl_ms = 0)");
   }
@@ -92,47 +50,63 @@ Result<SlotGrant> take_slots(Store& store, RunnerCountReader& reader, const Runn
   grant.wanted = wanted;
   const std::string key_text = key.str();
   const std::int64_t started_ms = env->wall_ms();
-  std::int64_t pause_ms = options.retry_ms;
-  SlotLease lease;
+  std::int64_t counted_at_ms = 0;  // when the count in grant.count was asked for
   for (;;) {
-    const std::int64_t now_ms = env->wall_ms();
+    // Every launch is in the count or in an entry still valid, as long as the count was read less than
+    // settle_ms minus the index's lag before the entries are judged (docs/counting.md): a retry whose
+    // count has aged past settle_ms / 2 counts again.
+    if (grant.counts == 0 || env->wall_ms() - counted_at_ms > options.settle_ms / 2) {
+      counted_at_ms = env->wall_ms();
+      ++grant.counts;
+      auto count = reader.count(key);
+      if (!count.ok()) return count.status().with_context("counting " + key_text + " to take slots");
+      grant.count = *count;
+    }
     ++grant.attempts;
-    grant.expires_ms = now_ms + options.lease_ms;
-    auto taken = store.take_lease(key_text, holder, now_ms, grant.expires_ms, lease_ttl_s(grant.expires_ms, options));
-    if (!taken.ok()) return taken.status().with_context("taking the slot lease of " + key_text);
-    if (taken->has_value()) {
-      lease = std::move(**taken);
+    auto lease = store.get_lease(key_text);
+    if (!lease.ok()) return lease.status().with_context("reading the slot lease of " + key_text);
+    const std::int64_t now_ms = env->wall_ms();
+    grant.in_flight = 0;
+    std::optional<GrantEntry> own;  // this holder's entry, when still valid
+    std::vector<std::string> removals;
+    std::int64_t last_until_ms = now_ms + options.lease_ms;
+    for (const auto& [h, entry] : lease->grants) {
+      if (entry.until_ms > now_ms) {
+        grant.in_flight += entry.count;
+        last_until_ms = std::max(last_until_ms, entry.until_ms);
+        if (h == holder) own = entry;
+      } else if (entry.until_ms <= now_ms - options.lease_ms && h != holder) {
+        // Long run out, even for a clock up to lease_ms behind this one: it counts for nobody.
+        removals.push_back(h);
+      }
+    }
+    grant.counted = grant.count.count + grant.in_flight;
+    grant.allowed = std::max<std::int64_t>(0, std::min(wanted, maximum - grant.counted));
+    grant.version = lease->version;
+    if (grant.allowed == 0) {
+      // Nothing to reserve: nothing is written.
+      grant.expires_ms = 0;
       break;
     }
-    const std::int64_t waited = now_ms - started_ms;
-    if (waited >= options.wait_ms) {
-      return Status::Timeout("the slot lease of " + key_text + " stayed busy for " + std::to_string(waited) +
-                             " ms (" + std::to_string(grant.attempts) + " attempts)");
+    GrantEntry entry{grant.allowed, now_ms + options.lease_ms};
+    if (own) entry = GrantEntry{own->count + grant.allowed, std::max(own->until_ms, entry.until_ms)};
+    auto granted = store.grant_slots(key_text, lease->version, holder, entry, removals,
+                                     last_until_ms / 1000 + options.ttl_seconds);
+    if (!granted.ok()) return granted.status().with_context("granting slots of " + key_text);
+    if (*granted == WriteOutcome::kApplied) {
+      grant.version = lease->version + 1;
+      grant.expires_ms = entry.until_ms;
+      break;
     }
-    // Full jitter spreads the waiting deciders so they do not retry in lockstep.
-    const double jitter = env->uniform();
-    const std::int64_t pause = std::max<std::int64_t>(1, static_cast<std::int64_t>(pause_ms * jitter));
-    env->sleep_ms(std::min(pause, options.wait_ms - waited));
-    pause_ms = std::min(pause_ms * 2, kMaxRetryMs);
-  }
-  grant.waited_ms = env->wall_ms() - started_ms;
-
-  auto count = reader.count(key);
-  if (!count.ok()) {
-    // Give the key back at once, with its entries as they were.
-    Status failed = count.status().with_context("counting " + key_text + " under the slot lease");
-    const std::int64_t now_ms = env->wall_ms();
-    auto released = write_release(store, key_text, holder, running_at(lease.recent, now_ms), options, now_ms);
-    if (!released.ok()) {
-      failed = failed.with_context("the lease stays taken until it expires (" + released.status().message() + ")");
+    // Another decision granted first: decide again on the lease as it is now, at once.
+    ++grant.conflicts;
+    const std::int64_t elapsed = env->wall_ms() - started_ms;
+    if (elapsed >= options.wait_ms) {
+      return Status::Timeout("other decisions kept granting the slots of " + key_text + " first for " +
+                             std::to_string(elapsed) + " ms (" + std::to_string(grant.conflicts) + " conflicts)");
     }
-    return failed;
   }
-  grant.count = *count;
-  grant.recent = running_at(lease.recent, env->wall_ms());
-  for (const RecentLaunch& r : grant.recent) grant.in_flight += r.count;
-  grant.counted = grant.count.count + grant.in_flight;
-  grant.allowed = std::max<std::int64_t>(0, std::min(wanted, maximum - grant.counted));
+  grant.elapsed_ms = env->wall_ms() - started_ms;
   return grant;
 }
 
@@ -140,11 +114,25 @@ std::string_view release_outcome_name(ReleaseOutcome outcome) {
   return outcome == ReleaseOutcome::kReleased ? "released" : "lost";
 }
 
+namespace {
+
+Result<ReleaseOutcome> settle(Store& store, const std::string& key_text, const std::string& holder,
+                              std::int64_t launched, const SlotOptions& options, std::int64_t now_ms) {
+  std::optional<GrantEntry> entry;
+  if (launched > 0) entry = GrantEntry{launched, now_ms + options.settle_ms};
+  auto settled = store.settle_grant(key_text, holder, entry);
+  if (!settled.ok()) return settled.status().with_context("releasing the slots of " + key_text);
+  return *settled == WriteOutcome::kApplied ? ReleaseOutcome::kReleased : ReleaseOutcome::kLost;
+}
+
+}  // namespace
+
 Result<ReleaseOutcome> release_slots(Store& store, const SlotGrant& grant, std::int64_t launched,
                                      const SlotOptions& options, std::int64_t now_ms) {
   if (launched < 0) return Status::InvalidArgument("launched must be >= 0");
-  return write_release(store, grant.key.str(), grant.holder, entries_after(grant.recent, launched, options, now_ms),
-                       options, now_ms);
+  if (launched > grant.allowed) return Status::InvalidArgument("launched more than the grant allowed");
+  if (grant.expires_ms == 0) return ReleaseOutcome::kReleased;  // nothing was granted, nothing written
+  return settle(store, grant.key.str(), grant.holder, launched, options, now_ms);
 }
 
 Result<ReleaseOutcome> release_slots(Store& store, const RunnerKey& key, const std::string& holder,
@@ -152,12 +140,7 @@ Result<ReleaseOutcome> release_slots(Store& store, const RunnerKey& key, const s
   if (holder.empty()) return Status::InvalidArgument("empty holder id");
   if (launched < 0) return Status::InvalidArgument("launched must be >= 0");
   if (Status s = validate_runner_key(key); !s.ok()) return s;
-  const std::string key_text = key.str();
-  auto lease = store.get_lease(key_text);
-  if (!lease.ok()) return lease.status().with_context("reading the slot lease of " + key_text);
-  if (!lease->has_value() || (*lease)->holder != holder) return ReleaseOutcome::kLost;
-  return write_release(store, key_text, holder, entries_after((*lease)->recent, launched, options, now_ms), options,
-                       now_ms);
+  return settle(store, key.str(), holder, launched, options, now_ms);
 }
 
 }  // namespace rcc

@@ -1,5 +1,6 @@
-// Launch registration and slot leases on DynamoStore against dynalite: the register-vs-event property,
-// concurrent deciders with one table handle per thread, lease take-over, and the requests each step sends.
+// Launch registration and slot grants on DynamoStore against dynalite: the register-vs-event property,
+// concurrent deciders with one table handle per thread, a crashed decider's grant running out, and the
+// requests each step sends.
 #include <atomic>
 #include <mutex>
 #include <random>
@@ -108,20 +109,26 @@ TEST(SlotsOnDynalite, RequestsPerDecision) {
   auto grant = take_slots(*store, reader, kAcme, 10, 3, "holder-a", {}, &env);
   ASSERT_TRUE(grant.ok()) << grant.status().to_string();
   EXPECT_EQ(grant->allowed, 3);
-  EXPECT_EQ(store->stats().requests_sent, 3) << "lease UpdateItem, meta GetItem, index Query";
+  EXPECT_EQ(store->stats().requests_sent, 4) << "meta GetItem, index Query, lease GetItem, grant UpdateItem";
   ASSERT_EQ(*release_slots(*store, *grant, 3, {}, env.wall_ms()), ReleaseOutcome::kReleased);
-  EXPECT_EQ(store->stats().requests_sent, 4) << "one conditional UpdateItem to release";
+  EXPECT_EQ(store->stats().requests_sent, 5) << "one conditional UpdateItem to release";
   auto next = take_slots(*store, reader, kAcme, 10, 10, "holder-b", {}, &env);
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->in_flight, 3);
   EXPECT_EQ(next->allowed, 7);
-  // A release by holder id alone (another process) reads the lease first.
-  ASSERT_EQ(*release_slots(*store, kAcme, "holder-b", 0, {}, env.wall_ms()), ReleaseOutcome::kReleased);
   EXPECT_EQ(store->stats().requests_sent, 9);
+  // A release by holder id alone (another process) is the same single write.
+  ASSERT_EQ(*release_slots(*store, kAcme, "holder-b", 0, {}, env.wall_ms()), ReleaseOutcome::kReleased);
+  EXPECT_EQ(store->stats().requests_sent, 10);
+  // No free slot: the three reads, nothing written.
+  auto full = take_slots(*store, reader, kAcme, 3, 1, "holder-c", {}, &env);
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->allowed, 0);
+  EXPECT_EQ(store->stats().requests_sent, 13);
   EXPECT_EQ(ec2.requests_sent(), 0);
 }
 
-TEST(SlotsOnDynalite, AnExpiredLeaseIsTakenOver) {
+TEST(SlotsOnDynalite, ACrashedDecidersGrantStopsCountingAtItsExpiry) {
   std::string table;
   auto store = new_table(&table);
   ASSERT_NE(store, nullptr);
@@ -131,15 +138,28 @@ TEST(SlotsOnDynalite, AnExpiredLeaseIsTakenOver) {
   RunnerCountReader reader(*store, ec2, ReaderOptions{}, &env);
   SlotOptions options;
   options.lease_ms = 20'000;
-  options.wait_ms = 40'000;
-  auto crashed = take_slots(*store, reader, kAcme, 10, 2, "crashed", options, &env);
+  auto crashed = take_slots(*store, reader, kAcme, 10, 8, "crashed", options, &env);
   ASSERT_TRUE(crashed.ok());
-  auto next = take_slots(*store, reader, kAcme, 10, 2, "next", options, &env);
+  auto next = take_slots(*store, reader, kAcme, 10, 8, "next", options, &env);
   ASSERT_TRUE(next.ok()) << next.status().to_string();
-  EXPECT_GE(next->waited_ms, 20'000);
-  EXPECT_LE(next->waited_ms, 21'000);
+  EXPECT_EQ(next->in_flight, 8);
+  EXPECT_EQ(next->allowed, 2);
+  EXPECT_EQ(env.slept_ms(), 0);
+  env.advance(options.lease_ms);
+  auto later = take_slots(*store, reader, kAcme, 10, 8, "later", options, &env);
+  ASSERT_TRUE(later.ok()) << later.status().to_string();
+  EXPECT_EQ(later->in_flight, 0);
+  EXPECT_EQ(later->allowed, 8);
+  env.advance(options.lease_ms);
+  ASSERT_TRUE(take_slots(*store, reader, kAcme, 10, 1, "last", options, &env).ok());
+  auto lease = store->get_lease(kAcme.str());
+  ASSERT_TRUE(lease.ok());
+  EXPECT_EQ(lease->version, 4);
+  EXPECT_EQ(lease->grants.size(), 2u) << "later's and last's: those run out for lease_ms were removed";
+  EXPECT_FALSE(lease->grants.contains("crashed"));
+  EXPECT_FALSE(lease->grants.contains("next"));
   EXPECT_EQ(*release_slots(*store, *crashed, 2, options, env.wall_ms()), ReleaseOutcome::kLost);
-  EXPECT_EQ(*release_slots(*store, *next, 2, options, env.wall_ms()), ReleaseOutcome::kReleased);
+  EXPECT_EQ(*release_slots(*store, kAcme, "last", 1, options, env.wall_ms()), ReleaseOutcome::kReleased);
 }
 
 // Threads, each with its own table handle and reader, decide for one key, register what they were
@@ -167,7 +187,6 @@ TEST(SlotsOnDynalite, ConcurrentDecidersOnOneKeyNeverExceedTheMaximum) {
       std::vector<std::string> mine;
       SlotOptions options;
       options.wait_ms = 60'000;
-      options.retry_ms = 5;
       options.settle_ms = 0;  // dynalite's index shows a registration at once
       for (int d = 0; d < kDecisions; ++d) {
         if (!mine.empty() && rng() % 2 == 0) {
@@ -232,21 +251,29 @@ TEST(SlotsOnDynalite, SendsExactlyTheContractRequests) {
   env.advance(1500);
   ASSERT_EQ(count_failures(register_launches(store, launches, {"prod"}, env.wall_ms())), 0);
   ASSERT_EQ(*release_slots(store, *grant, 1, {}, env.wall_ms()), ReleaseOutcome::kReleased);
-  ASSERT_TRUE(take_slots(store, reader, kAcme, 20, 2, "77c01d5e9a3b2f80", {}, &env).ok());
+  // A later decision, once the first entry has run out for lease_ms: its grant removes it.
+  env.advance(38'500);
+  auto later = take_slots(store, reader, kAcme, 20, 2, "77c01d5e9a3b2f80", {}, &env);
+  ASSERT_TRUE(later.ok()) << later.status().to_string();
+  ASSERT_EQ(later->allowed, 2);
   ASSERT_EQ(*release_slots(store, kAcme, "77c01d5e9a3b2f80", 0, {}, env.wall_ms()), ReleaseOutcome::kReleased);
-  // A busy lease: the failed condition is the answer.
-  ASSERT_TRUE(take_slots(store, reader, kAcme, 20, 2, "3f2a9c0d7e1b4a56", {}, &env).ok());
-  SlotOptions once;
-  once.wait_ms = 0;
-  EXPECT_EQ(take_slots(store, reader, kAcme, 20, 2, "77c01d5e9a3b2f80", once, &env).status().code(), Code::kTimeout);
 
-  ASSERT_EQ(requests->size(), 14u);
-  // Take, registration, release by grant, release by holder id (GetItem then the same write).
-  EXPECT_EQ((*requests)[0].second, "{\"ConditionExpression\":\"attribute_not_exists(#pk) OR attribute_not_exists(#holder) OR #expires <= :now OR #holder = :holder\",\"ExpressionAttributeNames\":{\"#expires\":\"expires_ms\",\"#holder\":\"holder\",\"#pk\":\"pk\",\"#ttl\":\"ttl\"},\"ExpressionAttributeValues\":{\":expires\":{\"N\":\"1764260430000\"},\":holder\":{\"S\":\"3f2a9c0d7e1b4a56\"},\":now\":{\"N\":\"1764260400000\"},\":ttl\":{\"N\":\"1764346830\"}},\"Key\":{\"pk\":{\"S\":\"#lease#prod#Org#acme\"}},\"ReturnValues\":\"ALL_NEW\",\"TableName\":\"ghr-runner-count-cache\",\"UpdateExpression\":\"SET #holder = :holder, #expires = :expires, #ttl = :ttl\"}");
-  EXPECT_EQ((*requests)[3].second, "{\"ConditionExpression\":\"attribute_not_exists(#pk) OR (#unresolved = :true AND #state IN (:pending, :running))\",\"ExpressionAttributeNames\":{\"#active\":\"active_key\",\"#env\":\"env\",\"#order\":\"order\",\"#owner\":\"owner\",\"#pk\":\"pk\",\"#rkey\":\"rkey\",\"#runner\":\"runner\",\"#state\":\"state\",\"#ttl\":\"ttl\",\"#type\":\"type\",\"#unresolved\":\"unresolved\",\"#updated\":\"updated_ms\"},\"ExpressionAttributeValues\":{\":env\":{\"S\":\"prod\"},\":order\":{\"N\":\"14114083192\"},\":owner\":{\"S\":\"acme\"},\":pending\":{\"S\":\"pending\"},\":rkey\":{\"S\":\"prod#Org#acme\"},\":runner\":{\"BOOL\":true},\":running\":{\"S\":\"running\"},\":state\":{\"S\":\"pending\"},\":true\":{\"BOOL\":true},\":type\":{\"S\":\"Org\"},\":updated\":{\"N\":\"1764260401500\"}},\"Key\":{\"pk\":{\"S\":\"i-0a1b2c3d4e5f60718\"}},\"TableName\":\"ghr-runner-count-cache\",\"UpdateExpression\":\"SET #state = if_not_exists(#state, :state), #order = if_not_exists(#order, :order), #updated = :updated, #runner = :runner, #env = :env, #type = :type, #owner = :owner, #rkey = :rkey, #active = :rkey REMOVE #unresolved, #ttl\"}");
-  EXPECT_EQ((*requests)[4].second, "{\"ConditionExpression\":\"#holder = :holder\",\"ExpressionAttributeNames\":{\"#expires\":\"expires_ms\",\"#holder\":\"holder\",\"#recent\":\"recent\",\"#ttl\":\"ttl\"},\"ExpressionAttributeValues\":{\":holder\":{\"S\":\"3f2a9c0d7e1b4a56\"},\":recent\":{\"L\":[{\"M\":{\"count\":{\"N\":\"1\"},\"until_ms\":{\"N\":\"1764260403500\"}}}]},\":ttl\":{\"N\":\"1764346803\"}},\"Key\":{\"pk\":{\"S\":\"#lease#prod#Org#acme\"}},\"TableName\":\"ghr-runner-count-cache\",\"UpdateExpression\":\"SET #recent = :recent, #ttl = :ttl REMOVE #holder, #expires\"}");
-  EXPECT_EQ((*requests)[8].first, "DynamoDB_20120810.GetItem");
-  EXPECT_EQ((*requests)[8].second, "{\"ConsistentRead\":true,\"Key\":{\"pk\":{\"S\":\"#lease#prod#Org#acme\"}},\"TableName\":\"ghr-runner-count-cache\"}");
+  ASSERT_EQ(requests->size(), 11u);
+  // Reads of section 4, lease read, first grant, registration, release, later grant, release of nothing.
+  const std::string lease_read = "{\"ConsistentRead\":true,\"Key\":{\"pk\":{\"S\":\"#lease#prod#Org#acme\"}},\"TableName\":\"ghr-runner-count-cache\"}";
+  EXPECT_EQ((*requests)[2].first, "DynamoDB_20120810.GetItem");
+  EXPECT_EQ((*requests)[2].second, lease_read);
+  EXPECT_EQ((*requests)[3].first, "DynamoDB_20120810.UpdateItem");
+  EXPECT_EQ((*requests)[3].second, "{\"ConditionExpression\":\"attribute_not_exists(#version)\",\"ExpressionAttributeNames\":{\"#grants\":\"grants\",\"#ttl\":\"ttl\",\"#version\":\"version\"},\"ExpressionAttributeValues\":{\":grants\":{\"M\":{\"3f2a9c0d7e1b4a56\":{\"M\":{\"count\":{\"N\":\"2\"},\"until_ms\":{\"N\":\"1764260430000\"}}}}},\":next\":{\"N\":\"1\"},\":ttl\":{\"N\":\"1764346830\"}},\"Key\":{\"pk\":{\"S\":\"#lease#prod#Org#acme\"}},\"TableName\":\"ghr-runner-count-cache\",\"UpdateExpression\":\"SET #version = :next, #grants = :grants, #ttl = :ttl\"}");
+  EXPECT_EQ((*requests)[4].second, "{\"ConditionExpression\":\"attribute_not_exists(#pk) OR (#unresolved = :true AND #state IN (:pending, :running))\",\"ExpressionAttributeNames\":{\"#active\":\"active_key\",\"#env\":\"env\",\"#order\":\"order\",\"#owner\":\"owner\",\"#pk\":\"pk\",\"#rkey\":\"rkey\",\"#runner\":\"runner\",\"#state\":\"state\",\"#ttl\":\"ttl\",\"#type\":\"type\",\"#unresolved\":\"unresolved\",\"#updated\":\"updated_ms\"},\"ExpressionAttributeValues\":{\":env\":{\"S\":\"prod\"},\":order\":{\"N\":\"14114083192\"},\":owner\":{\"S\":\"acme\"},\":pending\":{\"S\":\"pending\"},\":rkey\":{\"S\":\"prod#Org#acme\"},\":runner\":{\"BOOL\":true},\":running\":{\"S\":\"running\"},\":state\":{\"S\":\"pending\"},\":true\":{\"BOOL\":true},\":type\":{\"S\":\"Org\"},\":updated\":{\"N\":\"1764260401500\"}},\"Key\":{\"pk\":{\"S\":\"i-0a1b2c3d4e5f60718\"}},\"TableName\":\"ghr-runner-count-cache\",\"UpdateExpression\":\"SET #state = if_not_exists(#state, :state), #order = if_not_exists(#order, :order), #updated = :updated, #runner = :runner, #env = :env, #type = :type, #owner = :owner, #rkey = :rkey, #active = :rkey REMOVE #unresolved, #ttl\"}");
+  EXPECT_EQ((*requests)[5].second, "{\"ConditionExpression\":\"attribute_exists(#grants.#holder)\",\"ExpressionAttributeNames\":{\"#grants\":\"grants\",\"#holder\":\"3f2a9c0d7e1b4a56\"},\"ExpressionAttributeValues\":{\":entry\":{\"M\":{\"count\":{\"N\":\"1\"},\"until_ms\":{\"N\":\"1764260403500\"}}}},\"Key\":{\"pk\":{\"S\":\"#lease#prod#Org#acme\"}},\"TableName\":\"ghr-runner-count-cache\",\"UpdateExpression\":\"SET #grants.#holder = :entry\"}");
+  EXPECT_EQ((*requests)[8].second, lease_read);
+  EXPECT_EQ((*requests)[9].second, "{\"ConditionExpression\":\"#version = :version\",\"ExpressionAttributeNames\":{\"#grants\":\"grants\",\"#holder\":\"77c01d5e9a3b2f80\",\"#r0\":\"3f2a9c0d7e1b4a56\",\"#ttl\":\"ttl\",\"#version\":\"version\"},\"ExpressionAttributeValues\":{\":entry\":{\"M\":{\"count\":{\"N\":\"2\"},\"until_ms\":{\"N\":\"1764260470000\"}}},\":next\":{\"N\":\"2\"},\":ttl\":{\"N\":\"1764346870\"},\":version\":{\"N\":\"1\"}},\"Key\":{\"pk\":{\"S\":\"#lease#prod#Org#acme\"}},\"TableName\":\"ghr-runner-count-cache\",\"UpdateExpression\":\"SET #version = :next, #grants.#holder = :entry, #ttl = :ttl REMOVE #grants.#r0\"}");
+  EXPECT_EQ((*requests)[10].second, "{\"ConditionExpression\":\"attribute_exists(#grants.#holder)\",\"ExpressionAttributeNames\":{\"#grants\":\"grants\",\"#holder\":\"77c01d5e9a3b2f80\"},\"Key\":{\"pk\":{\"S\":\"#lease#prod#Org#acme\"}},\"TableName\":\"ghr-runner-count-cache\",\"UpdateExpression\":\"REMOVE #grants.#holder\"}");
+  auto lease = writer.get_lease(kAcme.str());
+  ASSERT_TRUE(lease.ok());
+  EXPECT_EQ(lease->version, 2);
+  EXPECT_TRUE(lease->grants.empty());
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "rcc/slots.h"
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -22,6 +24,50 @@ using testing::LockedStore;
 
 constexpr std::int64_t kStartMs = 1'700'000'000'000;
 const RunnerKey kAcme{"prod", "Org", "acme"};
+
+// A store that runs `before_grant` (once, then clears it) before each grant write: another decision
+// granting between a decision's lease read and its write.
+class RacingStore : public Store {
+ public:
+  explicit RacingStore(Store& inner) : inner_(inner) {}
+  using Store::apply;
+  Result<WriteOutcome> apply(const Transition& t, std::string* key) override { return inner_.apply(t, key); }
+  Result<std::optional<InstanceItem>> get(std::string_view id) override { return inner_.get(id); }
+  Result<std::int64_t> count_active(std::string_view key) override { return inner_.count_active(key); }
+  Result<std::vector<ActiveEntry>> list_active(std::string_view prefix) override { return inner_.list_active(prefix); }
+  Result<std::vector<InstanceItem>> list_items() override { return inner_.list_items(); }
+  Result<std::optional<MetaItem>> get_meta() override { return inner_.get_meta(); }
+  Status stamp_heartbeat(std::int64_t now_ms, std::span<const std::string> environments) override {
+    return inner_.stamp_heartbeat(now_ms, environments);
+  }
+  Status record_reconcile(const ReconcileReport& r) override { return inner_.record_reconcile(r); }
+  Result<SlotLease> get_lease(std::string_view key) override {
+    ++lease_reads;
+    return inner_.get_lease(key);
+  }
+  Result<WriteOutcome> grant_slots(std::string_view key, std::int64_t expected_version, std::string_view holder,
+                                   const GrantEntry& entry, const std::vector<std::string>& removals,
+                                   std::int64_t ttl_s) override {
+    ++grant_writes;
+    if (before_grant) {
+      auto race = std::move(before_grant);
+      before_grant = nullptr;
+      race();
+    }
+    return inner_.grant_slots(key, expected_version, holder, entry, removals, ttl_s);
+  }
+  Result<WriteOutcome> settle_grant(std::string_view key, std::string_view holder,
+                                    const std::optional<GrantEntry>& entry) override {
+    return inner_.settle_grant(key, holder, entry);
+  }
+
+  std::function<void()> before_grant;
+  int lease_reads = 0;
+  int grant_writes = 0;
+
+ private:
+  Store& inner_;
+};
 
 // A table whose cache is fresh at kStartMs, with a reader on it.
 class SlotsTest : public ::testing::Test {
@@ -46,11 +92,15 @@ class SlotsTest : public ::testing::Test {
     return take_slots(store_, reader_, kAcme, maximum, wanted, holder, options, &env_);
   }
 
+  SlotLease lease() { return *store_.get_lease(kAcme.str()); }
+
   VirtualEnv env_{kStartMs, 7};
   FaultyStore store_;
   FakeEc2 ec2_;
   RunnerCountReader reader_;
 };
+
+using Grants = std::map<std::string, GrantEntry, std::less<>>;
 
 TEST_F(SlotsTest, AllowsTheFreeSlotsUpToWhatIsWanted) {
   register_runners(1, 3);
@@ -61,45 +111,139 @@ TEST_F(SlotsTest, AllowsTheFreeSlotsUpToWhatIsWanted) {
   EXPECT_EQ(grant->counted, 3);
   EXPECT_EQ(grant->allowed, 2);
   EXPECT_EQ(grant->attempts, 1);
-  EXPECT_EQ(grant->waited_ms, 0);
+  EXPECT_EQ(grant->conflicts, 0);
+  EXPECT_EQ(grant->counts, 1);
+  EXPECT_EQ(grant->version, 1);
   EXPECT_EQ(grant->expires_ms, kStartMs + SlotOptions{}.lease_ms);
+  EXPECT_EQ(lease(), (SlotLease{1, Grants{{"a", {2, kStartMs + SlotOptions{}.lease_ms}}}}));
+  // Nothing launched: the entry goes.
   ASSERT_EQ(*release_slots(store_, *grant, 0, {}, env_.wall_ms()), ReleaseOutcome::kReleased);
+  EXPECT_EQ(lease(), (SlotLease{1, {}}));
 
   auto fewer = take("b", 5, 1);
   ASSERT_TRUE(fewer.ok());
   EXPECT_EQ(fewer->allowed, 1);
+  EXPECT_EQ(fewer->version, 2);
   ASSERT_EQ(*release_slots(store_, *fewer, 0, {}, env_.wall_ms()), ReleaseOutcome::kReleased);
 
+  const int writes = store_.writes;
   auto full = take("c", 2, 4);
   ASSERT_TRUE(full.ok());
   EXPECT_EQ(full->allowed, 0) << "never below zero when the key is over its maximum";
+  EXPECT_EQ(full->expires_ms, 0);
+  EXPECT_EQ(full->version, 2);
+  EXPECT_EQ(store_.writes, writes) << "no free slot: nothing written";
+  EXPECT_EQ(*release_slots(store_, *full, 0, {}, env_.wall_ms()), ReleaseOutcome::kReleased);
+  EXPECT_EQ(store_.writes, writes) << "nothing to release";
 }
 
-TEST_F(SlotsTest, ABusyLeaseIsWaitedForUntilWaitMs) {
-  ASSERT_TRUE(take("a", 5, 1).ok());
+TEST_F(SlotsTest, AGrantReservesItsSlotsUntilReleasedOrLeaseMs) {
+  SlotOptions options;
+  options.lease_ms = 30'000;
+  auto a = take("a", 5, 2, options);  // not released yet: launching
+  ASSERT_TRUE(a.ok());
+  ASSERT_EQ(a->allowed, 2);
+  auto b = take("b", 5, 5, options);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->in_flight, 2);
+  EXPECT_EQ(b->allowed, 3);
+  EXPECT_EQ(b->attempts, 1) << "no waiting: a's grant is counted, not waited for";
+  EXPECT_EQ(env_.slept_ms(), 0);
+  auto c = take("c", 5, 5, options);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->in_flight, 5);
+  EXPECT_EQ(c->allowed, 0);
+  // a and b crashed: their grants stop counting at their expiry, not later.
+  env_.advance(options.lease_ms - 1);
+  EXPECT_EQ(take("d", 5, 5, options)->allowed, 0);
+  env_.advance(1);
+  auto e = take("e", 5, 5, options);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->in_flight, 0);
+  EXPECT_EQ(e->allowed, 5);
+  // Entries run out for lease_ms more are removed by the next grant.
+  ASSERT_EQ(*release_slots(store_, *e, 0, options, env_.wall_ms()), ReleaseOutcome::kReleased);
+  env_.advance(options.lease_ms);
+  auto f = take("f", 5, 1, options);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(lease().grants, (Grants{{"f", {1, env_.wall_ms() + options.lease_ms}}}));
+  // a wakes up late: its entry is gone, the release is reported lost.
+  EXPECT_EQ(*release_slots(store_, *a, 2, options, env_.wall_ms()), ReleaseOutcome::kLost);
+  EXPECT_EQ(lease().grants.size(), 1u);
+}
+
+TEST_F(SlotsTest, AConflictingGrantDecidesAgainAtOnceAndBothStayWithinTheMaximum) {
+  RacingStore racing(store_);
+  // b reads the lease, then a grants 3 of 5 before b's write.
+  racing.before_grant = [&] {
+    auto a = take("a", 5, 3);
+    ASSERT_TRUE(a.ok());
+    EXPECT_EQ(a->allowed, 3);
+  };
+  auto b = take_slots(racing, reader_, kAcme, 5, 4, "b", {}, &env_);
+  ASSERT_TRUE(b.ok()) << b.status().to_string();
+  EXPECT_EQ(b->conflicts, 1);
+  EXPECT_EQ(b->attempts, 2);
+  EXPECT_EQ(b->counts, 1) << "the count was young enough to decide again on";
+  EXPECT_EQ(b->in_flight, 3);
+  EXPECT_EQ(b->allowed, 2);
+  EXPECT_EQ(b->version, 2);
+  EXPECT_EQ(racing.lease_reads, 2);
+  EXPECT_EQ(racing.grant_writes, 2);
+  EXPECT_EQ(env_.slept_ms(), 0) << "no pause after a conflict";
+  const std::int64_t until = env_.wall_ms() + SlotOptions{}.lease_ms;
+  EXPECT_EQ(lease(), (SlotLease{2, Grants{{"a", {3, until}}, {"b", {2, until}}}}));
+}
+
+TEST_F(SlotsTest, ARetryCountsAgainOnlyWhenItsCountIsOlderThanHalfTheSettleTime) {
+  SlotOptions options;
+  options.settle_ms = 2'000;
+  RacingStore racing(store_);
+  racing.before_grant = [&] {
+    env_.advance(1'001);          // b's count ages past settle_ms / 2 ...
+    register_runners(1, 2);       // ... while two launches registered and released long ago appear
+    ASSERT_TRUE(take("a", 10, 1, options).ok());
+  };
+  auto b = take_slots(racing, reader_, kAcme, 10, 10, "b", options, &env_);
+  ASSERT_TRUE(b.ok()) << b.status().to_string();
+  EXPECT_EQ(b->conflicts, 1);
+  EXPECT_EQ(b->counts, 2);
+  EXPECT_EQ(b->count.count, 2);
+  EXPECT_EQ(b->allowed, 7);
+}
+
+TEST_F(SlotsTest, OtherDecisionsGrantingFirstForWaitMsIsATimeout) {
+  RacingStore racing(store_);
+  int raced = 0;
+  std::function<void()> race = [&] {
+    env_.advance(100);
+    ASSERT_TRUE(take("a" + std::to_string(raced++), 100, 1).ok());
+    racing.before_grant = race;
+  };
+  racing.before_grant = race;
   SlotOptions options;
   options.wait_ms = 500;
-  auto busy = take("b", 5, 1, options);
-  ASSERT_FALSE(busy.ok());
-  EXPECT_EQ(busy.status().code(), Code::kTimeout) << busy.status().to_string();
-  EXPECT_EQ(env_.slept_ms(), 500) << "waits exactly the budget";
-  EXPECT_EQ(ec2_.requests_sent(), 0);
-
+  auto b = take_slots(racing, reader_, kAcme, 100, 1, "b", options, &env_);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), Code::kTimeout) << b.status().to_string();
+  EXPECT_EQ(raced, 5);
+  EXPECT_EQ(env_.slept_ms(), 0);
+  racing.before_grant = race;
   SlotOptions once;
   once.wait_ms = 0;
-  EXPECT_EQ(take("b", 5, 1, once).status().code(), Code::kTimeout);
-  EXPECT_EQ(env_.slept_ms(), 500) << "wait_ms 0 makes one attempt, without sleeping";
+  EXPECT_EQ(take_slots(racing, reader_, kAcme, 100, 1, "c", once, &env_).status().code(), Code::kTimeout)
+      << "wait_ms 0 makes one attempt";
+  EXPECT_EQ(raced, 6);
 }
 
-TEST_F(SlotsTest, AReleasedLeaseIsTakenAtOnceByTheWaitingDecision) {
+TEST_F(SlotsTest, ReleasedLaunchesAreCountedUntilSettled) {
   auto a = take("a", 5, 2);
   ASSERT_TRUE(a.ok());
   register_runners(1, 2);
   ASSERT_EQ(*release_slots(store_, *a, 2, {}, env_.wall_ms()), ReleaseOutcome::kReleased);
   auto b = take("b", 5, 5);
   ASSERT_TRUE(b.ok()) << b.status().to_string();
-  EXPECT_EQ(b->attempts, 1);
-  // Within settle_ms a's launches count twice, once registered and once in flight: conservative.
+  // Within settle_ms a's launches count twice, once registered and once in its entry: conservative.
   EXPECT_EQ(b->count.count, 2);
   EXPECT_EQ(b->in_flight, 2);
   EXPECT_EQ(b->allowed, 1);
@@ -109,22 +253,6 @@ TEST_F(SlotsTest, AReleasedLeaseIsTakenAtOnceByTheWaitingDecision) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->counted, 2);
   EXPECT_EQ(c->allowed, 3);
-}
-
-TEST_F(SlotsTest, AnExpiredLeaseIsTakenOverAndItsHolderLearnsItLostIt) {
-  SlotOptions options;
-  options.lease_ms = 30'000;
-  options.wait_ms = 60'000;
-  auto crashed = take("a", 5, 2, options);  // never released: the holder crashed
-  ASSERT_TRUE(crashed.ok());
-  auto b = take("b", 5, 2, options);
-  ASSERT_TRUE(b.ok()) << b.status().to_string();
-  EXPECT_GE(b->waited_ms, 30'000);
-  EXPECT_LE(b->waited_ms, 31'000) << "a crashed holder blocks the key for about the lease time, not more";
-  EXPECT_GT(b->attempts, 2);
-  // The first holder wakes up late: its release is refused and reported as lost.
-  EXPECT_EQ(*release_slots(store_, *crashed, 2, options, env_.wall_ms()), ReleaseOutcome::kLost);
-  EXPECT_EQ(*release_slots(store_, *b, 2, options, env_.wall_ms()), ReleaseOutcome::kReleased);
 }
 
 TEST_F(SlotsTest, LaunchesTheCountDoesNotShowYetAreCountedForSettleMs) {
@@ -155,10 +283,9 @@ TEST_F(SlotsTest, LaunchesTheCountDoesNotShowYetAreCountedForSettleMs) {
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->in_flight, 0);
   EXPECT_EQ(d->allowed, 10);
-  EXPECT_TRUE(d->recent.empty());
 }
 
-TEST_F(SlotsTest, AReleaseByHolderIdAloneReadsTheLeaseFirst) {
+TEST_F(SlotsTest, AReleaseByHolderIdAloneIsOneWrite) {
   SlotOptions options;
   auto a = take("a", 10, 4, options);
   ASSERT_TRUE(a.ok());
@@ -166,24 +293,39 @@ TEST_F(SlotsTest, AReleaseByHolderIdAloneReadsTheLeaseFirst) {
   auto b = take("b", 10, 4, options);
   ASSERT_TRUE(b.ok());
   // Another process knows only the key and the holder id.
+  const int writes = store_.writes;
   EXPECT_EQ(*release_slots(store_, kAcme, "someone-else", 1, options, env_.wall_ms()), ReleaseOutcome::kLost);
   EXPECT_EQ(*release_slots(store_, kAcme, "b", 3, options, env_.wall_ms()), ReleaseOutcome::kReleased);
-  auto lease = *store_.get_lease(kAcme.str());
-  ASSERT_TRUE(lease.has_value());
-  EXPECT_EQ(lease->holder, "");
+  EXPECT_EQ(store_.writes, writes + 2);
   const std::int64_t until = env_.wall_ms() + options.settle_ms;
-  EXPECT_EQ(lease->recent, (std::vector<RecentLaunch>{{2, until}, {3, until}}));
-  EXPECT_EQ(*release_slots(store_, kAcme, "b", 3, options, env_.wall_ms()), ReleaseOutcome::kLost)
-      << "released already";
+  EXPECT_EQ(lease(), (SlotLease{2, Grants{{"a", {2, until}}, {"b", {3, until}}}}));
+  // Releasing launches again writes the same entry; releasing with none removes it, after which it is lost.
+  EXPECT_EQ(*release_slots(store_, kAcme, "b", 3, options, env_.wall_ms()), ReleaseOutcome::kReleased);
+  EXPECT_EQ(*release_slots(store_, kAcme, "a", 0, options, env_.wall_ms()), ReleaseOutcome::kReleased);
+  EXPECT_EQ(*release_slots(store_, kAcme, "a", 0, options, env_.wall_ms()), ReleaseOutcome::kLost);
+  EXPECT_EQ(lease(), (SlotLease{2, Grants{{"b", {3, until}}}}));
 }
 
-TEST_F(SlotsTest, AFailedCountGivesTheLeaseBackAtOnce) {
+TEST_F(SlotsTest, TakingAgainWithAHolderKeepsItsValidEntry) {
+  auto first = take("a", 10, 2);
+  ASSERT_TRUE(first.ok());
+  auto again = take("a", 10, 3);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->in_flight, 2);
+  EXPECT_EQ(again->allowed, 3);
+  EXPECT_EQ(lease().grants, (Grants{{"a", {5, env_.wall_ms() + SlotOptions{}.lease_ms}}}));
+}
+
+TEST_F(SlotsTest, AFailedCountWritesNothing) {
   store_.fail_count = true;  // the index cannot be read: the reader falls back to EC2 ...
   ec2_.fail_next = 1;        // ... which fails too
+  const int writes = store_.writes;
   auto failed = take("a", 5, 1);
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.status().code(), Code::kThrottled) << failed.status().to_string();
-  EXPECT_NE(failed.status().message().find("under the slot lease"), std::string::npos);
+  EXPECT_NE(failed.status().message().find("to take slots"), std::string::npos);
+  EXPECT_EQ(store_.writes, writes);
+  EXPECT_EQ(lease(), (SlotLease{0, {}}));
   store_.fail_count = false;
   auto next = take("b", 5, 1);
   ASSERT_TRUE(next.ok()) << next.status().to_string();
@@ -222,6 +364,12 @@ TEST_F(SlotsTest, RejectsBadInputWithoutARequest) {
   EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
   EXPECT_EQ(release_slots(store_, kAcme, "a", -1, {}, 0).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(release_slots(store_, kAcme, "", 1, {}, 0).status().code(), Code::kInvalidArgument);
+  SlotGrant two;
+  two.key = kAcme;
+  two.holder = "a";
+  two.allowed = 2;
+  two.expires_ms = kStartMs + 1000;
+  EXPECT_EQ(release_slots(store_, two, 3, {}, 0).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(store_.writes, writes);
 }
 
@@ -234,7 +382,7 @@ TEST(SlotsHolder, IdsAreSixteenHexDigitsAndDistinct) {
 }
 
 // N threads decide for one key at once, each launching what it was allowed, registering it and releasing;
-// runners also end meanwhile. Under the lease, the key never holds more than the maximum.
+// runners also end meanwhile. With grants on the lease's version, the key never holds more than the maximum.
 TEST(SlotsConcurrency, ConcurrentDecidersOnOneKeyNeverExceedTheMaximum) {
   constexpr int kThreads = 8;
   constexpr int kDecisions = 40;
@@ -263,10 +411,9 @@ TEST(SlotsConcurrency, ConcurrentDecidersOnOneKeyNeverExceedTheMaximum) {
       std::vector<std::string> mine;
       SlotOptions options;
       options.wait_ms = 60'000;
-      options.retry_ms = 1;
       options.settle_ms = 0;  // the embedded index shows a registration at once
       for (int d = 0; d < kDecisions; ++d) {
-        // Some of this thread's runners end (outside the lease: an end only frees slots).
+        // Some of this thread's runners end (an end only frees slots).
         if (!mine.empty() && rng() % 2 == 0) {
           const std::string id = mine.back();
           mine.pop_back();

@@ -129,33 +129,37 @@ Result<InstanceItem> parse_instance_item(const json& item) {
   return out;
 }
 
-// A lease item: holder and expires_ms (absent once released), recent (L of M {count, until_ms}).
+// A lease item: version (N) and grants (M: holder -> M {count N, until_ms N}), both absent before the
+// first grant.
 Result<SlotLease> parse_lease(const json& item) {
   if (!item.is_object()) return Status::ProtocolError("lease item is not an object");
   SlotLease lease;
-  auto holder = get_s(item, "holder");
-  if (!holder.ok()) return holder.status();
-  lease.holder = holder->value_or("");
-  auto expires = get_n(item, "expires_ms");
-  if (!expires.ok()) return expires.status();
-  lease.expires_ms = expires->value_or(0);
-  auto recent = item.find("recent");
-  if (recent == item.end()) return lease;
-  if (!recent->is_object()) return Status::ProtocolError("attribute recent is not L");
-  auto list = recent->find("L");
-  if (list == recent->end() || !list->is_array()) return Status::ProtocolError("attribute recent is not L");
-  for (const json& entry : *list) {
-    if (!entry.is_object()) return Status::ProtocolError("recent entry is not M");
+  auto version = get_n(item, "version");
+  if (!version.ok()) return version.status();
+  lease.version = version->value_or(0);
+  auto grants = item.find("grants");
+  if (grants == item.end()) return lease;
+  if (!grants->is_object()) return Status::ProtocolError("attribute grants is not M");
+  auto map = grants->find("M");
+  if (map == grants->end() || !map->is_object()) return Status::ProtocolError("attribute grants is not M");
+  for (const auto& [holder, entry] : map->items()) {
+    if (!entry.is_object()) return Status::ProtocolError("grant " + holder + " is not M");
     auto fields = entry.find("M");
-    if (fields == entry.end() || !fields->is_object()) return Status::ProtocolError("recent entry is not M");
+    if (fields == entry.end() || !fields->is_object()) return Status::ProtocolError("grant " + holder + " is not M");
     auto count = get_n(*fields, "count");
     auto until = get_n(*fields, "until_ms");
     if (!count.ok()) return count.status();
     if (!until.ok()) return until.status();
-    if (!count->has_value() || !until->has_value()) return Status::ProtocolError("recent entry without count or until_ms");
-    lease.recent.push_back(RecentLaunch{**count, **until});
+    if (!count->has_value() || !until->has_value()) {
+      return Status::ProtocolError("grant " + holder + " without count or until_ms");
+    }
+    lease.grants.emplace(holder, GrantEntry{**count, **until});
   }
   return lease;
+}
+
+json grant_entry(const GrantEntry& entry) {
+  return {{"M", {{"count", N(entry.count)}, {"until_ms", N(entry.until_ms)}}}};
 }
 
 bool contains_code(std::string_view code, std::initializer_list<std::string_view> codes) {
@@ -588,58 +592,65 @@ Status DynamoStore::record_reconcile(const ReconcileReport& report) {
   return response.status();
 }
 
-Result<std::optional<SlotLease>> DynamoStore::take_lease(std::string_view key, std::string_view holder,
-                                                         std::int64_t now_ms, std::int64_t expires_ms,
-                                                         std::int64_t ttl_s) {
-  if (holder.empty()) return Status::InvalidArgument("take_lease: empty holder");
-  json request = {{"TableName", options_.table},
-                  {"Key", key_of(lease_pk(key))},
-                  {"UpdateExpression", "SET #holder = :holder, #expires = :expires, #ttl = :ttl"},
-                  {"ConditionExpression",
-                   "attribute_not_exists(#pk) OR attribute_not_exists(#holder) OR #expires <= :now OR "
-                   "#holder = :holder"},
-                  {"ExpressionAttributeNames",
-                   {{"#pk", "pk"}, {"#holder", "holder"}, {"#expires", "expires_ms"}, {"#ttl", "ttl"}}},
-                  {"ExpressionAttributeValues",
-                   {{":holder", S(holder)}, {":expires", N(expires_ms)}, {":now", N(now_ms)}, {":ttl", N(ttl_s)}}},
-                  {"ReturnValues", "ALL_NEW"}};
-  ServiceError error;
-  auto body = call_json(client_, "UpdateItem", dump_json(request), &error);
-  if (!body.ok()) {
-    if (is_conditional_check_failed(error)) return std::optional<SlotLease>();
-    return body.status();
-  }
-  auto attributes = body->find("Attributes");
-  if (attributes == body->end()) return Status::ProtocolError("UpdateItem ALL_NEW on a lease: no Attributes");
-  auto lease = parse_lease(*attributes);
-  if (!lease.ok()) return lease.status().with_context("lease " + std::string(key));
-  return std::optional<SlotLease>(std::move(*lease));
-}
-
-Result<std::optional<SlotLease>> DynamoStore::get_lease(std::string_view key) {
+Result<SlotLease> DynamoStore::get_lease(std::string_view key) {
   json request = {{"TableName", options_.table}, {"Key", key_of(lease_pk(key))}, {"ConsistentRead", true}};
   auto body = call_json(client_, "GetItem", dump_json(request));
   if (!body.ok()) return body.status();
   auto item = body->find("Item");
-  if (item == body->end()) return std::optional<SlotLease>();
+  if (item == body->end()) return SlotLease{};
   auto lease = parse_lease(*item);
   if (!lease.ok()) return lease.status().with_context("lease " + std::string(key));
-  return std::optional<SlotLease>(std::move(*lease));
+  return lease;
 }
 
-Result<WriteOutcome> DynamoStore::release_lease(std::string_view key, std::string_view holder,
-                                                const std::vector<RecentLaunch>& recent, std::int64_t ttl_s) {
-  if (holder.empty()) return Status::InvalidArgument("release_lease: empty holder");
-  json entries = json::array();
-  for (const RecentLaunch& r : recent) entries.push_back({{"M", {{"count", N(r.count)}, {"until_ms", N(r.until_ms)}}}});
+Result<WriteOutcome> DynamoStore::grant_slots(std::string_view key, std::int64_t expected_version,
+                                              std::string_view holder, const GrantEntry& entry,
+                                              const std::vector<std::string>& removals, std::int64_t ttl_s) {
+  if (Status s = validate_grant_arguments(holder, expected_version, removals); !s.ok()) return s;
+  json request = {{"TableName", options_.table}, {"Key", key_of(lease_pk(key))}};
+  json names = {{"#grants", "grants"}, {"#ttl", "ttl"}, {"#version", "version"}};
+  json values = {{":next", N(expected_version + 1)}, {":ttl", N(ttl_s)}};
+  if (expected_version == 0) {
+    // A nested path cannot be set in a map that does not exist yet: the first grant writes the whole map.
+    request["UpdateExpression"] = "SET #version = :next, #grants = :grants, #ttl = :ttl";
+    request["ConditionExpression"] = "attribute_not_exists(#version)";
+    values[":grants"] = {{"M", {{std::string(holder), grant_entry(entry)}}}};
+  } else {
+    // Holder ids go through attribute names, so any string is a valid map key.
+    std::string update = "SET #version = :next, #grants.#holder = :entry, #ttl = :ttl";
+    names["#holder"] = std::string(holder);
+    for (std::size_t i = 0; i < removals.size(); ++i) {
+      const std::string name = "#r" + std::to_string(i);
+      update += (i == 0 ? " REMOVE " : ", ") + std::string("#grants.") + name;
+      names[name] = removals[i];
+    }
+    request["UpdateExpression"] = update;
+    request["ConditionExpression"] = "#version = :version";
+    values[":entry"] = grant_entry(entry);
+    values[":version"] = N(expected_version);
+  }
+  request["ExpressionAttributeNames"] = std::move(names);
+  request["ExpressionAttributeValues"] = std::move(values);
+  ServiceError error;
+  auto response = call_json(client_, "UpdateItem", dump_json(request), &error);
+  if (response.ok()) return WriteOutcome::kApplied;
+  if (is_conditional_check_failed(error)) return WriteOutcome::kSuperseded;
+  return response.status();
+}
+
+Result<WriteOutcome> DynamoStore::settle_grant(std::string_view key, std::string_view holder,
+                                               const std::optional<GrantEntry>& entry) {
+  if (holder.empty()) return Status::InvalidArgument("settle_grant: empty holder");
   json request = {{"TableName", options_.table},
                   {"Key", key_of(lease_pk(key))},
-                  {"UpdateExpression", "SET #recent = :recent, #ttl = :ttl REMOVE #holder, #expires"},
-                  {"ConditionExpression", "#holder = :holder"},
-                  {"ExpressionAttributeNames",
-                   {{"#holder", "holder"}, {"#expires", "expires_ms"}, {"#recent", "recent"}, {"#ttl", "ttl"}}},
-                  {"ExpressionAttributeValues",
-                   {{":holder", S(holder)}, {":recent", {{"L", entries}}}, {":ttl", N(ttl_s)}}}};
+                  {"ConditionExpression", "attribute_exists(#grants.#holder)"},
+                  {"ExpressionAttributeNames", {{"#grants", "grants"}, {"#holder", std::string(holder)}}}};
+  if (entry) {
+    request["UpdateExpression"] = "SET #grants.#holder = :entry";
+    request["ExpressionAttributeValues"] = {{":entry", grant_entry(*entry)}};
+  } else {
+    request["UpdateExpression"] = "REMOVE #grants.#holder";
+  }
   ServiceError error;
   auto response = call_json(client_, "UpdateItem", dump_json(request), &error);
   if (response.ok()) return WriteOutcome::kApplied;

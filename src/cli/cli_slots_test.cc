@@ -1,5 +1,5 @@
 // `rcc register` and `rcc slots take|release` against dynalite, run as the real binary, including several
-// deciding processes on one key at once.
+// deciding processes on one key at once (their grants conflict and are decided again).
 #include <atomic>
 #include <sstream>
 #include <string>
@@ -85,7 +85,7 @@ TEST_F(CliSlotsTest, RegisterRejectsBadInputAndReportsFailures) {
   EXPECT_EQ(out["results"][0]["outcome"], "failed");
 }
 
-TEST_F(CliSlotsTest, TakeHoldsTheKeyUntilReleased) {
+TEST_F(CliSlotsTest, TakeReservesItsGrantUntilReleased) {
   auto take = rcc("slots take " + key_flags() + " --maximum 5 --wanted 3 --json");
   ASSERT_EQ(take.status, 0) << take.out;
   const json grant = json::parse(take.out, nullptr, false);
@@ -93,26 +93,41 @@ TEST_F(CliSlotsTest, TakeHoldsTheKeyUntilReleased) {
   EXPECT_EQ(grant["allowed"], 3);
   EXPECT_EQ(grant["count"], 0);
   EXPECT_EQ(grant["source"], "cache");
+  EXPECT_EQ(grant["version"], 1);
+  EXPECT_EQ(grant["conflicts"], 0);
+  EXPECT_GT(grant["expires_ms"].get<std::int64_t>(), 0);
   const std::string holder = grant["holder"];
   EXPECT_EQ(holder.size(), 16u);
 
-  auto busy = rcc("slots take " + key_flags() + " --maximum 5 --wait-ms 0", true);
-  EXPECT_EQ(busy.status, 1) << busy.out;
-  EXPECT_NE(busy.out.find("stayed busy"), std::string::npos) << busy.out;
+  // Another decision meanwhile does not wait: it counts the first grant and takes what is left.
+  auto second = rcc("slots take " + key_flags() + " --maximum 5 --wanted 5 --holder second --wait-ms 0");
+  ASSERT_EQ(second.status, 0) << second.out;
+  EXPECT_EQ(second.out, "2 second\n");
+  auto third = rcc("slots take " + key_flags() + " --maximum 5 --wanted 5 --holder third", true);
+  ASSERT_EQ(third.status, 0) << third.out;
+  EXPECT_NE(third.out.find("0 third\n"), std::string::npos) << third.out;
+  EXPECT_NE(third.out.find("nothing granted"), std::string::npos) << third.out;
 
   auto wrong = rcc("slots release " + key_flags() + " --holder someone-else --launched 0");
   EXPECT_EQ(wrong.status, 0) << wrong.out;
   EXPECT_EQ(wrong.out, "lost\n");
+  EXPECT_EQ(rcc("slots release " + key_flags() + " --holder second --launched 0").out, "released\n");
   auto registered = rcc("register " + key_flags() +
                         " --launch-time-s 1700000000 --instance i-0000000000000b001 --settle-ms 600000 --release " + holder);
   EXPECT_EQ(registered.status, 0) << registered.out;
   EXPECT_EQ(registered.out, "i-0000000000000b001 registered\nlease released\n");
 
-  auto next = rcc("slots take " + key_flags() + " --maximum 5 --wanted 5 --holder second");
+  auto next = rcc("slots take " + key_flags() + " --maximum 5 --wanted 5 --holder fourth");
   ASSERT_EQ(next.status, 0) << next.out;
-  // One registered runner, counted again while its launch is in flight (within --settle-ms).
-  EXPECT_EQ(next.out, "3 second\n");
-  EXPECT_EQ(rcc("slots release " + key_flags() + " --holder second --launched 0").out, "released\n");
+  // One registered runner, counted again while its entry is valid (within --settle-ms).
+  EXPECT_EQ(next.out, "3 fourth\n");
+  EXPECT_EQ(rcc("slots release " + key_flags() + " --holder fourth --launched 0").out, "released\n");
+  auto lease = store_->get_lease("prod#Org#acme");
+  ASSERT_TRUE(lease.ok()) << lease.status().to_string();
+  EXPECT_EQ(lease->version, 3);
+  ASSERT_EQ(lease->grants.size(), 1u);
+  EXPECT_EQ(lease->grants.begin()->first, holder);
+  EXPECT_EQ(lease->grants.begin()->second.count, 1);
 }
 
 // Several `rcc` processes decide for one key at once, each registering what it was allowed and releasing.
@@ -135,16 +150,12 @@ TEST_F(CliSlotsTest, ConcurrentProcessesNeverExceedTheMaximum) {
         return;
       }
       granted += allowed;
-      std::string args;
-      if (allowed == 0) {
-        args = "slots release " + key_flags() + " --holder " + holder + " --launched 0";
-      } else {
-        args = "register " + key_flags() + " --launch-time-s 1700000000 --settle-ms 0 --release " + holder;
-        for (int i = 0; i < allowed; ++i) {
-          char id[32];
-          std::snprintf(id, sizeof id, " --instance i-%017x", 0xc000 + p * 16 + i);
-          args += id;
-        }
+      if (allowed == 0) return;  // nothing granted, nothing to release
+      std::string args = "register " + key_flags() + " --launch-time-s 1700000000 --settle-ms 0 --release " + holder;
+      for (int i = 0; i < allowed; ++i) {
+        char id[32];
+        std::snprintf(id, sizeof id, " --instance i-%017x", 0xc000 + p * 16 + i);
+        args += id;
       }
       auto done = rcc(args);
       if (done.status != 0 || done.out.find("lost") != std::string::npos) ++failures;
@@ -152,8 +163,11 @@ TEST_F(CliSlotsTest, ConcurrentProcessesNeverExceedTheMaximum) {
   }
   for (auto& d : deciders) d.join();
   EXPECT_EQ(failures.load(), 0);
-  EXPECT_EQ(granted.load(), kMaximum) << "together they fill the key exactly";
-  EXPECT_EQ(*store_->count_active("prod#Org#acme"), kMaximum);
+  // A decision between another's registration and its release counts those launches twice (in the
+  // count and in the grant), so together they may leave slots free, never take too many.
+  EXPECT_LE(granted.load(), kMaximum);
+  EXPECT_GE(granted.load(), 2) << "the first decision got what it wanted";
+  EXPECT_EQ(*store_->count_active("prod#Org#acme"), granted.load());
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // rcc register: record launched runners in the cache table (launch registration), optionally releasing
-// the slot lease the launch was decided under.
+// the slot grant the launch was decided under.
 #include <iostream>
 #include <memory>
 #include <string>
@@ -79,13 +79,13 @@ int run_register(const RegisterFlags& flags) {
     if (released.ok()) {
       out["release"] = std::string(release_outcome_name(*released));
       if (*released == ReleaseOutcome::kLost) {
-        std::cerr << "rcc register: the slot lease had expired and was taken by another decision; it may "
-                     "have counted without these launches\n";
+        std::cerr << "rcc register: the slot grant was gone (it ran out and a later decision removed it, or it "
+                     "was released already); a decision may have counted without these launches\n";
       }
     } else {
       out["release"] = "failed";
       out["release_error"] = released.status().to_string();
-      std::cerr << "rcc register: releasing the slot lease failed: " << released.status().to_string() << '\n';
+      std::cerr << "rcc register: releasing the slot grant failed: " << released.status().to_string() << '\n';
       code = 1;
     }
     if (!flags.json) std::cout << "lease " << out["release"].get<std::string>() << '\n';
@@ -105,13 +105,13 @@ void add_register_command(CLI::App& app, int& exit_code) {
       "conditional UpdateItem (attribute_not_exists(pk)): an item the counter or reconcile already wrote\n"
       "is left alone and reported as already_known, never revived or moved backward.\n"
       "\n"
-      "With --release HOLDER, the slot lease taken by `rcc slots take` is released afterwards (one GetItem\n"
-      "and one conditional UpdateItem); the instances given count as launched under it for --settle-ms.\n"
+      "With --release HOLDER, the slot grant `rcc slots take` wrote is released afterwards (one conditional\n"
+      "UpdateItem); the instances given count as launched under it for --settle-ms.\n"
       "\n"
       "Output: one line per instance, `<id> registered|already_known|failed` (and `lease released|lost`);\n"
       "with --json one object: {\"results\":[{\"instance_id\",\"outcome\",\"error\"?}],\"registered\":N,\n"
       "\"already_known\":N,\"failed\":N,\"release\":\"released\"|\"lost\"|\"failed\"?}.\n"
-      "Exit status: 0 when every instance is registered or already known (a lost lease is reported on\n"
+      "Exit status: 0 when every instance is registered or already known (a lost grant is reported on\n"
       "stderr); 1 when an instance could not be registered or the release failed; 2 on usage errors.\n"
       "\n"
       "Example (after `rcc slots take` printed the holder id 1f2e...):\n"
@@ -131,15 +131,10 @@ void add_register_command(CLI::App& app, int& exit_code) {
       ->required()
       ->check(CLI::PositiveNumber);
   cmd->add_option("--release", flags->release_holder,
-                  "After registering, release the slot lease held by this holder id (from rcc slots take)");
+                  "After registering, release the slot grant of this holder id (from rcc slots take)");
   cmd->add_option("--settle-ms", flags->slots.settle_ms,
                   "With --release: how long the next decisions count these launches on top of the count")
       ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  cmd->add_option("--ttl-seconds", flags->slots.ttl_seconds,
-                  "With --release: the lease item expires this long after its last use (TTL_SECONDS)")
-      ->envname("TTL_SECONDS")
-      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_flag("--json", flags->json, "Print one JSON object (see above)");
   cmd->callback([flags, &exit_code] { exit_code = run_register(*flags); });

@@ -188,14 +188,14 @@ decisions differ):
             EventBridge delivery and each schedule tick (--tick-interval-s) as its JSON, looks tags up
             through Ec2TagSource on the simulated EC2 and reconciles when due; stale -> the reader's EC2
             fallback.
-  register  the cache plus the scale-up's side of the table: every decision calls take_slots (the key's
-            slot lease, one conditional write per attempt, then the reader's count under it, plus the
-            launches of the last --slot-settle-ms), launches at most the slots it got, and when the launch
-            request returns (--launch-s) registers the instances (register_launches, one conditional write
-            each) and releases the lease (release_slots). A decision that finds the lease held waits as
-            take_slots waits (pauses from --slot-retry-ms doubling to 1 s, full jitter, up to
-            --slot-wait-ms, then its jobs are requeued); the other activities due meanwhile run while it
-            waits. A lease held past --slot-lease-ms is taken over. Events of registered instances need no
+  register  the cache plus the scale-up's side of the table: every decision calls take_slots (the
+            reader's count, one lease read, then one conditional grant on the lease's version, counting
+            the other decisions' grants and the launches of the last --slot-settle-ms), launches at most
+            the slots it got, and when the launch request returns (--launch-s) registers the instances
+            (register_launches, one conditional write each) and releases the grant (release_slots). Lease
+            requests of concurrent decisions interleave in virtual time; a grant overtaken by another
+            decision's fails its condition and the decision reads the lease again at once (up to
+            --slot-wait-ms, then its jobs are requeued). Events of registered instances need no
             tag lookup; with --store dynamodb this run needs --register-table, a second empty table.
 Everything runs in virtual time (an event queue; each activity's requests advance its own clock; nothing
 sleeps), deterministic for --seed.
@@ -225,7 +225,7 @@ Delivery: lognormal latency (--delivery-median-ms, --delivery-sigma), --duplicat
 a failed invocation is retried by Lambda --lambda-retries times, the n-th after n x --lambda-retry-delay-s,
 then dead-lettered. DynamoDB: every request of the function, the reader, the slot lease and the
 registration takes uniform(--dynamo-min-ms, --dynamo-max-ms) on its activity's clock; a decision's
-latency is the sum of its requests (plus the EC2 time of a fallback, plus a wait for the lease). Count error = the table's count for the key minus the
+latency is the sum of its requests (plus the EC2 time of a fallback, plus the retries of a conflicting grant). Count error = the table's count for the key minus the
 truth, at every decision; at the end of the window the fleet freezes, deliveries drain, the schedule
 ticks until a reconcile runs after the function's grace window, and the error must be 0.
 Cost: DynamoDB on-demand request units (failed conditional writes and index writes included) at
@@ -278,19 +278,16 @@ void add_simulate_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(0.001, 86400.0))->capture_default_str()->group(scaleup);
   cmd->add_option("--launch-s", flags->launch_s,
                   "The launch request (CreateFleet) returns this long after it is sent (s); register registers\n"
-                  "and releases the lease only then")
+                  "and releases the grant only then")
       ->check(CLI::Range(0.0, 3600.0))->capture_default_str()->group(scaleup);
-  cmd->add_option("--slot-lease-ms", o.slot_lease_ms, "register: how long a decision may hold its key's lease")
+  cmd->add_option("--slot-lease-ms", o.slot_lease_ms, "register: how long a grant reserves its slots")
       ->check(CLI::Range(1, 86400000))->capture_default_str()->group(scaleup);
   cmd->add_option("--slot-settle-ms", o.slot_settle_ms,
-                  "register: launches are counted from the lease this long after their release")
+                  "register: launches are counted from their grant this long after its release")
       ->check(CLI::Range(0, 86400000))->capture_default_str()->group(scaleup);
   cmd->add_option("--slot-wait-ms", o.slot_wait_ms,
-                  "register: how long a decision waits for a busy lease before its jobs are requeued")
+                  "register: how long a decision keeps deciding again after conflicts before its jobs are requeued")
       ->check(CLI::Range(0, 86400000))->capture_default_str()->group(scaleup);
-  cmd->add_option("--slot-retry-ms", o.slot_retry_ms,
-                  "register: first pause between lease attempts (doubles up to 1 s, full jitter)")
-      ->check(CLI::Range(1, 86400000))->capture_default_str()->group(scaleup);
 
   auto* ec2 = "EC2 model";
   cmd->add_option("--ec2-burst", o.ec2_burst, "Token bucket size (non-mutating actions)")

@@ -259,14 +259,15 @@ class InterleavingStore : public Store {
     return table->stamp_heartbeat(now_ms, environments);
   }
   Status record_reconcile(const ReconcileReport& r) override { return table->record_reconcile(r); }
-  Result<std::optional<SlotLease>> take_lease(std::string_view key, std::string_view holder, std::int64_t now_ms,
-                                              std::int64_t expires_ms, std::int64_t ttl_s) override {
-    return table->take_lease(key, holder, now_ms, expires_ms, ttl_s);
+  Result<SlotLease> get_lease(std::string_view key) override { return table->get_lease(key); }
+  Result<WriteOutcome> grant_slots(std::string_view key, std::int64_t expected_version, std::string_view holder,
+                                   const GrantEntry& entry, const std::vector<std::string>& removals,
+                                   std::int64_t ttl_s) override {
+    return table->grant_slots(key, expected_version, holder, entry, removals, ttl_s);
   }
-  Result<std::optional<SlotLease>> get_lease(std::string_view key) override { return table->get_lease(key); }
-  Result<WriteOutcome> release_lease(std::string_view key, std::string_view holder,
-                                     const std::vector<RecentLaunch>& recent, std::int64_t ttl_s) override {
-    return table->release_lease(key, holder, recent, ttl_s);
+  Result<WriteOutcome> settle_grant(std::string_view key, std::string_view holder,
+                                    const std::optional<GrantEntry>& entry) override {
+    return table->settle_grant(key, holder, entry);
   }
 
   std::unique_ptr<MemoryStore> table = std::make_unique<MemoryStore>();

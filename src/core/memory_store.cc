@@ -89,35 +89,46 @@ Status MemoryStore::record_reconcile(const ReconcileReport& report) {
   return Status();
 }
 
-Result<std::optional<SlotLease>> MemoryStore::take_lease(std::string_view key, std::string_view holder,
-                                                         std::int64_t now_ms, std::int64_t expires_ms,
-                                                         std::int64_t /*ttl_s*/) {
-  if (holder.empty()) return Status::InvalidArgument("take_lease: empty holder");
-  ++writes_;
-  auto it = leases_.find(key);
-  if (it == leases_.end()) it = leases_.emplace(std::string(key), SlotLease{}).first;
-  SlotLease& lease = it->second;
-  const bool free = lease.holder.empty() || lease.expires_ms <= now_ms || lease.holder == holder;
-  if (!free) return std::optional<SlotLease>();
-  lease.holder = std::string(holder);
-  lease.expires_ms = expires_ms;
-  return std::optional<SlotLease>(lease);
-}
-
-Result<std::optional<SlotLease>> MemoryStore::get_lease(std::string_view key) {
+Result<SlotLease> MemoryStore::get_lease(std::string_view key) {
   ++reads_;
   const auto it = leases_.find(key);
-  if (it == leases_.end()) return std::optional<SlotLease>();
-  return std::optional<SlotLease>(it->second);
+  if (it == leases_.end()) return SlotLease{};
+  return it->second;
 }
 
-Result<WriteOutcome> MemoryStore::release_lease(std::string_view key, std::string_view holder,
-                                                const std::vector<RecentLaunch>& recent, std::int64_t /*ttl_s*/) {
-  if (holder.empty()) return Status::InvalidArgument("release_lease: empty holder");
+Result<WriteOutcome> MemoryStore::grant_slots(std::string_view key, std::int64_t expected_version,
+                                              std::string_view holder, const GrantEntry& entry,
+                                              const std::vector<std::string>& removals, std::int64_t /*ttl_s*/) {
+  if (Status s = validate_grant_arguments(holder, expected_version, removals); !s.ok()) return s;
+  ++writes_;
+  auto it = leases_.find(key);
+  const std::int64_t version = it == leases_.end() ? 0 : it->second.version;
+  if (version != expected_version) return WriteOutcome::kSuperseded;
+  if (it == leases_.end()) it = leases_.emplace(std::string(key), SlotLease{}).first;
+  SlotLease& lease = it->second;
+  if (expected_version == 0) {
+    lease.grants.clear();
+  } else {
+    for (const std::string& r : removals) lease.grants.erase(r);
+  }
+  lease.grants.insert_or_assign(std::string(holder), entry);
+  lease.version = expected_version + 1;
+  return WriteOutcome::kApplied;
+}
+
+Result<WriteOutcome> MemoryStore::settle_grant(std::string_view key, std::string_view holder,
+                                               const std::optional<GrantEntry>& entry) {
+  if (holder.empty()) return Status::InvalidArgument("settle_grant: empty holder");
   ++writes_;
   const auto it = leases_.find(key);
-  if (it == leases_.end() || it->second.holder != holder) return WriteOutcome::kSuperseded;
-  it->second = SlotLease{"", 0, recent};
+  if (it == leases_.end()) return WriteOutcome::kSuperseded;
+  const auto grant = it->second.grants.find(holder);
+  if (grant == it->second.grants.end()) return WriteOutcome::kSuperseded;
+  if (entry) {
+    grant->second = *entry;
+  } else {
+    it->second.grants.erase(grant);
+  }
   return WriteOutcome::kApplied;
 }
 

@@ -519,84 +519,99 @@ TEST_P(StoreContract, AnUpsertResolvesAnUnresolvedItem) {
 
 constexpr std::string_view kLeaseKey = "prod#Org#acme";
 
-std::optional<SlotLease> take(Store& store, std::string_view holder, std::int64_t now_ms, std::int64_t expires_ms) {
-  auto taken = store.take_lease(kLeaseKey, holder, now_ms, expires_ms, expires_ms / 1000 + kTtlSeconds);
-  EXPECT_TRUE(taken.ok()) << taken.status().to_string();
-  return taken.ok() ? *taken : std::nullopt;
+WriteOutcome grant(Store& store, std::int64_t expected_version, std::string_view holder, GrantEntry entry,
+                   std::vector<std::string> removals = {}, std::string_view key = kLeaseKey) {
+  auto granted = store.grant_slots(key, expected_version, holder, entry, removals, entry.until_ms / 1000 + kTtlSeconds);
+  EXPECT_TRUE(granted.ok()) << granted.status().to_string();
+  return granted.ok() ? *granted : WriteOutcome::kSuperseded;
 }
 
-WriteOutcome release(Store& store, std::string_view holder, std::vector<RecentLaunch> recent) {
-  auto released = store.release_lease(kLeaseKey, holder, recent, 2'000'000'000);
-  EXPECT_TRUE(released.ok()) << released.status().to_string();
-  return released.ok() ? *released : WriteOutcome::kSuperseded;
+WriteOutcome settle(Store& store, std::string_view holder, std::optional<GrantEntry> entry) {
+  auto settled = store.settle_grant(kLeaseKey, holder, entry);
+  EXPECT_TRUE(settled.ok()) << settled.status().to_string();
+  return settled.ok() ? *settled : WriteOutcome::kApplied;
 }
 
-std::optional<SlotLease> lease_of(Store& store, std::string_view key = kLeaseKey) {
+SlotLease lease_of(Store& store, std::string_view key = kLeaseKey) {
   auto got = store.get_lease(key);
   EXPECT_TRUE(got.ok()) << got.status().to_string();
-  return got.ok() ? *got : std::nullopt;
+  return got.ok() ? *got : SlotLease{-1, {}};
 }
 
-TEST_P(StoreContract, LeaseIsTakenByOneHolderAtATime) {
-  EXPECT_EQ(lease_of(store()), std::nullopt);
-  const auto a = take(store(), "holder-a", 1000, 31000);
-  EXPECT_EQ(a, (std::optional<SlotLease>(SlotLease{"holder-a", 31000, {}})));
-  EXPECT_EQ(lease_of(store()), a);
-  // Busy for anyone else until it expires.
-  EXPECT_EQ(take(store(), "holder-b", 2000, 32000), std::nullopt);
-  EXPECT_EQ(take(store(), "holder-b", 30999, 60999), std::nullopt);
-  // The holder itself renews it.
-  EXPECT_EQ(take(store(), "holder-a", 3000, 33000), (std::optional<SlotLease>(SlotLease{"holder-a", 33000, {}})));
+using Grants = std::map<std::string, GrantEntry, std::less<>>;
+
+TEST_P(StoreContract, GrantsAreMadeOnTheVersionTheyWereDecidedOn) {
+  EXPECT_EQ(lease_of(store()), (SlotLease{0, {}}));
+  // The first grant creates the lease at version 1.
+  EXPECT_EQ(grant(store(), 0, "holder-a", {3, 31000}), WriteOutcome::kApplied);
+  EXPECT_EQ(lease_of(store()), (SlotLease{1, Grants{{"holder-a", {3, 31000}}}}));
+  // A second decision that also read version 0 lost the race: nothing written.
+  EXPECT_EQ(grant(store(), 0, "holder-b", {2, 32000}), WriteOutcome::kSuperseded);
+  EXPECT_EQ(lease_of(store()), (SlotLease{1, Grants{{"holder-a", {3, 31000}}}}));
+  // Decided again on version 1, it is granted and moves the version to 2.
+  EXPECT_EQ(grant(store(), 1, "holder-b", {2, 32000}), WriteOutcome::kApplied);
+  EXPECT_EQ(lease_of(store()), (SlotLease{2, Grants{{"holder-a", {3, 31000}}, {"holder-b", {2, 32000}}}}));
+  // A stale version, older or newer, is refused.
+  EXPECT_EQ(grant(store(), 1, "holder-c", {1, 33000}), WriteOutcome::kSuperseded);
+  EXPECT_EQ(grant(store(), 3, "holder-c", {1, 33000}), WriteOutcome::kSuperseded);
+  // A holder's new grant replaces its entry.
+  EXPECT_EQ(grant(store(), 2, "holder-a", {5, 40000}), WriteOutcome::kApplied);
+  EXPECT_EQ(lease_of(store()), (SlotLease{3, Grants{{"holder-a", {5, 40000}}, {"holder-b", {2, 32000}}}}));
   // Another key is independent.
-  auto other = store().take_lease("prod#Org#other", "holder-b", 3000, 33000, 100);
-  ASSERT_TRUE(other.ok());
-  EXPECT_TRUE(other->has_value());
+  EXPECT_EQ(grant(store(), 0, "holder-c", {1, 33000}, {}, "prod#Org#other"), WriteOutcome::kApplied);
+  EXPECT_EQ(lease_of(store(), "prod#Org#other"), (SlotLease{1, Grants{{"holder-c", {1, 33000}}}}));
+  EXPECT_EQ(lease_of(store()).version, 3);
 }
 
-TEST_P(StoreContract, ReleasedLeaseHandsItsRecentLaunchesToTheNextHolder) {
-  ASSERT_TRUE(take(store(), "holder-a", 1000, 31000).has_value());
-  const std::vector<RecentLaunch> recent = {{3, 6000}, {2, 9000}};
-  // Only the holder releases.
-  EXPECT_EQ(release(store(), "holder-b", {{9, 20000}}), WriteOutcome::kSuperseded);
-  EXPECT_EQ(release(store(), "holder-a", recent), WriteOutcome::kApplied);
-  EXPECT_EQ(lease_of(store()), (std::optional<SlotLease>(SlotLease{"", 0, recent})));
-  // Released twice: the second finds no holder.
-  EXPECT_EQ(release(store(), "holder-a", {}), WriteOutcome::kSuperseded);
-  // Free at once (long before the old expiry), and the entries go to the next holder.
-  EXPECT_EQ(take(store(), "holder-b", 2000, 32000), (std::optional<SlotLease>(SlotLease{"holder-b", 32000, recent})));
-  // A release may empty the list.
-  EXPECT_EQ(release(store(), "holder-b", {}), WriteOutcome::kApplied);
-  EXPECT_EQ(lease_of(store()), (std::optional<SlotLease>(SlotLease{"", 0, {}})));
+TEST_P(StoreContract, GrantRemovesTheEntriesItIsGiven) {
+  ASSERT_EQ(grant(store(), 0, "holder-a", {3, 1000}), WriteOutcome::kApplied);
+  ASSERT_EQ(grant(store(), 1, "holder-b", {2, 2000}), WriteOutcome::kApplied);
+  ASSERT_EQ(grant(store(), 2, "holder-c", {1, 90000}), WriteOutcome::kApplied);
+  // Removing a holder that has no entry is no error.
+  EXPECT_EQ(grant(store(), 3, "holder-d", {4, 95000}, {"holder-a", "holder-b", "holder-x"}), WriteOutcome::kApplied);
+  EXPECT_EQ(lease_of(store()), (SlotLease{4, Grants{{"holder-c", {1, 90000}}, {"holder-d", {4, 95000}}}}));
+  // A refused grant removes nothing.
+  EXPECT_EQ(grant(store(), 3, "holder-e", {1, 96000}, {"holder-c"}), WriteOutcome::kSuperseded);
+  EXPECT_EQ(lease_of(store()).grants.size(), 2u);
+  // Holder ids are map keys through attribute names: any characters.
+  EXPECT_EQ(grant(store(), 4, "a.b #c:d", {1, 97000}, {"holder-c"}), WriteOutcome::kApplied);
+  EXPECT_EQ(lease_of(store()), (SlotLease{5, Grants{{"a.b #c:d", {1, 97000}}, {"holder-d", {4, 95000}}}}));
 }
 
-TEST_P(StoreContract, ExpiredLeaseIsTakenOverAndItsOldHolderCannotRelease) {
-  ASSERT_TRUE(take(store(), "holder-a", 1000, 31000).has_value());
-  ASSERT_EQ(release(store(), "holder-a", {{4, 50000}}), WriteOutcome::kApplied);
-  ASSERT_TRUE(take(store(), "holder-a", 6000, 36000).has_value());
-  // At its expiry the lease is free: a crashed holder blocks the key for at most the lease time.
-  EXPECT_EQ(take(store(), "holder-b", 36000, 66000),
-            (std::optional<SlotLease>(SlotLease{"holder-b", 66000, {{4, 50000}}})));
-  // The old holder's late release is refused and leaves the new holder's lease alone.
-  EXPECT_EQ(release(store(), "holder-a", {{9, 70000}}), WriteOutcome::kSuperseded);
-  EXPECT_EQ(take(store(), "holder-c", 37000, 67000), std::nullopt);
-  EXPECT_EQ(release(store(), "holder-b", {{5, 41000}}), WriteOutcome::kApplied);
-  EXPECT_EQ(take(store(), "holder-c", 37000, 67000),
-            (std::optional<SlotLease>(SlotLease{"holder-c", 67000, {{5, 41000}}})));
+TEST_P(StoreContract, SettleReplacesOrRemovesAnExistingEntryWithoutMovingTheVersion) {
+  ASSERT_EQ(grant(store(), 0, "holder-a", {3, 31000}), WriteOutcome::kApplied);
+  ASSERT_EQ(grant(store(), 1, "holder-b", {2, 32000}), WriteOutcome::kApplied);
+  EXPECT_EQ(settle(store(), "holder-a", GrantEntry{1, 5000}), WriteOutcome::kApplied);
+  EXPECT_EQ(lease_of(store()), (SlotLease{2, Grants{{"holder-a", {1, 5000}}, {"holder-b", {2, 32000}}}}));
+  EXPECT_EQ(settle(store(), "holder-b", std::nullopt), WriteOutcome::kApplied);
+  EXPECT_EQ(lease_of(store()), (SlotLease{2, Grants{{"holder-a", {1, 5000}}}}));
+  // Settled with nothing twice, or a holder never granted: no entry, nothing written.
+  EXPECT_EQ(settle(store(), "holder-b", std::nullopt), WriteOutcome::kSuperseded);
+  EXPECT_EQ(settle(store(), "holder-b", GrantEntry{1, 6000}), WriteOutcome::kSuperseded);
+  EXPECT_EQ(settle(store(), "holder-z", GrantEntry{1, 6000}), WriteOutcome::kSuperseded);
+  EXPECT_EQ(lease_of(store()), (SlotLease{2, Grants{{"holder-a", {1, 5000}}}}));
+  // A grant that removed an entry makes its late settle lost.
+  ASSERT_EQ(grant(store(), 2, "holder-c", {1, 40000}, {"holder-a"}), WriteOutcome::kApplied);
+  EXPECT_EQ(settle(store(), "holder-a", GrantEntry{3, 41000}), WriteOutcome::kSuperseded);
+  EXPECT_EQ(lease_of(store()), (SlotLease{3, Grants{{"holder-c", {1, 40000}}}}));
 }
 
-TEST_P(StoreContract, LeaseOfAKeyNeverTakenCannotBeReleased) {
-  EXPECT_EQ(release(store(), "holder-a", {{1, 1000}}), WriteOutcome::kSuperseded);
-  EXPECT_EQ(lease_of(store()), std::nullopt);
-  EXPECT_EQ(store().take_lease(kLeaseKey, "", 1, 2, 3).status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(store().release_lease(kLeaseKey, "", {}, 3).status().code(), Code::kInvalidArgument);
+TEST_P(StoreContract, LeaseOfAKeyNeverGrantedCannotBeSettled) {
+  EXPECT_EQ(settle(store(), "holder-a", GrantEntry{1, 1000}), WriteOutcome::kSuperseded);
+  EXPECT_EQ(settle(store(), "holder-a", std::nullopt), WriteOutcome::kSuperseded);
+  EXPECT_EQ(lease_of(store()), (SlotLease{0, {}}));
+  EXPECT_EQ(store().grant_slots(kLeaseKey, 0, "", {1, 2}, {}, 3).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(store().grant_slots(kLeaseKey, -1, "a", {1, 2}, {}, 3).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(store().grant_slots(kLeaseKey, 1, "a", {1, 2}, {"a"}, 3).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(store().settle_grant(kLeaseKey, "", std::nullopt).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(lease_of(store()), (SlotLease{0, {}}));
 }
 
 TEST_P(StoreContract, LeasesAreInvisibleToCountsListingsAndTheMetaItem) {
   must_apply(store(), upsert("i-00000000000000040", InstanceState::kRunning, 100, runner("acme")));
-  ASSERT_TRUE(take(store(), "holder-a", 1000, 31000).has_value());
-  ASSERT_EQ(release(store(), "holder-a", {{3, 12000}}), WriteOutcome::kApplied);
-  auto taken = store().take_lease("prod#Org#other", "holder-b", 1000, 31000, 100);
-  ASSERT_TRUE(taken.ok() && taken->has_value());
+  ASSERT_EQ(grant(store(), 0, "holder-a", {3, 31000}), WriteOutcome::kApplied);
+  ASSERT_EQ(settle(store(), "holder-a", GrantEntry{3, 12000}), WriteOutcome::kApplied);
+  ASSERT_EQ(grant(store(), 0, "holder-b", {1, 31000}, {}, "prod#Org#other"), WriteOutcome::kApplied);
   EXPECT_EQ(count(store(), "prod#Org#acme"), 1);
   auto all = store().list_active("");
   ASSERT_TRUE(all.ok());

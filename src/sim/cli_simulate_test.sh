@@ -10,7 +10,7 @@ small=(--runners-per-day 2000 --hours 4 --no-progress)
 
 # Bad flags: exit 2 with a message naming the flag.
 for bad in "--runners-per-day 0" "--hours -1" "--drop-rate 2" "--store nosuch" "--no-such-flag" \
-  "--strategies cache,bogus" "--slot-retry-ms 0" "--seed abc"; do
+  "--strategies cache,bogus" "--slot-lease-ms 0" "--seed abc"; do
   set +e
   # shellcheck disable=SC2086
   "$RCC" simulate "${small[@]}" $bad >"$tmp/out" 2>"$tmp/err"
@@ -46,7 +46,7 @@ for s in ("cache", "register"):
     assert isinstance(j["count_error"][s]["max"], int)
 assert j["slots"]["register"]["registered"] > 0, j["slots"]
 for o in ("ec2_by_id_min_ms", "dynamo_min_ms", "tick_interval_ms", "lambda_retries", "reconcile_grace_ms",
-          "strategies", "launch_ms", "slot_lease_ms", "slot_settle_ms", "slot_wait_ms", "slot_retry_ms"):
+          "strategies", "launch_ms", "slot_lease_ms", "slot_settle_ms", "slot_wait_ms"):
     assert o in j["options"], o
 assert j["options"]["strategies"] == ["baseline", "cache", "register"], j["options"]["strategies"]
 PY

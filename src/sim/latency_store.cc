@@ -47,22 +47,22 @@ Status LatencyStore::record_reconcile(const ReconcileReport& report) {
   return inner_.record_reconcile(report);
 }
 
-Result<std::optional<SlotLease>> LatencyStore::take_lease(std::string_view key, std::string_view holder,
-                                                        std::int64_t now_ms, std::int64_t expires_ms,
-                                                        std::int64_t ttl_s) {
-  charge();
-  return inner_.take_lease(key, holder, now_ms, expires_ms, ttl_s);
-}
-
-Result<std::optional<SlotLease>> LatencyStore::get_lease(std::string_view key) {
+Result<SlotLease> LatencyStore::get_lease(std::string_view key) {
   charge();
   return inner_.get_lease(key);
 }
 
-Result<WriteOutcome> LatencyStore::release_lease(std::string_view key, std::string_view holder,
-                                                 const std::vector<RecentLaunch>& recent, std::int64_t ttl_s) {
+Result<WriteOutcome> LatencyStore::grant_slots(std::string_view key, std::int64_t expected_version,
+                                          std::string_view holder, const GrantEntry& entry,
+                                          const std::vector<std::string>& removals, std::int64_t ttl_s) {
   charge();
-  return inner_.release_lease(key, holder, recent, ttl_s);
+  return inner_.grant_slots(key, expected_version, holder, entry, removals, ttl_s);
+}
+
+Result<WriteOutcome> LatencyStore::settle_grant(std::string_view key, std::string_view holder,
+                                           const std::optional<GrantEntry>& entry) {
+  charge();
+  return inner_.settle_grant(key, holder, entry);
 }
 
 }  // namespace rcc::sim

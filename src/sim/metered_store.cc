@@ -75,22 +75,22 @@ Status MeteredStore::record_reconcile(const ReconcileReport& report) {
   return inner_.record_reconcile(report);
 }
 
-Result<std::optional<SlotLease>> MeteredStore::take_lease(std::string_view key, std::string_view holder,
-                                                         std::int64_t now_ms, std::int64_t expires_ms,
-                                                         std::int64_t ttl_s) {
-  bill_write(1);
-  return inner_.take_lease(key, holder, now_ms, expires_ms, ttl_s);
-}
-
-Result<std::optional<SlotLease>> MeteredStore::get_lease(std::string_view key) {
+Result<SlotLease> MeteredStore::get_lease(std::string_view key) {
   bill_read(1);
   return inner_.get_lease(key);
 }
 
-Result<WriteOutcome> MeteredStore::release_lease(std::string_view key, std::string_view holder,
-                                                 const std::vector<RecentLaunch>& recent, std::int64_t ttl_s) {
+Result<WriteOutcome> MeteredStore::grant_slots(std::string_view key, std::int64_t expected_version,
+                                          std::string_view holder, const GrantEntry& entry,
+                                          const std::vector<std::string>& removals, std::int64_t ttl_s) {
   bill_write(1);
-  return inner_.release_lease(key, holder, recent, ttl_s);
+  return inner_.grant_slots(key, expected_version, holder, entry, removals, ttl_s);
+}
+
+Result<WriteOutcome> MeteredStore::settle_grant(std::string_view key, std::string_view holder,
+                                           const std::optional<GrantEntry>& entry) {
+  bill_write(1);
+  return inner_.settle_grant(key, holder, entry);
 }
 
 }  // namespace rcc::sim

@@ -30,13 +30,14 @@ class MeteredStore : public Store {
   Result<std::optional<MetaItem>> get_meta() override;
   Status stamp_heartbeat(std::int64_t now_ms, std::span<const std::string> environments) override;
   Status record_reconcile(const ReconcileReport& report) override;
-  // Lease writes are conditional UpdateItems: 1 write unit each, applied or not.
-  Result<std::optional<SlotLease>> take_lease(std::string_view key, std::string_view holder, std::int64_t now_ms,
-                                              std::int64_t expires_ms, std::int64_t ttl_s) override;
   // A lease read is a strongly consistent GetItem: 1 read unit.
-  Result<std::optional<SlotLease>> get_lease(std::string_view key) override;
-  Result<WriteOutcome> release_lease(std::string_view key, std::string_view holder,
-                                     const std::vector<RecentLaunch>& recent, std::int64_t ttl_s) override;
+  Result<SlotLease> get_lease(std::string_view key) override;
+  // Lease writes are conditional UpdateItems: 1 write unit each, applied or not.
+  Result<WriteOutcome> grant_slots(std::string_view key, std::int64_t expected_version, std::string_view holder,
+                                   const GrantEntry& entry, const std::vector<std::string>& removals,
+                                   std::int64_t ttl_s) override;
+  Result<WriteOutcome> settle_grant(std::string_view key, std::string_view holder,
+                                    const std::optional<GrantEntry>& entry) override;
 
   double read_units() const { return read_units_; }
   double write_units() const { return write_units_; }

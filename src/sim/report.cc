@@ -65,7 +65,6 @@ nlohmann::json options_json(const SimulationOptions& o) {
           {"slot_lease_ms", o.slot_lease_ms},
           {"slot_settle_ms", o.slot_settle_ms},
           {"slot_wait_ms", o.slot_wait_ms},
-          {"slot_retry_ms", o.slot_retry_ms},
           {"ec2_burst", o.ec2_burst},
           {"ec2_refill_per_s", o.ec2_refill_per_s},
           {"ec2_base_ms", o.ec2_base_ms},
@@ -324,15 +323,19 @@ std::string simulation_json(const SimulationResult& r) {
     const SlotFigures& k = r.of(SimStrategy::kRegister).slots;
     j["slots"] = {{"register",
                    {{"takes", k.takes},
-                    {"lease_writes", k.lease_writes},
-                    {"waited", k.waited},
+                    {"lease_reads", k.lease_reads},
+                    {"grant_writes", k.grant_writes},
+                    {"conflicts", k.conflicts},
+                    {"retried", k.retried},
+                    {"recounts", k.recounts},
+                    {"nothing_granted", k.nothing_granted},
                     {"timeouts", k.timeouts},
                     {"releases", k.releases},
                     {"lost", k.lost},
                     {"registered", k.registered},
                     {"already_known", k.already_known},
                     {"registration_failures", k.registration_failures},
-                    {"wait_ms", latency_json(k.wait)},
+                    {"retried_take_ms", latency_json(k.retried_take)},
                     {"hold_ms", latency_json(k.hold)}}}};
   }
   return j.dump(2);
@@ -434,11 +437,14 @@ std::string simulation_table(const SimulationResult& r) {
                   grouped(k.reconcile_added).c_str(), grouped(k.reconcile_removed).c_str());
     if (s == SimStrategy::kRegister) {
       const SlotFigures& l = f.slots;
-      out << format("%s: slots: %s decisions took the lease in %s conditional writes; %s waited for it (wait p50 %s, "
-                    "p99 %s), %s gave up after %s; held p50 %s, p99 %s; %s releases, %s lost to expiry; %s launches "
-                    "registered, %s already known, %s failed\n",
-                    name.c_str(), grouped(l.takes).c_str(), grouped(l.lease_writes).c_str(), grouped(l.waited).c_str(),
-                    duration(l.wait.p50_ms).c_str(), duration(l.wait.p99_ms).c_str(), grouped(l.timeouts).c_str(),
+      out << format("%s: slots: %s decisions read the lease %s times and wrote %s conditional grants, %s of them "
+                    "conflicts (%s decisions retried, take p50 %s, p99 %s; %s counts read again), %s found no free "
+                    "slot (nothing written), %s gave up after %s; grant held p50 %s, p99 %s; %s releases, %s lost; "
+                    "%s launches registered, %s already known, %s failed\n",
+                    name.c_str(), grouped(l.takes).c_str(), grouped(l.lease_reads).c_str(),
+                    grouped(l.grant_writes).c_str(), grouped(l.conflicts).c_str(), grouped(l.retried).c_str(),
+                    duration(l.retried_take.p50_ms).c_str(), duration(l.retried_take.p99_ms).c_str(),
+                    grouped(l.recounts).c_str(), grouped(l.nothing_granted).c_str(), grouped(l.timeouts).c_str(),
                     duration(static_cast<double>(o.slot_wait_ms)).c_str(), duration(l.hold.p50_ms).c_str(),
                     duration(l.hold.p99_ms).c_str(), grouped(l.releases).c_str(), grouped(l.lost).c_str(),
                     grouped(l.registered).c_str(), grouped(l.already_known).c_str(),

@@ -55,10 +55,10 @@ class CountingTagSource : public TagSource {
   std::int64_t lookups_ = 0;
 };
 
-// The Env of a decision taking slots (the register strategy): its clocks are the decision's own; each pause
-// of take_slots for a busy lease suspends the decision's fiber, and the event queue resumes it when the
-// pause ends, after the activities due meanwhile (the lease holder's launch and release among them) have
-// run. Its jitter comes from the run's own stream, so concurrent deciders do not retry in lockstep.
+// The Env of a decision taking slots (the register strategy): its clocks are the decision's own; a pause
+// (and every lease request, see LeaseYieldingStore) suspends the decision's fiber, and the event queue
+// resumes it at the decision's clock, after the activities due meanwhile (other decisions' grants among
+// them) have run.
 class WaitingEnv final : public Env {
  public:
   WaitingEnv(VirtualEnv& decision, SimRandom& random, sim::Fiber& fiber)
@@ -73,6 +73,8 @@ class WaitingEnv final : public Env {
   }
   double uniform() override { return random_.uniform(); }
   std::optional<std::string> getenv(std::string_view name) override { return decision_.getenv(name); }
+  // Lets the activities due before the decision's clock run first.
+  void yield() { fiber_.suspend(); }
 
  private:
   VirtualEnv& decision_;
@@ -131,12 +133,56 @@ struct Decision {
   std::vector<std::int64_t> instances;  // register: the instances launched, to be registered
 };
 
+// The store as a deciding fiber sees it: each lease request is applied when it is sent, then the fiber is
+// suspended until its response arrives (the decision's clock, which the request's latency moved), so other
+// decisions' lease requests sent meanwhile interleave with it as they would on DynamoDB: a grant whose
+// version another decision moved in between fails its condition.
+class LeaseYieldingStore final : public Store {
+ public:
+  LeaseYieldingStore(Store& inner, WaitingEnv& env) : inner_(inner), env_(env) {}
+
+  using Store::apply;
+  Result<WriteOutcome> apply(const Transition& t, std::string* key) override { return inner_.apply(t, key); }
+  Result<std::optional<InstanceItem>> get(std::string_view id) override { return inner_.get(id); }
+  Result<std::int64_t> count_active(std::string_view key) override { return inner_.count_active(key); }
+  Result<std::vector<ActiveEntry>> list_active(std::string_view prefix) override { return inner_.list_active(prefix); }
+  Result<std::vector<InstanceItem>> list_items() override { return inner_.list_items(); }
+  Result<std::optional<MetaItem>> get_meta() override { return inner_.get_meta(); }
+  Status stamp_heartbeat(std::int64_t now_ms, std::span<const std::string> environments) override {
+    return inner_.stamp_heartbeat(now_ms, environments);
+  }
+  Status record_reconcile(const ReconcileReport& r) override { return inner_.record_reconcile(r); }
+  Result<SlotLease> get_lease(std::string_view key) override {
+    auto out = inner_.get_lease(key);
+    env_.yield();
+    return out;
+  }
+  Result<WriteOutcome> grant_slots(std::string_view key, std::int64_t expected_version, std::string_view holder,
+                                   const GrantEntry& entry, const std::vector<std::string>& removals,
+                                   std::int64_t ttl_s) override {
+    auto out = inner_.grant_slots(key, expected_version, holder, entry, removals, ttl_s);
+    env_.yield();
+    return out;
+  }
+  Result<WriteOutcome> settle_grant(std::string_view key, std::string_view holder,
+                                    const std::optional<GrantEntry>& entry) override {
+    auto out = inner_.settle_grant(key, holder, entry);
+    env_.yield();
+    return out;
+  }
+
+ private:
+  Store& inner_;
+  WaitingEnv& env_;
+};
+
 // A decision of the register strategy running take_slots on its fiber.
 struct SlotTaking {
   Decision decision;
   std::int64_t start_ms = 0;
   std::unique_ptr<VirtualEnv> env;    // the decision's clock while it is set aside
   std::unique_ptr<WaitingEnv> waiting;
+  std::unique_ptr<LeaseYieldingStore> store;
   std::optional<Result<SlotGrant>> grant;
   sim::Fiber* fiber = nullptr;        // runs take_slots; back to the run's pool when it returns
 };
@@ -201,7 +247,6 @@ class Run {
     slot_options_.lease_ms = options.slot_lease_ms;
     slot_options_.settle_ms = options.slot_settle_ms;
     slot_options_.wait_ms = options.slot_wait_ms;
-    slot_options_.retry_ms = options.slot_retry_ms;
     if (keeps_table()) {
       table_ = table;
       metered_ = std::make_unique<sim::MeteredStore>(*table);
@@ -393,9 +438,9 @@ class Run {
     }
   }
 
-  // Takes the key's slots as a scale-up does (take_slots: the lease, then the reader's count under it), on
-  // a fiber of its own: while the lease is held by another decision, the decision is set aside and the
-  // activities due meanwhile run (see WaitingEnv).
+  // Takes the key's slots as a scale-up does (take_slots: the reader's count, the lease read, the
+  // conditional grant), on a fiber of its own: while a lease request is under way the decision is set
+  // aside and the activities due meanwhile run (see WaitingEnv, LeaseYieldingStore).
   Status take_slots_for(Decision decision) {
     ++figures_.slots.takes;
     const std::int64_t id = next_taking_++;
@@ -412,15 +457,16 @@ class Run {
     t->fiber = idle_fibers_.back();
     idle_fibers_.pop_back();
     t->fiber->start([this, t, &key, wanted, holder = "decision-" + std::to_string(id)] {
-      t->grant = take_slots(*store_, *reader_, key, options_.max_runners, wanted, holder, slot_options_,
+      t->grant = take_slots(*t->store, *reader_, key, options_.max_runners, wanted, holder, slot_options_,
                             t->waiting.get());
     });
     t->waiting = std::make_unique<WaitingEnv>(timeline_.env(), slot_random_, *t->fiber);
+    t->store = std::make_unique<LeaseYieldingStore>(*store_, *t->waiting);
     takings_.emplace(id, std::move(taking));
     return step_slots(id);
   }
 
-  // The pause of decision `id` for a busy lease ended: it tries again.
+  // The response decision `id` waited for arrived (or its pause ended): it goes on.
   Status resume_slots(std::int64_t id) {
     SlotTaking& t = *takings_.at(id);
     timeline_.resume(std::move(t.env));
@@ -428,7 +474,7 @@ class Run {
     return step_slots(id);
   }
 
-  // Runs decision `id`'s take_slots until it pauses (then sets it aside until the pause ends) or returns.
+  // Runs decision `id`'s take_slots until it waits (then sets it aside until the wait ends) or returns.
   Status step_slots(std::int64_t id) {
     SlotTaking& t = *takings_.at(id);
     if (!t.fiber->resume()) {
@@ -445,7 +491,6 @@ class Run {
     if (!grant.ok()) {
       if (grant.status().code() == Code::kTimeout) {
         ++slots.timeouts;
-        ++slots.waited;
         ++figures_.fallbacks["slots busy"];
       } else if (!grant.status().retryable()) {
         return grant.status().with_context("taking slots");
@@ -455,11 +500,15 @@ class Run {
       finish_decision(std::move(decision), done->start_ms);
       return Status();
     }
-    slots.lease_writes += grant->attempts;
-    if (grant->attempts > 1) {
-      ++slots.waited;
-      lease_waits_.push_back(static_cast<double>(grant->waited_ms));
+    slots.lease_reads += grant->attempts;
+    slots.grant_writes += grant->conflicts + (grant->expires_ms > 0 ? 1 : 0);
+    slots.conflicts += grant->conflicts;
+    slots.recounts += grant->counts - 1;
+    if (grant->conflicts > 0) {
+      ++slots.retried;
+      retried_takes_.push_back(static_cast<double>(grant->elapsed_ms));
     }
+    if (grant->expires_ms == 0) ++slots.nothing_granted;
     decision.count = grant->counted;
     decision.from_cache = grant->count.source == CountSource::kCache;
     if (!decision.from_cache) {
@@ -508,6 +557,7 @@ class Run {
                                   slot_options_, timeline_.now_ms());
     if (!released.ok() && !released.status().retryable()) return released.status().with_context("releasing slots");
     if (released.ok() && *released == ReleaseOutcome::kLost) ++slots.lost;
+    // The grant was written at expires_ms - lease_ms.
     lease_holds_.push_back(static_cast<double>(timeline_.now_ms() - (decision.grant->expires_ms - options_.slot_lease_ms)));
     decision.grant.reset();
     decision.instances.clear();
@@ -550,6 +600,8 @@ class Run {
       if (decision.grant) decision.instances.push_back(index);
     }
     decision.jobs.clear();
+    // A grant of 0 slots wrote nothing: nothing to register or release.
+    if (decision.grant && decision.grant->expires_ms == 0) decision.grant.reset();
     if (decision.grant) {
       decision.launched_ms = now_;
       push(now_ + options_.launch_ms, Kind::kRegister, d);
@@ -772,7 +824,7 @@ class Run {
     figures_.ec2_busy_s = static_cast<double>(tally.busy_ms) / 1000.0;
     figures_.decision_latency = latency_figures(std::move(decision_latency_));
     figures_.job_wait = latency_figures(std::move(job_wait_));
-    figures_.slots.wait = latency_figures(std::move(lease_waits_));
+    figures_.slots.retried_take = latency_figures(std::move(retried_takes_));
     figures_.slots.hold = latency_figures(std::move(lease_holds_));
     for (std::int64_t m = 0; m < minutes_; ++m) {
       const sim::Ec2MinuteLoad& load = ec2_per_minute_[static_cast<std::size_t>(m)];
@@ -826,7 +878,7 @@ class Run {
   std::vector<double> job_wait_;
   std::vector<double> count_errors_;
   std::vector<double> invocation_latency_;
-  std::vector<double> lease_waits_;
+  std::vector<double> retried_takes_;
   std::vector<double> lease_holds_;
   std::map<std::int64_t, std::unique_ptr<SlotTaking>> takings_;  // decisions taking slots, by id
   std::vector<sim::Fiber*> idle_fibers_;
@@ -882,7 +934,6 @@ Status validate_simulation_options(const SimulationOptions& o) {
   slots.lease_ms = o.slot_lease_ms;
   slots.settle_ms = o.slot_settle_ms;
   slots.wait_ms = o.slot_wait_ms;
-  slots.retry_ms = o.slot_retry_ms;
   if (Status s = validate_slot_options(slots); !s.ok()) return bad("slot options: " + s.message());
   if (!(o.ec2_burst >= 1) || !(o.ec2_refill_per_s > 0)) return bad("ec2-burst must be >= 1 and ec2-refill-per-s > 0");
   if (o.ec2_base_ms < 0 || o.ec2_per_instance_ms < 0 || o.ec2_per_result_ms < 0 || o.ec2_jitter_sigma < 0) {

@@ -8,10 +8,10 @@
 //    (CounterFunction::handle fed each simulated EventBridge delivery and schedule tick as its JSON), and
 //    falls back to EC2 when the table cannot vouch for itself;
 //  - register: the cache, plus the scale-up side of the table contract: every decision takes the key's
-//    slots (take_slots: the slot lease, then the reader's count under it), launches at most what it was
-//    allowed, registers the launched instances (register_launches) once the launch request returns and
-//    releases the lease (release_slots). A decision that finds the lease held waits as take_slots waits,
-//    and the activities due meanwhile (the holder's launch and release among them) run while it waits.
+//    slots (take_slots: the reader's count, then a conditional grant on the lease's version), launches at
+//    most what it was granted, registers the launched instances (register_launches) once the launch
+//    request returns and releases the grant (release_slots). Lease requests of concurrent decisions
+//    interleave in virtual time: a grant that another decision's grant overtook fails and is decided again.
 // Job arrivals and every job's durations are drawn from streams keyed by the seed and the job, so every run
 // sees the same jobs; the fleets differ only where the strategies' decisions differ. Each account has its
 // own EC2 token bucket, shared by every EC2 caller of that run (scale-up, tag lookups, reconcile, reader
@@ -72,7 +72,6 @@ struct SimulationOptions {
   std::int64_t slot_lease_ms = 30000;    // lease_ms
   std::int64_t slot_settle_ms = 2000;    // settle_ms
   std::int64_t slot_wait_ms = 10000;     // wait_ms
-  std::int64_t slot_retry_ms = 50;       // retry_ms
 
   // EC2.
   double ec2_burst = 100;                // non-mutating token bucket: size ...
@@ -157,16 +156,20 @@ struct CounterFigures {
 // The slot mechanism of the register strategy (all zero for the others).
 struct SlotFigures {
   std::int64_t takes = 0;            // take_slots calls (one per decision)
-  std::int64_t lease_writes = 0;     // conditional writes taking the lease, retries included
-  std::int64_t waited = 0;           // decisions that found the lease held at least once
+  std::int64_t lease_reads = 0;      // lease reads (GetItem), one per attempt
+  std::int64_t grant_writes = 0;     // conditional grant writes, the failed ones included
+  std::int64_t conflicts = 0;        // grant writes that failed: another decision granted first
+  std::int64_t retried = 0;          // decisions with at least one conflict
+  std::int64_t recounts = 0;         // count reads of retries whose count had aged past settle_ms / 2
+  std::int64_t nothing_granted = 0;  // decisions that had no free slot: nothing written
   std::int64_t timeouts = 0;         // decisions that gave up after wait_ms (their jobs are requeued)
-  std::int64_t releases = 0;         // release_slots calls
-  std::int64_t lost = 0;             // releases that found the lease expired and taken over
+  std::int64_t releases = 0;         // release_slots calls (one per grant written)
+  std::int64_t lost = 0;             // releases that found the grant gone
   std::int64_t registered = 0;       // launches registered (the item was created)
   std::int64_t already_known = 0;    // launches whose item the counter had written first
   std::int64_t registration_failures = 0;  // launches whose registration failed (the counter still finds them)
-  LatencyFigures wait;               // time waited for the lease, over the decisions that waited
-  LatencyFigures hold;               // time from taking the lease to releasing it
+  LatencyFigures retried_take;       // take_slots duration, over the decisions with a conflict
+  LatencyFigures hold;               // time from writing the grant to releasing it
 };
 
 struct DynamoFigures {

@@ -144,7 +144,7 @@ TEST(Simulation, JsonHasTheDocumentedMembers) {
   for (const char* option : {"ec2_by_id_min_ms", "ec2_by_id_max_ms", "dynamo_min_ms", "dynamo_max_ms",
                              "reconcile_grace_ms", "tick_interval_ms", "lambda_retry_delay_ms", "lambda_retries",
                              "strategies", "launch_ms", "slot_lease_ms", "slot_settle_ms", "slot_wait_ms",
-                             "slot_retry_ms", "register_lookup_unregistered"}) {
+                             "register_lookup_unregistered"}) {
     EXPECT_TRUE(j["options"].contains(option)) << option;
   }
 }
@@ -182,14 +182,14 @@ TEST(Simulation, RejectsBadOptions) {
   o.strategies = {SimStrategy::kCache, SimStrategy::kCache};
   EXPECT_EQ(run_simulation(o, store, register_store).status().code(), Code::kInvalidArgument);
   o = small();
-  o.slot_retry_ms = 0;
+  o.slot_lease_ms = 0;
   EXPECT_EQ(run_simulation(o, store, register_store).status().code(), Code::kInvalidArgument);
   // One table for two runs would mix their items.
   EXPECT_EQ(run_simulation(small(), store, store).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(parse_strategy("registered").status().code(), Code::kInvalidArgument);
 }
 
-// ---- The register strategy: cache + launch registration + the slot lease ----
+// ---- The register strategy: cache + launch registration + slot grants ----
 
 TEST(SimulationRegister, NeverOverTheMaximumOnCountsFromTheTable) {
   for (std::uint64_t seed : {1, 2, 3}) {
@@ -218,31 +218,36 @@ TEST(SimulationRegister, RegisteredRunnersNeedNoTagLookup) {
   EXPECT_LT(reg(r).ec2_calls * 3, r.of(SimStrategy::kBaseline).ec2_calls);
 }
 
-TEST(SimulationRegister, ConcurrentDecisionsForOneKeyWaitForTheLease) {
+TEST(SimulationRegister, ConcurrentDecisionsForOneKeyConflictAndDecideAgainWithoutWaiting) {
   SimulationOptions o = small(5);
   o.burst_share = 0.6;
   o.batch_size = 2;      // a burst becomes many decisions of one key at the same instant
-  o.launch_ms = 1500;    // each holds the lease through its launch request
-  o.stop_start_rate = 0;  // a restarted runner raises the count without any decision (docs/simulator.md)
+  o.launch_ms = 1500;    // each grant stays reserved through its launch request
+  // A stopped runner started again was granted by no decision and is in the count only once its event
+  // arrives: the protocol cannot see it (docs/counting.md, limits), so this test leaves restarts out.
+  o.stop_start_rate = 0;
   const SimulationResult r = run(o);
   const SlotFigures& slots = reg(r).slots;
   ASSERT_GT(slots.takes, 500);
-  EXPECT_GT(slots.waited, 50);
-  EXPECT_GT(slots.lease_writes, slots.takes);  // the waits retried the conditional write
-  EXPECT_GT(slots.wait.p99_ms, 1000);          // a waiter outlasts at least one holder's launch
+  EXPECT_GT(slots.conflicts, 50);  // the decisions' lease requests interleaved
+  EXPECT_GT(slots.retried, 50);
+  EXPECT_EQ(slots.lease_reads, slots.takes + slots.conflicts);
+  EXPECT_EQ(slots.grant_writes, slots.releases + slots.conflicts);  // every grant written is released once
+  EXPECT_EQ(slots.releases + slots.nothing_granted + slots.timeouts, slots.takes);
   EXPECT_GE(slots.hold.p50_ms, 1500);
-  EXPECT_EQ(slots.releases + slots.timeouts, slots.takes);
+  EXPECT_EQ(slots.timeouts, 0);
   EXPECT_EQ(reg(r).over_max_from_cache, 0);
-  // Waiting shows in the decision latency, not as a skipped lease.
-  EXPECT_GT(reg(r).decision_latency.p99_ms, cache(r).decision_latency.p99_ms);
+  // Nobody waits for another decision's launch: decisions take a few requests, not a launch.
+  EXPECT_LT(reg(r).decision_latency.p99_ms, 500);
+  EXPECT_LT(slots.retried_take.p99_ms, 500);
 }
 
-TEST(SimulationRegister, AShortLeaseExpiresUnderItsHolderAndIsTakenOver) {
+TEST(SimulationRegister, AGrantOutlivedByItsLaunchIsRemovedAndItsReleaseLost) {
   SimulationOptions o = small(6);
   o.burst_share = 0.6;
   o.batch_size = 2;
-  o.launch_ms = 3000;       // the launch request outlasts ...
-  o.slot_lease_ms = 1000;   // ... the lease: waiting decisions take it over
+  o.launch_ms = 6000;       // the launch request outlasts the grant by more than lease_ms: ...
+  o.slot_lease_ms = 1000;   // ... a later grant removes its entry
   const SimulationResult r = run(o);
   EXPECT_GT(reg(r).slots.lost, 0);
   EXPECT_EQ(reg(r).count_error.final, 0);

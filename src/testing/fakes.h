@@ -133,24 +133,25 @@ class FaultyStore : public Store {
     ++writes;
     return inner.record_reconcile(r);
   }
-  Result<std::optional<SlotLease>> take_lease(std::string_view key, std::string_view holder, std::int64_t now_ms,
-                                              std::int64_t expires_ms, std::int64_t ttl_s) override {
+  Result<SlotLease> get_lease(std::string_view key) override { return inner.get_lease(key); }
+  Result<WriteOutcome> grant_slots(std::string_view key, std::int64_t expected_version, std::string_view holder,
+                                   const GrantEntry& entry, const std::vector<std::string>& removals,
+                                   std::int64_t ttl_s) override {
     ++writes;
     if (fail_writes > 0) {
       --fail_writes;
       return Status::Unavailable("injected: request lost");
     }
-    return inner.take_lease(key, holder, now_ms, expires_ms, ttl_s);
+    return inner.grant_slots(key, expected_version, holder, entry, removals, ttl_s);
   }
-  Result<std::optional<SlotLease>> get_lease(std::string_view key) override { return inner.get_lease(key); }
-  Result<WriteOutcome> release_lease(std::string_view key, std::string_view holder,
-                                     const std::vector<RecentLaunch>& recent, std::int64_t ttl_s) override {
+  Result<WriteOutcome> settle_grant(std::string_view key, std::string_view holder,
+                                    const std::optional<GrantEntry>& entry) override {
     ++writes;
     if (fail_writes > 0) {
       --fail_writes;
       return Status::Unavailable("injected: request lost");
     }
-    return inner.release_lease(key, holder, recent, ttl_s);
+    return inner.settle_grant(key, holder, entry);
   }
 
   MemoryStore inner;
@@ -202,16 +203,17 @@ class LockedStore : public Store {
   Status record_reconcile(const ReconcileReport& r) override {
     return locked([&] { return table_.record_reconcile(r); });
   }
-  Result<std::optional<SlotLease>> take_lease(std::string_view key, std::string_view holder, std::int64_t now_ms,
-                                              std::int64_t expires_ms, std::int64_t ttl_s) override {
-    return locked([&] { return table_.take_lease(key, holder, now_ms, expires_ms, ttl_s); });
-  }
-  Result<std::optional<SlotLease>> get_lease(std::string_view key) override {
+  Result<SlotLease> get_lease(std::string_view key) override {
     return locked([&] { return table_.get_lease(key); });
   }
-  Result<WriteOutcome> release_lease(std::string_view key, std::string_view holder,
-                                     const std::vector<RecentLaunch>& recent, std::int64_t ttl_s) override {
-    return locked([&] { return table_.release_lease(key, holder, recent, ttl_s); });
+  Result<WriteOutcome> grant_slots(std::string_view key, std::int64_t expected_version, std::string_view holder,
+                                   const GrantEntry& entry, const std::vector<std::string>& removals,
+                                   std::int64_t ttl_s) override {
+    return locked([&] { return table_.grant_slots(key, expected_version, holder, entry, removals, ttl_s); });
+  }
+  Result<WriteOutcome> settle_grant(std::string_view key, std::string_view holder,
+                                    const std::optional<GrantEntry>& entry) override {
+    return locked([&] { return table_.settle_grant(key, holder, entry); });
   }
 
  private:

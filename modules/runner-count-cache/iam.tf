@@ -89,7 +89,7 @@ locals {
 
 locals {
   # What a scale-up sends to write (docs/table-contract.md sections 7 and 8): UpdateItem for launch
-  # registration and the slot lease's take and release, GetItem of the lease for a release by holder id.
+  # registration and the slot lease's grant and release, GetItem of the lease before each grant.
   # Only items of instances ("i-...") and slot leases ("#lease#..."): never the meta item.
   scale_up_write_policy = {
     Version = "2012-10-17"

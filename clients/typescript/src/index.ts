@@ -31,22 +31,22 @@ export {
 } from './registration.js';
 export {
   DEFAULT_SLOT_OPTIONS,
+  type GrantEntry,
+  grantRequest,
   leasePk,
   leaseRequest,
   newHolderId,
   parseLease,
-  type RecentLaunch,
   type ReleaseOutcome,
-  releaseLeaseRequest,
   releaseSlots,
   releaseSlotsByHolder,
+  settleRequest,
   type SlotDependencies,
   type SlotGrant,
   type SlotLease,
   type SlotOptions,
   slotOptionsProblem,
   SlotsBusyError,
-  takeLeaseRequest,
   takeSlots,
 } from './slots.js';
 export {

@@ -1,15 +1,16 @@
 // Slots: a hard per-key maximum for concurrent scale-ups (docs/table-contract.md section 8, the C++
-// include/rcc/slots.h and `rcc slots take|release`). Every decision for a key runs under the key's lease
-// item `#lease#<key>`, taken and released with conditional UpdateItems, so decisions for one key happen one
-// at a time, whichever language sends them:
+// include/rcc/slots.h and `rcc slots take|release`). Each key has a lease item `#lease#<key>` holding a
+// version and one grant entry per decision; a decision writes its grant with a conditional UpdateItem on
+// the version it read, so grants for one key are made one after the other, each on all earlier ones,
+// whichever language sends them. Nobody waits for a lock:
 //
-//   1. takeSlots: take the lease (holder, expiry now + leaseMs); while another holder has it, wait and try
-//      again until waitMs has passed (an expired lease is taken over);
-//   2. under the lease, count the key with countActiveRunners (cache when fresh, else EC2) and add what
-//      earlier decisions launched within their settle time (the lease's `recent` entries);
-//   3. allowed = max(0, min(wanted, maximum - counted));
-//   4. the caller launches at most `allowed` runners and registers them (registerLaunches);
-//   5. releaseSlots: release the lease, adding {launched, now + settleMs} to `recent`.
+//   1. takeSlots: count the key with countActiveRunners (cache when fresh, else EC2), read the lease
+//      (version and grants), allowed = max(0, min(wanted, maximum - count - the valid entries));
+//   2. when allowed > 0, grant {allowed, now + leaseMs} on condition that the version is unchanged; when
+//      another decision granted first, read the lease again and decide again at once (counting again
+//      when the count is older than settleMs / 2), for up to waitMs;
+//   3. the caller launches at most `allowed` runners and registers them (registerLaunches);
+//   4. releaseSlots: the entry becomes {launched, now + settleMs}, or goes when nothing was launched.
 
 import { randomBytes } from 'node:crypto';
 
@@ -29,15 +30,13 @@ import { type CountAnswer, countActiveRunners, InvalidRunnerKeyError, type Reade
 
 /** The C++ SlotOptions, with the same defaults. */
 export interface SlotOptions {
-  /** How long one decision may hold the key (launch and registration included). */
+  /** How long a grant reserves its slots (launch and registration included). */
   leaseMs: number;
-  /** How long a decision's launches are counted from the lease, until the count surely shows them. */
+  /** How long released launches are counted from their entry, until the count surely shows them. */
   settleMs: number;
-  /** How long takeSlots keeps trying a busy lease; 0: one attempt. */
+  /** How long takeSlots keeps deciding again after conflicts; 0: one attempt. */
   waitMs: number;
-  /** First pause between attempts; doubles up to 1000 ms, with full jitter. */
-  retryMs: number;
-  /** The lease item expires this long after its last use (TTL_SECONDS). */
+  /** The lease item expires this long after its last grant (TTL_SECONDS). */
   ttlSeconds: number;
 }
 
@@ -45,11 +44,8 @@ export const DEFAULT_SLOT_OPTIONS: Readonly<SlotOptions> = {
   leaseMs: 30000,
   settleMs: 2000,
   waitMs: 10000,
-  retryMs: 50,
   ttlSeconds: 86400,
 };
-
-const MAX_RETRY_MS = 1000;
 
 /** Why `options` cannot be used, or undefined (the checks of the C++ validate_slot_options()). */
 export function slotOptionsProblem(options: SlotOptions): string | undefined {
@@ -57,22 +53,21 @@ export function slotOptionsProblem(options: SlotOptions): string | undefined {
   if (!integer(options.leaseMs) || options.leaseMs <= 0) return 'leaseMs must be an integer > 0';
   if (!integer(options.settleMs) || options.settleMs < 0) return 'settleMs must be an integer >= 0';
   if (!integer(options.waitMs) || options.waitMs < 0) return 'waitMs must be an integer >= 0';
-  if (!integer(options.retryMs) || options.retryMs <= 0) return 'retryMs must be an integer > 0';
   if (!integer(options.ttlSeconds) || options.ttlSeconds <= 0) return 'ttlSeconds must be an integer > 0';
   return undefined;
 }
 
-/** Launches an earlier decision made, counted on top of the count until `untilMs`. */
-export interface RecentLaunch {
+/** One decision's entry: `count` runners reserved or launched, counted while untilMs > now. */
+export interface GrantEntry {
   count: number;
   untilMs: number;
 }
 
-/** The lease item: `holder` is '' and `expiresMs` 0 once released. */
+/** The lease item: version 0 and no grants when it was never granted. */
 export interface SlotLease {
-  holder: string;
-  expiresMs: number;
-  recent: RecentLaunch[];
+  version: number;
+  /** Holder id -> entry, the expired ones included. */
+  grants: Record<string, GrantEntry>;
 }
 
 /** The lease item's pk for a key string. */
@@ -85,57 +80,76 @@ export function newHolderId(): string {
   return randomBytes(8).toString('hex');
 }
 
-/** Section 8.1: take the lease for `holder` until `expiresMs`, unless another holder has it unexpired at `nowMs`. */
-export function takeLeaseRequest(
-  config: Pick<CacheConfig, 'tableName'>,
-  key: string,
-  holder: string,
-  nowMs: number,
-  expiresMs: number,
-  ttlS: number,
-): UpdateItemCommandInput {
-  return {
-    ConditionExpression:
-      'attribute_not_exists(#pk) OR attribute_not_exists(#holder) OR #expires <= :now OR #holder = :holder',
-    ExpressionAttributeNames: { '#expires': 'expires_ms', '#holder': 'holder', '#pk': 'pk', '#ttl': 'ttl' },
-    ExpressionAttributeValues: {
-      ':expires': { N: String(expiresMs) },
-      ':holder': { S: holder },
-      ':now': { N: String(nowMs) },
-      ':ttl': { N: String(ttlS) },
-    },
-    Key: { pk: { S: leasePk(key) } },
-    ReturnValues: 'ALL_NEW',
-    TableName: config.tableName,
-    UpdateExpression: 'SET #holder = :holder, #expires = :expires, #ttl = :ttl',
-  };
+function entryValue(entry: GrantEntry): AttributeValue {
+  return { M: { count: { N: String(entry.count) }, until_ms: { N: String(entry.untilMs) } } };
 }
 
-/** Section 8.4: release the lease if `holder` still has it, leaving `recent` for the next decisions. */
-export function releaseLeaseRequest(
-  config: Pick<CacheConfig, 'tableName'>,
-  key: string,
-  holder: string,
-  recent: readonly RecentLaunch[],
-  ttlS: number,
-): UpdateItemCommandInput {
-  return {
-    ConditionExpression: '#holder = :holder',
-    ExpressionAttributeNames: { '#expires': 'expires_ms', '#holder': 'holder', '#recent': 'recent', '#ttl': 'ttl' },
-    ExpressionAttributeValues: {
-      ':holder': { S: holder },
-      ':recent': { L: recent.map((r) => ({ M: { count: { N: String(r.count) }, until_ms: { N: String(r.untilMs) } } })) },
-      ':ttl': { N: String(ttlS) },
-    },
-    Key: { pk: { S: leasePk(key) } },
-    TableName: config.tableName,
-    UpdateExpression: 'SET #recent = :recent, #ttl = :ttl REMOVE #holder, #expires',
-  };
-}
-
-/** Section 8.4: the consistent read of the lease item, for a release by holder id alone. */
+/** Section 8.2: the consistent read of the lease item. */
 export function leaseRequest(config: Pick<CacheConfig, 'tableName'>, key: string): GetItemCommandInput {
   return { ConsistentRead: true, Key: { pk: { S: leasePk(key) } }, TableName: config.tableName };
+}
+
+/**
+ * Section 8.3: grant `entry` to `holder` if the lease is still at `expectedVersion`, removing the entries
+ * of `removals`. For version 0 the whole map is written (there is none to set a path in yet).
+ */
+export function grantRequest(
+  config: Pick<CacheConfig, 'tableName'>,
+  key: string,
+  expectedVersion: number,
+  holder: string,
+  entry: GrantEntry,
+  removals: readonly string[],
+  ttlS: number,
+): UpdateItemCommandInput {
+  const common = { Key: { pk: { S: leasePk(key) } }, TableName: config.tableName };
+  if (expectedVersion === 0) {
+    return {
+      ...common,
+      ConditionExpression: 'attribute_not_exists(#version)',
+      ExpressionAttributeNames: { '#grants': 'grants', '#ttl': 'ttl', '#version': 'version' },
+      ExpressionAttributeValues: {
+        ':grants': { M: { [holder]: entryValue(entry) } },
+        ':next': { N: '1' },
+        ':ttl': { N: String(ttlS) },
+      },
+      UpdateExpression: 'SET #version = :next, #grants = :grants, #ttl = :ttl',
+    };
+  }
+  const names: Record<string, string> = { '#grants': 'grants', '#holder': holder, '#ttl': 'ttl', '#version': 'version' };
+  removals.forEach((removal, i) => {
+    names[`#r${i}`] = removal;
+  });
+  const remove = removals.length === 0 ? '' : ` REMOVE ${removals.map((_, i) => `#grants.#r${i}`).join(', ')}`;
+  return {
+    ...common,
+    ConditionExpression: '#version = :version',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: {
+      ':entry': entryValue(entry),
+      ':next': { N: String(expectedVersion + 1) },
+      ':ttl': { N: String(ttlS) },
+      ':version': { N: String(expectedVersion) },
+    },
+    UpdateExpression: `SET #version = :next, #grants.#holder = :entry, #ttl = :ttl${remove}`,
+  };
+}
+
+/** Section 8.5: replace `holder`'s entry by `entry`, or remove it when undefined, if the entry exists. */
+export function settleRequest(
+  config: Pick<CacheConfig, 'tableName'>,
+  key: string,
+  holder: string,
+  entry: GrantEntry | undefined,
+): UpdateItemCommandInput {
+  const common = {
+    ConditionExpression: 'attribute_exists(#grants.#holder)',
+    ExpressionAttributeNames: { '#grants': 'grants', '#holder': holder },
+    Key: { pk: { S: leasePk(key) } },
+    TableName: config.tableName,
+  };
+  if (entry === undefined) return { ...common, UpdateExpression: 'REMOVE #grants.#holder' };
+  return { ...common, ExpressionAttributeValues: { ':entry': entryValue(entry) }, UpdateExpression: 'SET #grants.#holder = :entry' };
 }
 
 function integerOf(item: Record<string, AttributeValue>, name: string, where: string): number | undefined {
@@ -147,49 +161,32 @@ function integerOf(item: Record<string, AttributeValue>, name: string, where: st
   return n;
 }
 
-/** A lease item as DynamoDB returns it; throws naming the attribute when it is malformed. */
-export function parseLease(item: Record<string, AttributeValue>): SlotLease {
+/** A lease item as DynamoDB returns it (undefined: no item); throws naming the attribute when it is malformed. */
+export function parseLease(item: Record<string, AttributeValue> | undefined): SlotLease {
+  const lease: SlotLease = { version: 0, grants: {} };
+  if (item === undefined) return lease;
   const where = 'lease item';
-  const holder = item['holder'];
-  if (holder !== undefined && holder.S === undefined) throw new Error(`${where}: attribute holder is not S`);
-  const lease: SlotLease = { holder: holder?.S ?? '', expiresMs: integerOf(item, 'expires_ms', where) ?? 0, recent: [] };
-  const recent = item['recent'];
-  if (recent === undefined) return lease;
-  if (recent.L === undefined) throw new Error(`${where}: attribute recent is not L`);
-  for (const entry of recent.L) {
-    if (entry.M === undefined) throw new Error(`${where}: recent entry is not M`);
-    const count = integerOf(entry.M, 'count', 'recent entry');
-    const untilMs = integerOf(entry.M, 'until_ms', 'recent entry');
-    if (count === undefined || untilMs === undefined) throw new Error(`${where}: recent entry without count or until_ms`);
-    lease.recent.push({ count, untilMs });
+  lease.version = integerOf(item, 'version', where) ?? 0;
+  const grants = item['grants'];
+  if (grants === undefined) return lease;
+  if (grants.M === undefined) throw new Error(`${where}: attribute grants is not M`);
+  for (const [holder, entry] of Object.entries(grants.M)) {
+    if (entry.M === undefined) throw new Error(`${where}: grant ${holder} is not M`);
+    const count = integerOf(entry.M, 'count', `grant ${holder}`);
+    const untilMs = integerOf(entry.M, 'until_ms', `grant ${holder}`);
+    if (count === undefined || untilMs === undefined) throw new Error(`${where}: grant ${holder} without count or until_ms`);
+    lease.grants[holder] = { count, untilMs };
   }
   return lease;
 }
 
-/** The lease item's TTL: ttlSeconds after the last time anything in it matters. */
-function leaseTtlS(untilMs: number, recent: readonly RecentLaunch[], options: SlotOptions): number {
-  let last = untilMs;
-  for (const r of recent) last = Math.max(last, r.untilMs);
-  return Math.floor(last / 1000) + options.ttlSeconds;
-}
-
-function runningAt(recent: readonly RecentLaunch[], nowMs: number): RecentLaunch[] {
-  return recent.filter((r) => r.untilMs > nowMs);
-}
-
-function entriesAfter(recent: readonly RecentLaunch[], launched: number, options: SlotOptions, nowMs: number): RecentLaunch[] {
-  const out = runningAt(recent, nowMs);
-  if (launched > 0) out.push({ count: launched, untilMs: nowMs + options.settleMs });
-  return out;
-}
-
-/** takeSlots gave up: another decision held the key's lease for the whole wait. */
+/** takeSlots gave up: other decisions kept granting first for waitMs. */
 export class SlotsBusyError extends Error {
   override readonly name = 'SlotsBusyError';
   constructor(
     message: string,
-    readonly attempts: number,
-    readonly waitedMs: number,
+    readonly conflicts: number,
+    readonly elapsedMs: number,
   ) {
     super(message);
   }
@@ -201,30 +198,31 @@ export interface SlotGrant {
   holder: string;
   maximum: number;
   wanted: number;
-  /** The reader's answer, read under the lease. */
+  /** The reader's answer the decision used. */
   count: CountAnswer;
-  /** Runners earlier decisions launched within their settle time. */
+  /** The other decisions' entries still valid at the decision. */
   inFlight: number;
   /** count.count + inFlight. */
   counted: number;
   /** max(0, min(wanted, maximum - counted)). */
   allowed: number;
+  /** The grant reserves `allowed` until then; 0 when nothing was written (allowed 0: nothing to release). */
   expiresMs: number;
-  /** The lease's entries still running at the decision. */
-  recent: RecentLaunch[];
-  /** Lease writes made (1 when the lease was free at once). */
+  /** The lease's version after the grant (as read when nothing was written). */
+  version: number;
+  /** Lease reads (1 when no other decision came between). */
   attempts: number;
-  waitedMs: number;
+  /** Grant writes that failed because another decision granted first. */
+  conflicts: number;
+  /** Count reads (1 unless a retry found the count older than settleMs / 2). */
+  counts: number;
+  elapsedMs: number;
 }
 
 export type ReleaseOutcome = 'released' | 'lost';
 
-/** What takeSlots needs besides the reader's dependencies: how to pause, and the jitter (for tests). */
-export interface SlotDependencies extends ReaderDependencies {
-  sleep?: (ms: number) => Promise<void>;
-  /** Uniform in [0, 1). */
-  random?: () => number;
-}
+/** What takeSlots needs: the reader's dependencies (a clock among them, for tests). */
+export type SlotDependencies = ReaderDependencies;
 
 function fullOptions(options: Partial<SlotOptions> | undefined): SlotOptions {
   const full = { ...DEFAULT_SLOT_OPTIONS, ...options };
@@ -233,17 +231,18 @@ function fullOptions(options: Partial<SlotOptions> | undefined): SlotOptions {
   return full;
 }
 
-async function releaseWrite(
+async function settle(
   dynamodb: DynamoDBClient,
   config: Pick<CacheConfig, 'tableName'>,
   key: string,
   holder: string,
-  recent: readonly RecentLaunch[],
+  launched: number,
   options: SlotOptions,
   nowMs: number,
 ): Promise<ReleaseOutcome> {
+  const entry = launched > 0 ? { count: launched, untilMs: nowMs + options.settleMs } : undefined;
   try {
-    await dynamodb.send(new UpdateItemCommand(releaseLeaseRequest(config, key, holder, recent, leaseTtlS(nowMs, recent, options))));
+    await dynamodb.send(new UpdateItemCommand(settleRequest(config, key, holder, entry)));
     return 'released';
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return 'lost';
@@ -252,13 +251,11 @@ async function releaseWrite(
 }
 
 /**
- * Steps 1-3 for `request.key` with `request.maximum` runners at most, asking for `request.wanted` more
- * (default: the maximum), as the C++ take_slots(). Resolves with the grant, holding the lease, also when
- * allowed is 0 (release it all the same). Rejects with InvalidRunnerKeyError or RangeError (bad key,
- * numbers, holder or options; nothing sent); SlotsBusyError when the lease stayed busy for waitMs; the
- * DynamoDB error when a lease write failed; the reader's error when the count failed (the lease is
- * released first with its entries unchanged; when that release fails too, an Error naming both, whose
- * `cause` is the reader's error).
+ * Steps 1-2 for `request.key` with `request.maximum` runners at most, asking for `request.wanted` more
+ * (default: the maximum), as the C++ take_slots(). Resolves with the grant; when allowed is 0 nothing was
+ * written (expiresMs 0, nothing to release). Rejects with InvalidRunnerKeyError or RangeError (bad key,
+ * numbers, holder or options; nothing sent); SlotsBusyError when other decisions kept granting first for
+ * waitMs; the reader's or DynamoDB's error when a read or the write failed (nothing is then granted).
  */
 export async function takeSlots(
   request: { key: RunnerKey; maximum: number; wanted?: number; holder?: string },
@@ -276,87 +273,93 @@ export async function takeSlots(
   if (holder === '') throw new RangeError('empty holder id');
   const options = fullOptions(slotOptions);
   const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const random = deps.random ?? Math.random;
   const key = runnerKey(request.key);
 
   const startedMs = now();
-  let pauseMs = options.retryMs;
+  let count: CountAnswer | undefined;
+  let countedAtMs = 0;
   let attempts = 0;
-  let lease: SlotLease | undefined;
-  let expiresMs = 0;
+  let conflicts = 0;
+  let counts = 0;
   for (;;) {
-    const nowMs = now();
+    // Every launch is in the count or in a valid entry as long as the count is younger than settleMs
+    // minus the index's lag when the entries are judged (docs/counting.md): a retry counts again once
+    // its count is older than settleMs / 2.
+    if (count === undefined || now() - countedAtMs > Math.floor(options.settleMs / 2)) {
+      countedAtMs = now();
+      counts += 1;
+      count = await countActiveRunners(request.key, config, deps);
+    }
     attempts += 1;
-    expiresMs = nowMs + options.leaseMs;
+    const answer = await deps.dynamodb.send(new GetItemCommand(leaseRequest(config, key)));
+    const lease = parseLease(answer.Item);
+    const nowMs = now();
+    let inFlight = 0;
+    let own: GrantEntry | undefined;
+    let lastUntilMs = nowMs + options.leaseMs;
+    const removals: string[] = [];
+    for (const [h, entry] of Object.entries(lease.grants)) {
+      if (entry.untilMs > nowMs) {
+        inFlight += entry.count;
+        lastUntilMs = Math.max(lastUntilMs, entry.untilMs);
+        if (h === holder) own = entry;
+      } else if (entry.untilMs <= nowMs - options.leaseMs && h !== holder) {
+        removals.push(h);
+      }
+    }
+    const counted = count.count + inFlight;
+    const allowed = Math.max(0, Math.min(wanted, maximum - counted));
+    const base = { key: request.key, holder, maximum, wanted, count, inFlight, counted, allowed, attempts, counts };
+    if (allowed === 0) {
+      return { ...base, expiresMs: 0, version: lease.version, conflicts, elapsedMs: now() - startedMs };
+    }
+    let entry: GrantEntry = { count: allowed, untilMs: nowMs + options.leaseMs };
+    if (own !== undefined) entry = { count: own.count + allowed, untilMs: Math.max(own.untilMs, entry.untilMs) };
+    const ttlS = Math.floor(lastUntilMs / 1000) + options.ttlSeconds;
     try {
-      const answer = await deps.dynamodb.send(
-        new UpdateItemCommand(takeLeaseRequest(config, key, holder, nowMs, expiresMs, leaseTtlS(expiresMs, [], options))),
-      );
-      if (answer.Attributes === undefined) throw new Error('UpdateItem ALL_NEW on a lease: no Attributes');
-      lease = parseLease(answer.Attributes);
-      break;
+      await deps.dynamodb.send(new UpdateItemCommand(grantRequest(config, key, lease.version, holder, entry, removals, ttlS)));
+      return { ...base, expiresMs: entry.untilMs, version: lease.version + 1, conflicts, elapsedMs: now() - startedMs };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
-    const waited = nowMs - startedMs;
-    if (waited >= options.waitMs) {
-      throw new SlotsBusyError(`the slot lease of ${key} stayed busy for ${waited} ms (${attempts} attempts)`, attempts, waited);
-    }
-    // Full jitter spreads the waiting deciders so they do not retry in lockstep.
-    const pause = Math.max(1, Math.floor(pauseMs * random()));
-    await sleep(Math.min(pause, options.waitMs - waited));
-    pauseMs = Math.min(pauseMs * 2, MAX_RETRY_MS);
-  }
-  const waitedMs = now() - startedMs;
-
-  let count: CountAnswer;
-  try {
-    count = await countActiveRunners(request.key, config, deps);
-  } catch (error) {
-    // Give the key back at once, with its entries as they were.
-    const nowMs = now();
-    try {
-      await releaseWrite(deps.dynamodb, config, key, holder, runningAt(lease.recent, nowMs), options, nowMs);
-    } catch (releaseError) {
-      throw new Error(
-        `counting ${key} under the slot lease failed: ${String(error)}; the lease stays taken until it expires ` +
-          `(${String(releaseError)})`,
-        { cause: error },
+    // Another decision granted first: decide again on the lease as it is now, at once.
+    conflicts += 1;
+    const elapsed = now() - startedMs;
+    if (elapsed >= options.waitMs) {
+      throw new SlotsBusyError(
+        `other decisions kept granting the slots of ${key} first for ${elapsed} ms (${conflicts} conflicts)`,
+        conflicts,
+        elapsed,
       );
     }
-    throw error;
   }
-  const recent = runningAt(lease.recent, now());
-  const inFlight = recent.reduce((sum, r) => sum + r.count, 0);
-  const counted = count.count + inFlight;
-  const allowed = Math.max(0, Math.min(wanted, maximum - counted));
-  return { key: request.key, holder, maximum, wanted, count, inFlight, counted, allowed, expiresMs, recent, attempts, waitedMs };
 }
 
 /**
- * Step 5 for a grant: releases the lease in one conditional write, with `recent` = the grant's entries still
- * running now plus {launched, now + settleMs} when launched > 0. `lost`: the lease expired and another
- * decision took it (or it was released already); its launches are not recorded (log it). Rejects with
- * RangeError for a bad `launched`, or the DynamoDB error (the lease then expires by itself).
+ * Step 4 for a grant: one conditional write replacing the holder's entry by {launched, now + settleMs},
+ * or removing it when launched is 0. A grant of 0 slots (expiresMs 0) has no entry: nothing is sent,
+ * 'released'. `lost`: the entry was gone (it ran out and a later grant removed it, or it was released
+ * with nothing already); a decision may have counted without these launches (log it). Rejects with
+ * RangeError for a bad `launched` (or more than the grant allowed), or the DynamoDB error (the grant then
+ * runs out by itself at expiresMs).
  */
 export async function releaseSlots(
-  grant: Pick<SlotGrant, 'key' | 'holder' | 'recent'>,
+  grant: Pick<SlotGrant, 'key' | 'holder' | 'allowed' | 'expiresMs'>,
   launched: number,
   config: Pick<CacheConfig, 'tableName'>,
   deps: { dynamodb: DynamoDBClient; now?: () => number },
   slotOptions?: Partial<SlotOptions>,
 ): Promise<ReleaseOutcome> {
   if (!Number.isSafeInteger(launched) || launched < 0) throw new RangeError('launched must be an integer >= 0');
+  if (launched > grant.allowed) throw new RangeError('launched more than the grant allowed');
   const options = fullOptions(slotOptions);
+  if (grant.expiresMs === 0) return 'released';
   const nowMs = (deps.now ?? Date.now)();
-  const recent = entriesAfter(grant.recent, launched, options, nowMs);
-  return await releaseWrite(deps.dynamodb, config, runnerKey(grant.key), grant.holder, recent, options, nowMs);
+  return await settle(deps.dynamodb, config, runnerKey(grant.key), grant.holder, launched, options, nowMs);
 }
 
 /**
- * Step 5 from a process that kept only the holder id (as `rcc slots release`): reads the lease
- * (consistent GetItem), then the same write; `lost` without a write when the lease is not `holder`'s.
+ * Step 4 from a process that kept only the holder id (as `rcc slots release`): the same single write.
  */
 export async function releaseSlotsByHolder(
   key: RunnerKey,
@@ -371,11 +374,6 @@ export async function releaseSlotsByHolder(
   const problem = runnerKeyProblem(key);
   if (problem !== undefined) throw new InvalidRunnerKeyError(problem);
   const options = fullOptions(slotOptions);
-  const keyText = runnerKey(key);
-  const answer = await deps.dynamodb.send(new GetItemCommand(leaseRequest(config, keyText)));
-  if (answer.Item === undefined) return 'lost';
-  const lease = parseLease(answer.Item);
-  if (lease.holder !== holder) return 'lost';
   const nowMs = (deps.now ?? Date.now)();
-  return await releaseWrite(deps.dynamodb, config, keyText, holder, entriesAfter(lease.recent, launched, options, nowMs), options, nowMs);
+  return await settle(deps.dynamodb, config, runnerKey(key), holder, launched, options, nowMs);
 }

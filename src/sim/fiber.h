@@ -1,5 +1,5 @@
 // Fiber: functions run on a thread of its own, strictly in turns with the thread that resumes them, so
-// that code written as a blocking loop (take_slots waiting for a busy lease) can pause in the middle of a
+// that code written as a blocking loop (take_slots waiting for its lease requests) can pause in the middle of a
 // discrete-event simulation and be resumed by the event queue later, while the simulation stays one
 // logical thread: exactly one of the two threads runs at any time, and every hand-over goes through one
 // mutex (a happens-before edge), so the body may use the simulation's objects without locks of its own.

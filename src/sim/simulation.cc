@@ -103,7 +103,7 @@ enum class Kind : std::uint8_t {
   kLaunch,       // a: decision
   kRegister,     // a: decision (its launch request returned: register its instances)
   kRelease,      // a: decision (registered: release the slots)
-  kSlotsResume,  // a: decision taking slots, whose pause for a busy lease ended
+  kSlotsResume,  // a: decision taking slots, whose lease request answered (or pause ended)
   kTransition,   // a: instance, b: step of its plan
   kOtherLaunch,  // a: other instance
   kDelivery,     // a: delivery
@@ -128,7 +128,7 @@ struct Decision {
   std::vector<std::int64_t> jobs;
   std::optional<std::int64_t> count;  // nullopt when the count failed
   bool from_cache = false;            // the count came from the table
-  std::optional<SlotGrant> grant;     // register: the slots taken (the lease is held until kRegister)
+  std::optional<SlotGrant> grant;     // register: the slots granted (reserved until the release)
   std::int64_t launched_ms = 0;       // register: when the launch request was sent
   std::vector<std::int64_t> instances;  // register: the instances launched, to be registered
 };

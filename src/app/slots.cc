@@ -1,6 +1,7 @@
 #include "rcc/slots.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdio>
 #include <optional>
 #include <random>
@@ -8,6 +9,10 @@
 
 namespace rcc {
 namespace {
+
+// A grant removes at most this many run-out entries (DynamoDB limits an expression to 4 KB); the next
+// grants remove the rest.
+constexpr std::size_t kMaxRemovalsPerGrant = 100;
 
 std::mt19937_64& thread_engine() {
   thread_local std::mt19937_64 engine{std::random_device{}()};
@@ -75,7 +80,8 @@ Result<SlotGrant> take_slots(Store& store, RunnerCountReader& reader, const Runn
         grant.in_flight += entry.count;
         last_until_ms = std::max(last_until_ms, entry.until_ms);
         if (h == holder) own = entry;
-      } else if (entry.until_ms <= now_ms - options.lease_ms && h != holder) {
+      } else if (entry.until_ms <= now_ms - options.lease_ms && h != holder &&
+                 removals.size() < kMaxRemovalsPerGrant) {
         // Long run out, even for a clock up to lease_ms behind this one: it counts for nobody.
         removals.push_back(h);
       }

@@ -316,6 +316,18 @@ TEST_F(SlotsTest, TakingAgainWithAHolderKeepsItsValidEntry) {
   EXPECT_EQ(lease().grants, (Grants{{"a", {5, env_.wall_ms() + SlotOptions{}.lease_ms}}}));
 }
 
+TEST_F(SlotsTest, AGrantRemovesAtMostAHundredRunOutEntries) {
+  // 150 entries that ran out long ago (written directly, as 150 crashed deciders would have).
+  for (int i = 0; i < 150; ++i) {
+    ASSERT_EQ(*store_.grant_slots(kAcme.str(), i, "old-" + std::to_string(i), GrantEntry{1, kStartMs - 60'000}, {}, 1),
+              WriteOutcome::kApplied);
+  }
+  ASSERT_TRUE(take("a", 5, 1).ok());
+  EXPECT_EQ(lease().grants.size(), 51u) << "100 removed, a's added";
+  ASSERT_TRUE(take("b", 5, 1).ok());
+  EXPECT_EQ(lease().grants.size(), 2u);
+}
+
 TEST_F(SlotsTest, AFailedCountWritesNothing) {
   store_.fail_count = true;  // the index cannot be read: the reader falls back to EC2 ...
   ec2_.fail_next = 1;        // ... which fails too

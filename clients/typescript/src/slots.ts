@@ -47,6 +47,9 @@ export const DEFAULT_SLOT_OPTIONS: Readonly<SlotOptions> = {
   ttlSeconds: 86400,
 };
 
+/** A grant removes at most this many run-out entries (DynamoDB limits an expression to 4 KB); later grants remove the rest. */
+const MAX_REMOVALS_PER_GRANT = 100;
+
 /** Why `options` cannot be used, or undefined (the checks of the C++ validate_slot_options()). */
 export function slotOptionsProblem(options: SlotOptions): string | undefined {
   const integer = (value: number): boolean => Number.isSafeInteger(value);
@@ -303,7 +306,7 @@ export async function takeSlots(
         inFlight += entry.count;
         lastUntilMs = Math.max(lastUntilMs, entry.untilMs);
         if (h === holder) own = entry;
-      } else if (entry.untilMs <= nowMs - options.leaseMs && h !== holder) {
+      } else if (entry.untilMs <= nowMs - options.leaseMs && h !== holder && removals.length < MAX_REMOVALS_PER_GRANT) {
         removals.push(h);
       }
     }

@@ -21,6 +21,7 @@
 
 #include "testing/fakes.h"
 #include "core/counter.h"
+#include "core/forwarding_store.h"
 
 namespace rcc::testing {
 
@@ -96,16 +97,16 @@ inline std::map<std::string, std::int64_t> index_counts(Store& store, std::uint6
 // A Store over `inner` that loses the next requests it is told to: a write lost before it reaches the
 // table (fail_writes), the response of the n-th next write lost after it applied (lose_response_of), a
 // throttled read (fail_reads). Everything else goes to `inner` as it is.
-class LossyStore : public Store {
+class LossyStore : public ForwardingStore {
  public:
-  explicit LossyStore(Store& inner) : inner_(inner) {}
+  explicit LossyStore(Store& inner) : ForwardingStore(inner) {}
   using Store::apply;
   Result<WriteOutcome> apply(const Transition& t, std::string* key) override {
     if (fail_writes > 0) {
       --fail_writes;
       return Status::Unavailable("injected: request lost");
     }
-    auto outcome = inner_.apply(t, key);
+    auto outcome = inner().apply(t, key);
     if (lose_response_of > 0 && --lose_response_of == 0) return Status::Unavailable("injected: response lost");
     return outcome;
   }
@@ -114,32 +115,12 @@ class LossyStore : public Store {
       --fail_reads;
       return Status::Throttled("injected: ProvisionedThroughputExceededException");
     }
-    return inner_.get(id);
-  }
-  Result<std::int64_t> count_active(std::string_view key) override { return inner_.count_active(key); }
-  Result<std::vector<ActiveEntry>> list_active(std::string_view prefix) override { return inner_.list_active(prefix); }
-  Result<std::vector<InstanceItem>> list_items() override { return inner_.list_items(); }
-  Result<std::optional<MetaItem>> get_meta() override { return inner_.get_meta(); }
-  Status stamp_heartbeat(std::int64_t now_ms, std::span<const std::string> environments) override {
-    return inner_.stamp_heartbeat(now_ms, environments);
-  }
-  Status record_reconcile(const ReconcileReport& r) override { return inner_.record_reconcile(r); }
-  Result<std::optional<SlotLease>> take_lease(std::string_view key, std::string_view holder, std::int64_t now_ms,
-                                              std::int64_t expires_ms, std::int64_t ttl_s) override {
-    return inner_.take_lease(key, holder, now_ms, expires_ms, ttl_s);
-  }
-  Result<std::optional<SlotLease>> get_lease(std::string_view key) override { return inner_.get_lease(key); }
-  Result<WriteOutcome> release_lease(std::string_view key, std::string_view holder,
-                                     const std::vector<RecentLaunch>& recent, std::int64_t ttl_s) override {
-    return inner_.release_lease(key, holder, recent, ttl_s);
+    return inner().get(id);
   }
 
   int fail_writes = 0;
   int lose_response_of = 0;
   int fail_reads = 0;
-
- private:
-  Store& inner_;
 };
 
 // Runs seed `seed` on `table`, which must be empty: the fleet's events are applied through a LossyStore

@@ -12,6 +12,7 @@
 
 #include "testing/fakes.h"
 #include "core/counter.h"
+#include "core/forwarding_store.h"
 #include "rcc/registration.h"
 
 namespace rcc {
@@ -27,23 +28,12 @@ const RunnerKey kAcme{"prod", "Org", "acme"};
 
 // A store that runs `before_grant` (once, then clears it) before each grant write: another decision
 // granting between a decision's lease read and its write.
-class RacingStore : public Store {
+class RacingStore : public ForwardingStore {
  public:
-  explicit RacingStore(Store& inner) : inner_(inner) {}
-  using Store::apply;
-  Result<WriteOutcome> apply(const Transition& t, std::string* key) override { return inner_.apply(t, key); }
-  Result<std::optional<InstanceItem>> get(std::string_view id) override { return inner_.get(id); }
-  Result<std::int64_t> count_active(std::string_view key) override { return inner_.count_active(key); }
-  Result<std::vector<ActiveEntry>> list_active(std::string_view prefix) override { return inner_.list_active(prefix); }
-  Result<std::vector<InstanceItem>> list_items() override { return inner_.list_items(); }
-  Result<std::optional<MetaItem>> get_meta() override { return inner_.get_meta(); }
-  Status stamp_heartbeat(std::int64_t now_ms, std::span<const std::string> environments) override {
-    return inner_.stamp_heartbeat(now_ms, environments);
-  }
-  Status record_reconcile(const ReconcileReport& r) override { return inner_.record_reconcile(r); }
+  explicit RacingStore(Store& inner) : ForwardingStore(inner) {}
   Result<SlotLease> get_lease(std::string_view key) override {
     ++lease_reads;
-    return inner_.get_lease(key);
+    return inner().get_lease(key);
   }
   Result<WriteOutcome> grant_slots(std::string_view key, std::int64_t expected_version, std::string_view holder,
                                    const GrantEntry& entry, const std::vector<std::string>& removals,
@@ -54,19 +44,12 @@ class RacingStore : public Store {
       before_grant = nullptr;
       race();
     }
-    return inner_.grant_slots(key, expected_version, holder, entry, removals, ttl_s);
-  }
-  Result<WriteOutcome> settle_grant(std::string_view key, std::string_view holder,
-                                    const std::optional<GrantEntry>& entry) override {
-    return inner_.settle_grant(key, holder, entry);
+    return inner().grant_slots(key, expected_version, holder, entry, removals, ttl_s);
   }
 
   std::function<void()> before_grant;
   int lease_reads = 0;
   int grant_writes = 0;
-
- private:
-  Store& inner_;
 };
 
 // A table whose cache is fresh at kStartMs, with a reader on it.

@@ -16,6 +16,7 @@
 #include "app/metrics.h"
 #include "app/reconcile.h"
 #include "core/counter.h"
+#include "core/forwarding_store.h"
 #include "core/tag_source.h"
 #include "rcc/event.h"
 #include "rcc/reader.h"
@@ -137,42 +138,30 @@ struct Decision {
 // suspended until its response arrives (the decision's clock, which the request's latency moved), so other
 // decisions' lease requests sent meanwhile interleave with it as they would on DynamoDB: a grant whose
 // version another decision moved in between fails its condition.
-class LeaseYieldingStore final : public Store {
+class LeaseYieldingStore final : public ForwardingStore {
  public:
-  LeaseYieldingStore(Store& inner, WaitingEnv& env) : inner_(inner), env_(env) {}
+  LeaseYieldingStore(Store& inner, WaitingEnv& env) : ForwardingStore(inner), env_(env) {}
 
-  using Store::apply;
-  Result<WriteOutcome> apply(const Transition& t, std::string* key) override { return inner_.apply(t, key); }
-  Result<std::optional<InstanceItem>> get(std::string_view id) override { return inner_.get(id); }
-  Result<std::int64_t> count_active(std::string_view key) override { return inner_.count_active(key); }
-  Result<std::vector<ActiveEntry>> list_active(std::string_view prefix) override { return inner_.list_active(prefix); }
-  Result<std::vector<InstanceItem>> list_items() override { return inner_.list_items(); }
-  Result<std::optional<MetaItem>> get_meta() override { return inner_.get_meta(); }
-  Status stamp_heartbeat(std::int64_t now_ms, std::span<const std::string> environments) override {
-    return inner_.stamp_heartbeat(now_ms, environments);
-  }
-  Status record_reconcile(const ReconcileReport& r) override { return inner_.record_reconcile(r); }
   Result<SlotLease> get_lease(std::string_view key) override {
-    auto out = inner_.get_lease(key);
+    auto out = inner().get_lease(key);
     env_.yield();
     return out;
   }
   Result<WriteOutcome> grant_slots(std::string_view key, std::int64_t expected_version, std::string_view holder,
                                    const GrantEntry& entry, const std::vector<std::string>& removals,
                                    std::int64_t ttl_s) override {
-    auto out = inner_.grant_slots(key, expected_version, holder, entry, removals, ttl_s);
+    auto out = inner().grant_slots(key, expected_version, holder, entry, removals, ttl_s);
     env_.yield();
     return out;
   }
   Result<WriteOutcome> settle_grant(std::string_view key, std::string_view holder,
                                     const std::optional<GrantEntry>& entry) override {
-    auto out = inner_.settle_grant(key, holder, entry);
+    auto out = inner().settle_grant(key, holder, entry);
     env_.yield();
     return out;
   }
 
  private:
-  Store& inner_;
   WaitingEnv& env_;
 };
 

@@ -5,8 +5,8 @@
 // until_ms}). A decision never waits for another:
 //
 //   1. take_slots: count the key with the RunnerCountReader (cache when fresh, else EC2), read the lease
-//      (Store::get_lease: version v and the grants); in_flight = the sum of the entries still valid
-//      (until_ms > now), counted = count + in_flight, allowed = max(0, min(wanted, maximum - counted));
+//      (Store::get_lease: version v and the grants); in_flight = the sum of the entries valid when the
+//      count was read (until_ms > t0), counted = count + in_flight, allowed = max(0, min(wanted, maximum - counted));
 //   2. when allowed > 0, write the grant {allowed, now + lease_ms} in one conditional write that requires
 //      the version still to be v and moves it to v + 1 (Store::grant_slots). When another decision granted
 //      first, the write fails: read the lease again and decide again at once, counting again only when

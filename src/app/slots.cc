@@ -57,9 +57,9 @@ Result<SlotGrant> take_slots(Store& store, RunnerCountReader& reader, const Runn
   const std::int64_t started_ms = env->wall_ms();
   std::int64_t counted_at_ms = 0;  // when the count in grant.count was asked for
   for (;;) {
-    // Every launch is in the count or in an entry still valid, as long as the count was read less than
-    // settle_ms minus the index's lag before the entries are judged (docs/counting.md): a retry whose
-    // count has aged past settle_ms / 2 counts again.
+    // Every launch is in the count or in an entry valid when the count was read (docs/counting.md): an
+    // entry is judged at counted_at_ms, not at the lease read, so a release that settled and ran out
+    // between the two still counts. A retry whose count has aged past settle_ms / 2 counts again.
     if (grant.counts == 0 || env->wall_ms() - counted_at_ms > options.settle_ms / 2) {
       counted_at_ms = env->wall_ms();
       ++grant.counts;
@@ -76,7 +76,7 @@ Result<SlotGrant> take_slots(Store& store, RunnerCountReader& reader, const Runn
     std::vector<std::string> removals;
     std::int64_t last_until_ms = now_ms + options.lease_ms;
     for (const auto& [h, entry] : lease->grants) {
-      if (entry.until_ms > now_ms) {
+      if (entry.until_ms > counted_at_ms) {
         grant.in_flight += entry.count;
         last_until_ms = std::max(last_until_ms, entry.until_ms);
         if (h == holder) own = entry;

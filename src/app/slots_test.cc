@@ -27,12 +27,18 @@ constexpr std::int64_t kStartMs = 1'700'000'000'000;
 const RunnerKey kAcme{"prod", "Org", "acme"};
 
 // A store that runs `before_grant` (once, then clears it) before each grant write: another decision
-// granting between a decision's lease read and its write.
+// granting between a decision's lease read and its write; and `before_lease_read` (once) before a lease
+// read: another decision releasing between a decision's count and its lease read.
 class RacingStore : public ForwardingStore {
  public:
   explicit RacingStore(Store& inner) : ForwardingStore(inner) {}
   Result<SlotLease> get_lease(std::string_view key) override {
     ++lease_reads;
+    if (before_lease_read) {
+      auto race = std::move(before_lease_read);
+      before_lease_read = nullptr;
+      race();
+    }
     return inner().get_lease(key);
   }
   Result<WriteOutcome> grant_slots(std::string_view key, std::int64_t expected_version, std::string_view holder,
@@ -48,6 +54,7 @@ class RacingStore : public ForwardingStore {
   }
 
   std::function<void()> before_grant;
+  std::function<void()> before_lease_read;
   int lease_reads = 0;
   int grant_writes = 0;
 };
@@ -84,6 +91,33 @@ class SlotsTest : public ::testing::Test {
 };
 
 using Grants = std::map<std::string, GrantEntry, std::less<>>;
+
+// Regression: entries were judged when the lease was read, so a release that settled and ran out between
+// a decision's count and its lease read was in neither (found by the dynalite concurrency test with
+// settle_ms = 0). Entries are judged at the count's time.
+TEST_F(SlotsTest, AReleaseThatRunsOutBetweenTheCountAndTheLeaseReadStillCounts) {
+  SlotOptions options;
+  options.settle_ms = 0;  // a released entry runs out at once: only the count can show its launches
+  auto first = take("first", 3, 2, options);
+  ASSERT_TRUE(first.ok()) << first.status().to_string();
+  ASSERT_EQ(first->allowed, 2);
+
+  RacingStore racing(store_);
+  RunnerCountReader reader(racing, ec2_, ReaderOptions{}, &env_);
+  racing.before_lease_read = [&] {
+    // After the second decision's count: the first registers its two runners and releases.
+    env_.advance(5);
+    register_runners(1, 2);
+    ASSERT_EQ(*release_slots(store_, *first, 2, options, env_.wall_ms()), ReleaseOutcome::kReleased);
+    env_.advance(5);
+  };
+  auto second = take_slots(racing, reader, kAcme, 3, 3, "second", options, &env_);
+  ASSERT_TRUE(second.ok()) << second.status().to_string();
+  EXPECT_EQ(second->count.count, 0) << "counted before the registrations";
+  EXPECT_EQ(second->in_flight, 2) << "the first decision's entry was valid when the count was read";
+  EXPECT_EQ(second->allowed, 1);
+  EXPECT_LE(*store_.count_active(kAcme.str()) + second->allowed, 3);
+}
 
 TEST_F(SlotsTest, AllowsTheFreeSlotsUpToWhatIsWanted) {
   register_runners(1, 3);

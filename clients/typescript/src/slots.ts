@@ -5,7 +5,8 @@
 // whichever language sends them. Nobody waits for a lock:
 //
 //   1. takeSlots: count the key with countActiveRunners (cache when fresh, else EC2), read the lease
-//      (version and grants), allowed = max(0, min(wanted, maximum - count - the valid entries));
+//      (version and grants), allowed = max(0, min(wanted, maximum - count - the entries valid when the
+//      count was read));
 //   2. when allowed > 0, grant {allowed, now + leaseMs} on condition that the version is unchanged; when
 //      another decision granted first, read the lease again and decide again at once (counting again
 //      when the count is older than settleMs / 2), for up to waitMs;
@@ -285,9 +286,9 @@ export async function takeSlots(
   let conflicts = 0;
   let counts = 0;
   for (;;) {
-    // Every launch is in the count or in a valid entry as long as the count is younger than settleMs
-    // minus the index's lag when the entries are judged (docs/counting.md): a retry counts again once
-    // its count is older than settleMs / 2.
+    // Every launch is in the count or in an entry valid when the count was read (docs/counting.md): an
+    // entry is judged at countedAtMs, not at the lease read, so a release that settled and ran out between
+    // the two still counts. A retry counts again once its count is older than settleMs / 2.
     if (count === undefined || now() - countedAtMs > Math.floor(options.settleMs / 2)) {
       countedAtMs = now();
       counts += 1;
@@ -302,7 +303,7 @@ export async function takeSlots(
     let lastUntilMs = nowMs + options.leaseMs;
     const removals: string[] = [];
     for (const [h, entry] of Object.entries(lease.grants)) {
-      if (entry.untilMs > nowMs) {
+      if (entry.untilMs > countedAtMs) {
         inFlight += entry.count;
         lastUntilMs = Math.max(lastUntilMs, entry.untilMs);
         if (h === holder) own = entry;

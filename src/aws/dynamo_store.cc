@@ -67,6 +67,17 @@ Result<std::optional<std::string>> get_s(const json& item, const char* name) {
   return std::optional<std::string>(s->get<std::string>());
 }
 
+Result<std::optional<bool>> get_bool(const json& item, const char* name) {
+  auto it = item.find(name);
+  if (it == item.end()) return std::optional<bool>();
+  if (!it->is_object()) return Status::ProtocolError(std::string("attribute ") + name + " is not BOOL");
+  auto b = it->find("BOOL");
+  if (b == it->end() || !b->is_boolean()) {
+    return Status::ProtocolError(std::string("attribute ") + name + " is not BOOL");
+  }
+  return std::optional<bool>(b->get<bool>());
+}
+
 Result<std::optional<std::int64_t>> get_n(const json& item, const char* name) {
   auto it = item.find(name);
   if (it == item.end()) return std::optional<std::int64_t>();
@@ -99,17 +110,14 @@ Result<InstanceItem> parse_instance_item(const json& item) {
   if (!order.ok()) return order.status();
   if (!order->has_value()) return Status::ProtocolError("item " + out.instance_id + ": missing order");
   out.order = **order;
-  auto runner = item.find("runner");
-  if (runner == item.end() || !runner->is_object() || !runner->contains("BOOL") || !(*runner)["BOOL"].is_boolean()) {
+  auto runner = get_bool(item, "runner");
+  if (!runner.ok() || !runner->has_value()) {
     return Status::ProtocolError("item " + out.instance_id + ": missing runner flag");
   }
-  out.identity.runner = (*runner)["BOOL"].get<bool>();
-  if (auto unresolved = item.find("unresolved"); unresolved != item.end()) {
-    if (!unresolved->is_object() || !unresolved->contains("BOOL") || !(*unresolved)["BOOL"].is_boolean()) {
-      return Status::ProtocolError("item " + out.instance_id + ": unresolved is not a BOOL");
-    }
-    out.identity.unresolved = (*unresolved)["BOOL"].get<bool>();
-  }
+  out.identity.runner = **runner;
+  auto unresolved = get_bool(item, "unresolved");
+  if (!unresolved.ok()) return unresolved.status().with_context("item " + out.instance_id);
+  out.identity.unresolved = unresolved->value_or(false);
   for (auto [name, field] : {std::pair{"env", &out.identity.tagged.environment},
                              std::pair{"type", &out.identity.tagged.type},
                              std::pair{"owner", &out.identity.tagged.owner}}) {

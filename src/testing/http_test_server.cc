@@ -42,6 +42,11 @@ struct TestHttpServer::State {
 
   void accept_loop();
   void serve(tcp::socket& socket);
+  // Ends a served connection: with a reset (RST, linger 0) or an orderly shutdown. Under mu, because stop()
+  // shuts down the descriptors of live connections under mu: closing without it let stop() read a
+  // descriptor while it changed, and shut down whatever socket had been given the number since
+  // (ThreadSanitizer found the race).
+  void close_connection(tcp::socket& socket, bool reset);
 };
 
 namespace {
@@ -97,17 +102,24 @@ void TestHttpServer::State::serve(tcp::socket& socket) {
     const TestHttpAnswer answer = handler(to_request(message));
     if (answer.kind == TestHttpAnswer::Kind::kDrop) break;
     if (answer.kind == TestHttpAnswer::Kind::kReset) {
-      socket.set_option(asio::socket_base::linger(true, 0), ec);
-      beast::error_code ignored;
-      socket.close(ignored);
+      close_connection(socket, true);
       return;
     }
     const bool keep_alive = message.keep_alive() && answer.kind == TestHttpAnswer::Kind::kRespond;
     http::write(socket, to_message(answer.response, message.version(), keep_alive), ec);
     if (ec || !keep_alive) break;
   }
+  close_connection(socket, false);
+}
+
+void TestHttpServer::State::close_connection(tcp::socket& socket, bool reset) {
   beast::error_code ignored;
-  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  std::lock_guard lock(mu);
+  if (reset) {
+    socket.set_option(asio::socket_base::linger(true, 0), ignored);
+  } else {
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+  }
   socket.close(ignored);
 }
 

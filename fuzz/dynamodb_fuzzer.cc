@@ -1,10 +1,12 @@
 // Fuzzes what DynamoStore reads from DynamoDB: the input is the body of every answer, given to each
-// Store operation (GetItem, Query and Scan pages, UpdateItem answers) as a 200 and to the error parser
-// as a 4xx and a 5xx.
+// Store operation (GetItem, Query and Scan pages, UpdateItem answers, the slot lease's GetItem and
+// UpdateItems) as a 200 and to the error parser as a 4xx and a 5xx.
 //
 // Properties: no crash, throw or leak; a failed operation says why; the page loops end (each operation
 // gets the same page twice and then a non-retryable error, so a loop that does not stop is bounded here);
-// an error answer is never ok, and a 5xx is always retryable unless the body names a non-retryable code.
+// an error answer is never ok, and a 5xx is always retryable unless the body names a non-retryable code;
+// a lease read as ok has a version >= 0 and every count within 0..GrantEntry::kMaxCount (deciders sum
+// them, and a negative one would hand out slots that do not exist).
 #include <memory>
 #include <string>
 #include <vector>
@@ -63,6 +65,31 @@ void run_store_operations(std::string_view body) {
     t.identity.tagged = rcc::RunnerKey{"prod", "Org", "acme"};
     check(s.store.apply(t));
   }
+  {
+    ScriptedStore s(body, 200);
+    auto lease = s.store.get_lease("prod#Org#acme");
+    check(lease);
+    if (lease.ok()) {
+      require(lease->version >= 0, "a lease read as ok has a version >= 0");
+      for (const auto& [holder, entry] : lease->grants) {
+        require(entry.count >= 0 && entry.count <= rcc::GrantEntry::kMaxCount,
+                "a lease read as ok has every count within 0..kMaxCount");
+      }
+    }
+  }
+  {
+    ScriptedStore s(body, 200);
+    check(s.store.grant_slots("prod#Org#acme", 0, "holder-a", {2, 1700000030000}, {}, 1700086400));
+  }
+  {
+    ScriptedStore s(body, 200);
+    check(s.store.grant_slots("prod#Org#acme", 3, "holder-a", {2, 1700000030000}, {"holder-b"}, 1700086400));
+  }
+  {
+    ScriptedStore s(body, 200);
+    check(s.store.settle_grant("prod#Org#acme", "holder-a", rcc::GrantEntry{1, 1700000003000}));
+  }
+  { ScriptedStore s(body, 200); check(s.store.settle_grant("prod#Org#acme", "holder-a", std::nullopt)); }
 }
 
 void run_error_parser(std::string_view body) {

@@ -74,8 +74,8 @@ struct SlotGrant {
 // Returns the grant; when allowed is 0 nothing was written (expires_ms 0; releasing it sends nothing).
 // A holder id names one decision: taking again with a holder whose entry is still valid keeps that
 // entry's count in the new one.
-// Errors: InvalidArgument for a bad key, maximum < 0, wanted < 0, an empty holder, bad options or a
-// memoizing reader (no request made); Timeout when other decisions kept granting first for wait_ms; the
+// Errors: InvalidArgument for a bad key, maximum outside 0..GrantEntry::kMaxCount, wanted < 0, an empty
+// holder, bad options or a memoizing reader (no request made); Timeout when other decisions kept granting first for wait_ms; the
 // store's error when a lease read or write failed; the reader's error when the count failed (nothing was
 // written, nothing to release).
 // Thread-compatible: one thread at a time for `store` and `reader`.

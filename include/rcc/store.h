@@ -38,6 +38,10 @@ struct ActiveEntry {
 // One decision's entry in a key's slot lease (see rcc/slots.h): `count` runners reserved or launched,
 // counted by the other decisions for the key while until_ms > now.
 struct GrantEntry {
+  // The largest count a lease entry may hold. A store refuses to read an entry beyond it, or below 0: a
+  // negative count would hand out slots that do not exist, and deciders sum the counts.
+  static constexpr std::int64_t kMaxCount = 1'000'000;
+
   std::int64_t count = 0;
   std::int64_t until_ms = 0;
 
@@ -120,10 +124,21 @@ class Store {
 
 inline constexpr std::string_view kLeasePkPrefix = "#lease#";
 
+// An entry's count within 0..GrantEntry::kMaxCount: what grant_slots and settle_grant write, and what a
+// store accepts when it reads a lease.
+inline Status validate_grant_entry(std::string_view operation, const GrantEntry& entry) {
+  if (entry.count < 0 || entry.count > GrantEntry::kMaxCount) {
+    return Status::InvalidArgument(std::string(operation) + ": count " + std::to_string(entry.count) +
+                                   " outside 0.." + std::to_string(GrantEntry::kMaxCount));
+  }
+  return Status();
+}
+
 // The argument checks of Store::grant_slots, shared by the implementations.
 inline Status validate_grant_arguments(std::string_view holder, std::int64_t expected_version,
-                                       const std::vector<std::string>& removals) {
+                                       const GrantEntry& entry, const std::vector<std::string>& removals) {
   if (holder.empty()) return Status::InvalidArgument("grant_slots: empty holder");
+  if (Status s = validate_grant_entry("grant_slots", entry); !s.ok()) return s;
   if (expected_version < 0) return Status::InvalidArgument("grant_slots: negative expected version");
   for (const std::string& r : removals) {
     if (r == holder) return Status::InvalidArgument("grant_slots: the holder is among the removals");

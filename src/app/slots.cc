@@ -39,7 +39,9 @@ Result<SlotGrant> take_slots(Store& store, RunnerCountReader& reader, const Runn
                              std::int64_t wanted, const std::string& holder, const SlotOptions& options,
                              Env* env) {
   if (Status s = validate_runner_key(key); !s.ok()) return s;
-  if (maximum < 0) return Status::InvalidArgument("maximum must be >= 0");
+  if (maximum < 0 || maximum > GrantEntry::kMaxCount) {
+    return Status::InvalidArgument("maximum must be within 0.." + std::to_string(GrantEntry::kMaxCount));
+  }
   if (wanted < 0) return Status::InvalidArgument("wanted must be >= 0");
   if (holder.empty()) return Status::InvalidArgument("empty holder id");
   if (Status s = validate_slot_options(options); !s.ok()) return s;

@@ -379,6 +379,8 @@ TEST_F(SlotsTest, RejectsBadInputWithoutARequest) {
   EXPECT_EQ(take("", 5, 1).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(take("a", -1, 1).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(take("a", 5, -1).status().code(), Code::kInvalidArgument);
+  // A grant beyond GrantEntry::kMaxCount would make the lease unreadable for every decider of the key.
+  EXPECT_EQ(take("a", GrantEntry::kMaxCount + 1, 1).status().code(), Code::kInvalidArgument);
   SlotOptions bad;
   bad.lease_ms = 0;
   EXPECT_EQ(take("a", 5, 1, bad).status().code(), Code::kInvalidArgument);

@@ -145,21 +145,25 @@ Result<SlotLease> parse_lease(const json& item) {
   auto version = get_n(item, "version");
   if (!version.ok()) return version.status();
   lease.version = version->value_or(0);
+  if (lease.version < 0) return Status::ProtocolError("lease version is negative: " + std::to_string(lease.version));
   auto grants = item.find("grants");
   if (grants == item.end()) return lease;
   if (!grants->is_object()) return Status::ProtocolError("attribute grants is not M");
   auto map = grants->find("M");
   if (map == grants->end() || !map->is_object()) return Status::ProtocolError("attribute grants is not M");
   for (const auto& [holder, entry] : map->items()) {
-    if (!entry.is_object()) return Status::ProtocolError("grant " + holder + " is not M");
+    const std::string where = "grant " + utf8_excerpt(holder, kExcerptBytes);
+    if (!entry.is_object()) return Status::ProtocolError(where + " is not M");
     auto fields = entry.find("M");
-    if (fields == entry.end() || !fields->is_object()) return Status::ProtocolError("grant " + holder + " is not M");
+    if (fields == entry.end() || !fields->is_object()) return Status::ProtocolError(where + " is not M");
     auto count = get_n(*fields, "count");
     auto until = get_n(*fields, "until_ms");
     if (!count.ok()) return count.status();
     if (!until.ok()) return until.status();
-    if (!count->has_value() || !until->has_value()) {
-      return Status::ProtocolError("grant " + holder + " without count or until_ms");
+    if (!count->has_value() || !until->has_value()) return Status::ProtocolError(where + " without count or until_ms");
+    if (**count < 0 || **count > GrantEntry::kMaxCount) {
+      return Status::ProtocolError(where + " has count " + std::to_string(**count) + ", outside 0.." +
+                                   std::to_string(GrantEntry::kMaxCount));
     }
     lease.grants.emplace(holder, GrantEntry{**count, **until});
   }
@@ -614,7 +618,7 @@ Result<SlotLease> DynamoStore::get_lease(std::string_view key) {
 Result<WriteOutcome> DynamoStore::grant_slots(std::string_view key, std::int64_t expected_version,
                                               std::string_view holder, const GrantEntry& entry,
                                               const std::vector<std::string>& removals, std::int64_t ttl_s) {
-  if (Status s = validate_grant_arguments(holder, expected_version, removals); !s.ok()) return s;
+  if (Status s = validate_grant_arguments(holder, expected_version, entry, removals); !s.ok()) return s;
   json request = {{"TableName", options_.table}, {"Key", key_of(lease_pk(key))}};
   json names = {{"#grants", "grants"}, {"#ttl", "ttl"}, {"#version", "version"}};
   json values = {{":next", N(expected_version + 1)}, {":ttl", N(ttl_s)}};
@@ -649,6 +653,9 @@ Result<WriteOutcome> DynamoStore::grant_slots(std::string_view key, std::int64_t
 Result<WriteOutcome> DynamoStore::settle_grant(std::string_view key, std::string_view holder,
                                                const std::optional<GrantEntry>& entry) {
   if (holder.empty()) return Status::InvalidArgument("settle_grant: empty holder");
+  if (entry) {
+    if (Status s = validate_grant_entry("settle_grant", *entry); !s.ok()) return s;
+  }
   json request = {{"TableName", options_.table},
                   {"Key", key_of(lease_pk(key))},
                   {"ConditionExpression", "attribute_exists(#grants.#holder)"},

@@ -461,6 +461,36 @@ TEST(DynamoStoreRequests, RepeatedLastEvaluatedKeyEndsThePaging) {
   EXPECT_EQ(s.store->list_items().status().code(), Code::kProtocolError);
 }
 
+// A lease item nobody of ours wrote: a negative version or a count outside 0..kMaxCount (a negative count
+// would let every decider overshoot the maximum, a huge one overflow the sum) is refused, not trusted; a
+// long holder id is cut in the message.
+TEST(DynamoStoreAnswers, CorruptLeaseIsProtocolError) {
+  const auto lease_answer = [](const std::string& version, const std::string& holder, const std::string& count) {
+    return R"({"Item":{"pk":{"S":"#lease#prod#Org#acme"},"version":{"N":")" + version + R"("},"grants":{"M":{")" +
+           holder + R"(":{"M":{"count":{"N":")" + count + R"("},"until_ms":{"N":"5"}}}}}}})";
+  };
+  ScriptedStore s;
+  s.http->answers = {answer(200, lease_answer("2", "h", "3"))};
+  auto lease = s.store->get_lease("prod#Org#acme");
+  ASSERT_TRUE(lease.ok()) << lease.status().to_string();
+  EXPECT_EQ(*lease, (SlotLease{2, {{"h", GrantEntry{3, 5}}}}));
+  struct Case {
+    std::string version, holder, count, says;
+  };
+  for (const Case& c : std::vector<Case>{{"-1", "h", "3", "version is negative"},
+                                         {"2", "h", "-4", "grant h has count -4, outside 0..1000000"},
+                                         {"2", "h", "1000001", "outside 0..1000000"},
+                                         {"2", "h", "9223372036854775807", "outside"},
+                                         {"2", std::string(5000, 'x'), "-1", "(5000 bytes)"}}) {
+    s.http->answers = {answer(200, lease_answer(c.version, c.holder, c.count))};
+    auto refused = s.store->get_lease("prod#Org#acme");
+    ASSERT_FALSE(refused.ok()) << c.count;
+    EXPECT_EQ(refused.status().code(), Code::kProtocolError);
+    EXPECT_NE(refused.status().message().find(c.says), std::string::npos) << refused.status().to_string();
+    EXPECT_LT(refused.status().message().size(), 400u);
+  }
+}
+
 // Regression: `rcc table create` aborted (type_error.306) on DescribeTable answers of unexpected types.
 TEST(DynamoTable, DescribeTableOfUnexpectedTypesIsProtocolError) {
   for (const char* body : {R"({"Table":5})", R"({"Table":{"TableStatus":1}})", R"({})", R"([])",

@@ -173,9 +173,11 @@ void add_slots_command(CLI::App& app, int& exit_code) {
       "for --wait-ms, or a read or the write failed (nothing is then granted); 2 on usage errors.");
   add_cache_flags(take, take_flags->cache, /*environment_required=*/true);
   add_key_flags(take, *take_flags);
-  take->add_option("--maximum", take_flags->maximum, "The key's maximum of active runners (runners_maximum_count)")
+  take->add_option("--maximum", take_flags->maximum,
+                   "The key's maximum of active runners (runners_maximum_count), 0.." +
+                       std::to_string(GrantEntry::kMaxCount))
       ->required()
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(std::int64_t{0}, GrantEntry::kMaxCount));
   take->add_option("--wanted", take_flags->wanted, "How many runners the decision would launch (default: --maximum)")
       ->check(CLI::NonNegativeNumber);
   take->add_option("--holder", take_flags->holder, "This decision's holder id (default: 16 random hex digits)");

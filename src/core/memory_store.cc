@@ -99,7 +99,7 @@ Result<SlotLease> MemoryStore::get_lease(std::string_view key) {
 Result<WriteOutcome> MemoryStore::grant_slots(std::string_view key, std::int64_t expected_version,
                                               std::string_view holder, const GrantEntry& entry,
                                               const std::vector<std::string>& removals, std::int64_t /*ttl_s*/) {
-  if (Status s = validate_grant_arguments(holder, expected_version, removals); !s.ok()) return s;
+  if (Status s = validate_grant_arguments(holder, expected_version, entry, removals); !s.ok()) return s;
   ++writes_;
   auto it = leases_.find(key);
   const std::int64_t version = it == leases_.end() ? 0 : it->second.version;
@@ -119,6 +119,9 @@ Result<WriteOutcome> MemoryStore::grant_slots(std::string_view key, std::int64_t
 Result<WriteOutcome> MemoryStore::settle_grant(std::string_view key, std::string_view holder,
                                                const std::optional<GrantEntry>& entry) {
   if (holder.empty()) return Status::InvalidArgument("settle_grant: empty holder");
+  if (entry) {
+    if (Status s = validate_grant_entry("settle_grant", *entry); !s.ok()) return s;
+  }
   ++writes_;
   const auto it = leases_.find(key);
   if (it == leases_.end()) return WriteOutcome::kSuperseded;

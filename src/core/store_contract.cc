@@ -607,6 +607,21 @@ TEST_P(StoreContract, LeaseOfAKeyNeverGrantedCannotBeSettled) {
   EXPECT_EQ(lease_of(store()), (SlotLease{0, {}}));
 }
 
+// A count outside 0..kMaxCount is never written: a negative one would hand out slots that do not exist,
+// and a reader refuses a lease holding one.
+TEST_P(StoreContract, GrantCountsOutsideTheirRangeAreNeverWritten) {
+  for (std::int64_t bad : {std::int64_t{-1}, GrantEntry::kMaxCount + 1}) {
+    EXPECT_EQ(store().grant_slots(kLeaseKey, 0, "holder-a", {bad, 31000}, {}, 3).status().code(),
+              Code::kInvalidArgument) << bad;
+  }
+  ASSERT_EQ(grant(store(), 0, "holder-a", {GrantEntry::kMaxCount, 31000}), WriteOutcome::kApplied);
+  for (std::int64_t bad : {std::int64_t{-1}, GrantEntry::kMaxCount + 1}) {
+    EXPECT_EQ(store().settle_grant(kLeaseKey, "holder-a", GrantEntry{bad, 12000}).status().code(),
+              Code::kInvalidArgument) << bad;
+  }
+  EXPECT_EQ(lease_of(store()), (SlotLease{1, Grants{{"holder-a", {GrantEntry::kMaxCount, 31000}}}}));
+}
+
 TEST_P(StoreContract, LeasesAreInvisibleToCountsListingsAndTheMetaItem) {
   must_apply(store(), upsert("i-00000000000000040", InstanceState::kRunning, 100, runner("acme")));
   ASSERT_EQ(grant(store(), 0, "holder-a", {3, 31000}), WriteOutcome::kApplied);

@@ -35,6 +35,7 @@ export {
   grantRequest,
   leasePk,
   leaseRequest,
+  MAX_GRANT_COUNT,
   newHolderId,
   parseLease,
   type ReleaseOutcome,

@@ -165,12 +165,16 @@ function integerOf(item: Record<string, AttributeValue>, name: string, where: st
   return n;
 }
 
+/** The largest count a lease entry may hold, as GrantEntry::kMaxCount in C++: a lease with a count outside 0..this is refused. */
+export const MAX_GRANT_COUNT = 1_000_000;
+
 /** A lease item as DynamoDB returns it (undefined: no item); throws naming the attribute when it is malformed. */
 export function parseLease(item: Record<string, AttributeValue> | undefined): SlotLease {
   const lease: SlotLease = { version: 0, grants: {} };
   if (item === undefined) return lease;
   const where = 'lease item';
   lease.version = integerOf(item, 'version', where) ?? 0;
+  if (lease.version < 0) throw new Error(`${where}: version is negative: ${lease.version}`);
   const grants = item['grants'];
   if (grants === undefined) return lease;
   if (grants.M === undefined) throw new Error(`${where}: attribute grants is not M`);
@@ -179,6 +183,10 @@ export function parseLease(item: Record<string, AttributeValue> | undefined): Sl
     const count = integerOf(entry.M, 'count', `grant ${holder}`);
     const untilMs = integerOf(entry.M, 'until_ms', `grant ${holder}`);
     if (count === undefined || untilMs === undefined) throw new Error(`${where}: grant ${holder} without count or until_ms`);
+    // A negative count would hand out slots that do not exist (docs/table-contract.md 8.2).
+    if (count < 0 || count > MAX_GRANT_COUNT) {
+      throw new Error(`${where}: grant ${holder} has count ${count}, outside 0..${MAX_GRANT_COUNT}`);
+    }
     lease.grants[holder] = { count, untilMs };
   }
   return lease;
@@ -271,7 +279,9 @@ export async function takeSlots(
   if (problem !== undefined) throw new InvalidRunnerKeyError(problem);
   const maximum = request.maximum;
   const wanted = request.wanted ?? maximum;
-  if (!Number.isSafeInteger(maximum) || maximum < 0) throw new RangeError('maximum must be an integer >= 0');
+  if (!Number.isSafeInteger(maximum) || maximum < 0 || maximum > MAX_GRANT_COUNT) {
+    throw new RangeError(`maximum must be an integer within 0..${MAX_GRANT_COUNT}`);
+  }
   if (!Number.isSafeInteger(wanted) || wanted < 0) throw new RangeError('wanted must be an integer >= 0');
   const holder = request.holder ?? newHolderId();
   if (holder === '') throw new RangeError('empty holder id');

@@ -14,6 +14,8 @@ import {
   type CacheConfig,
   countIndexEntries,
   CountUnavailableError,
+  MAX_GRANT_COUNT,
+  parseLease,
   registerLaunches,
   releaseSlots,
   releaseSlotsByHolder,
@@ -185,6 +187,7 @@ test('waitMs 0 makes one attempt; bad arguments send nothing', async () => {
   await assert.rejects(takeSlots({ key: acme, maximum: 5 }, config, deps, { waitMs: 0 }), SlotsBusyError);
   assert.equal(sent.length, 4);
   await assert.rejects(takeSlots({ key: acme, maximum: -1 }, config, deps), RangeError);
+  await assert.rejects(takeSlots({ key: acme, maximum: MAX_GRANT_COUNT + 1 }, config, deps), RangeError);
   await assert.rejects(takeSlots({ key: acme, maximum: 5, wanted: 1.5 }, config, deps), RangeError);
   await assert.rejects(takeSlots({ key: acme, maximum: 5, holder: '' }, config, deps), RangeError);
   await assert.rejects(takeSlots({ key: acme, maximum: 5 }, config, deps, { leaseMs: 0 }), /leaseMs/);
@@ -337,4 +340,13 @@ describe('one lease for both languages: rcc slots and this package on dynalite',
     assert.ok(total >= 2, `granted ${granted.join('+')}: the first decision alone may launch 2`);
     assert.equal(await countIndexEntries(dynamodb, tableConfig, 'prod#Org#mixed'), total);
   });
+});
+
+test('a lease with a negative version, or a count outside 0..MAX_GRANT_COUNT, is refused, not trusted', () => {
+  const entry = (count: string) => ({ M: { h: { M: { count: { N: count }, until_ms: { N: '5' } } } } });
+  assert.deepEqual(parseLease({ version: { N: '2' }, grants: entry('3') }), { version: 2, grants: { h: { count: 3, untilMs: 5 } } });
+  assert.throws(() => parseLease({ version: { N: '-1' } }), /version is negative/);
+  // A negative count would hand out slots that do not exist.
+  assert.throws(() => parseLease({ version: { N: '2' }, grants: entry('-4') }), /grant h has count -4, outside 0\.\.1000000/);
+  assert.throws(() => parseLease({ version: { N: '2' }, grants: entry(String(MAX_GRANT_COUNT + 1)) }), /outside/);
 });

@@ -29,9 +29,10 @@ fi
 # The nested Lambda package builds follow the same job count (cmake/lambda/package.cmake).
 export CMAKE_BUILD_PARALLEL_LEVEL=$jobs
 
-# build <dir> <targets> <cmake arguments...>: configures <dir> and builds <targets> (space-separated; "all" for
-# everything), its output in <dir>.log. Warnings are errors here (RCC_WARNINGS_AS_ERRORS), as in CI. Ninja when it is
-# installed, else CMake's default generator; an existing <dir> keeps the generator it was made with.
+# build <dir> <targets> <cmake arguments...>: configures <dir> and builds <targets> (space-separated; "all"
+# for everything), its output in <dir>.log. Warnings are errors here (RCC_WARNINGS_AS_ERRORS), as in CI.
+# Ninja when it is installed, else CMake's default generator; an existing <dir> keeps the generator it was
+# made with.
 build() {
   local dir=$1 targets
   read -r -a targets <<< "$2"

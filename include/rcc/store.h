@@ -38,8 +38,8 @@ struct ActiveEntry {
 // One decision's entry in a key's slot lease (see rcc/slots.h): `count` runners reserved or launched,
 // counted by the other decisions for the key while until_ms > now.
 struct GrantEntry {
-  // The largest count a lease entry may hold. A store refuses to read an entry beyond it, or below 0: a
-  // negative count would hand out slots that do not exist, and deciders sum the counts.
+  // The largest count a lease entry may hold. Stores refuse to write a count outside 0..kMaxCount, and
+  // DynamoStore to read one: a negative count would hand out slots that do not exist, and deciders sum them.
   static constexpr std::int64_t kMaxCount = 1'000'000;
 
   std::int64_t count = 0;

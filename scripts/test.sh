@@ -76,7 +76,8 @@ for leg in ${RCC_TEST_LEGS:-main fuzz}; do
       ;;
     release)
       dir=build
-      build build all -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRCC_BUILD_BENCH=OFF || { failed+=("$leg (build)"); continue; }
+      # RCC_SANITIZE empty: build/ may have been configured by hand with sanitizers, and the cache keeps them.
+      build build all -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRCC_SANITIZE= -DRCC_BUILD_BENCH=OFF || { failed+=("$leg (build)"); continue; }
       ;;
     sanitize)
       CXX=clang++ build build-asan all "${asan_flags[@]}" || { failed+=("$leg (build)"); continue; }

@@ -72,7 +72,7 @@ void run_store_operations(std::string_view body) {
     if (lease.ok()) {
       require(lease->version >= 0, "a lease read as ok has a version >= 0");
       for (const auto& [holder, entry] : lease->grants) {
-        require(entry.count >= 0 && entry.count <= rcc::GrantEntry::kMaxCount,
+        require(rcc::GrantEntry::count_in_range(entry.count),
                 "a lease read as ok has every count within 0..kMaxCount");
       }
     }

@@ -41,6 +41,7 @@ struct GrantEntry {
   // The largest count a lease entry may hold. Stores refuse to write a count outside 0..kMaxCount, and
   // DynamoStore to read one: a negative count would hand out slots that do not exist, and deciders sum them.
   static constexpr std::int64_t kMaxCount = 1'000'000;
+  static constexpr bool count_in_range(std::int64_t count) { return count >= 0 && count <= kMaxCount; }
 
   std::int64_t count = 0;
   std::int64_t until_ms = 0;
@@ -127,11 +128,17 @@ inline constexpr std::string_view kLeasePkPrefix = "#lease#";
 // An entry's count within 0..GrantEntry::kMaxCount: what grant_slots and settle_grant write, and what a
 // store accepts when it reads a lease.
 inline Status validate_grant_entry(std::string_view operation, const GrantEntry& entry) {
-  if (entry.count < 0 || entry.count > GrantEntry::kMaxCount) {
+  if (!GrantEntry::count_in_range(entry.count)) {
     return Status::InvalidArgument(std::string(operation) + ": count " + std::to_string(entry.count) +
                                    " outside 0.." + std::to_string(GrantEntry::kMaxCount));
   }
   return Status();
+}
+
+// The argument checks of Store::settle_grant, shared by the implementations.
+inline Status validate_settle_arguments(std::string_view holder, const std::optional<GrantEntry>& entry) {
+  if (holder.empty()) return Status::InvalidArgument("settle_grant: empty holder");
+  return entry ? validate_grant_entry("settle_grant", *entry) : Status();
 }
 
 // The argument checks of Store::grant_slots, shared by the implementations.

@@ -39,7 +39,7 @@ Result<SlotGrant> take_slots(Store& store, RunnerCountReader& reader, const Runn
                              std::int64_t wanted, const std::string& holder, const SlotOptions& options,
                              Env* env) {
   if (Status s = validate_runner_key(key); !s.ok()) return s;
-  if (maximum < 0 || maximum > GrantEntry::kMaxCount) {
+  if (!GrantEntry::count_in_range(maximum)) {
     return Status::InvalidArgument("maximum must be within 0.." + std::to_string(GrantEntry::kMaxCount));
   }
   if (wanted < 0) return Status::InvalidArgument("wanted must be >= 0");

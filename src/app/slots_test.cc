@@ -26,6 +26,14 @@ using testing::LockedStore;
 constexpr std::int64_t kStartMs = 1'700'000'000'000;
 const RunnerKey kAcme{"prod", "Org", "acme"};
 
+// Runs `race` when set, clearing it first, so that a race that calls back into the store runs only once.
+void run_once(std::function<void()>& race) {
+  if (!race) return;
+  auto run = std::move(race);
+  race = nullptr;
+  run();
+}
+
 // A store that runs `before_grant` (once, then clears it) before each grant write: another decision
 // granting between a decision's lease read and its write; and `before_lease_read` (once) before a lease
 // read: another decision releasing between a decision's count and its lease read.
@@ -34,22 +42,14 @@ class RacingStore : public ForwardingStore {
   explicit RacingStore(Store& inner) : ForwardingStore(inner) {}
   Result<SlotLease> get_lease(std::string_view key) override {
     ++lease_reads;
-    if (before_lease_read) {
-      auto race = std::move(before_lease_read);
-      before_lease_read = nullptr;
-      race();
-    }
+    run_once(before_lease_read);
     return inner().get_lease(key);
   }
   Result<WriteOutcome> grant_slots(std::string_view key, std::int64_t expected_version, std::string_view holder,
                                    const GrantEntry& entry, const std::vector<std::string>& removals,
                                    std::int64_t ttl_s) override {
     ++grant_writes;
-    if (before_grant) {
-      auto race = std::move(before_grant);
-      before_grant = nullptr;
-      race();
-    }
+    run_once(before_grant);
     return inner().grant_slots(key, expected_version, holder, entry, removals, ttl_s);
   }
 

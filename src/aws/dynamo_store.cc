@@ -161,7 +161,7 @@ Result<SlotLease> parse_lease(const json& item) {
     if (!count.ok()) return count.status();
     if (!until.ok()) return until.status();
     if (!count->has_value() || !until->has_value()) return Status::ProtocolError(where + " without count or until_ms");
-    if (**count < 0 || **count > GrantEntry::kMaxCount) {
+    if (!GrantEntry::count_in_range(**count)) {
       return Status::ProtocolError(where + " has count " + std::to_string(**count) + ", outside 0.." +
                                    std::to_string(GrantEntry::kMaxCount));
     }
@@ -652,10 +652,7 @@ Result<WriteOutcome> DynamoStore::grant_slots(std::string_view key, std::int64_t
 
 Result<WriteOutcome> DynamoStore::settle_grant(std::string_view key, std::string_view holder,
                                                const std::optional<GrantEntry>& entry) {
-  if (holder.empty()) return Status::InvalidArgument("settle_grant: empty holder");
-  if (entry) {
-    if (Status s = validate_grant_entry("settle_grant", *entry); !s.ok()) return s;
-  }
+  if (Status s = validate_settle_arguments(holder, entry); !s.ok()) return s;
   json request = {{"TableName", options_.table},
                   {"Key", key_of(lease_pk(key))},
                   {"ConditionExpression", "attribute_exists(#grants.#holder)"},

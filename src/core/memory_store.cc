@@ -118,10 +118,7 @@ Result<WriteOutcome> MemoryStore::grant_slots(std::string_view key, std::int64_t
 
 Result<WriteOutcome> MemoryStore::settle_grant(std::string_view key, std::string_view holder,
                                                const std::optional<GrantEntry>& entry) {
-  if (holder.empty()) return Status::InvalidArgument("settle_grant: empty holder");
-  if (entry) {
-    if (Status s = validate_grant_entry("settle_grant", *entry); !s.ok()) return s;
-  }
+  if (Status s = validate_settle_arguments(holder, entry); !s.ok()) return s;
   ++writes_;
   const auto it = leases_.find(key);
   if (it == leases_.end()) return WriteOutcome::kSuperseded;
